@@ -1,0 +1,397 @@
+//! The AEAD layer's client side (the lab's AEADClient, and more).
+//!
+//! Fernet has no associated data: the clear `nick` of a frame is not
+//! authenticated, so with AE a rogue server can relabel a message. The lab's
+//! simple answer is to seal the nick inside the token and compare it on
+//! receipt; that is the plaintext `{"nick": N, "message": TEXT}` here.
+//!
+//! Nick binding does not stop a replay: the copy is a valid token from the
+//! right sender. So a receiver also refuses tokens older than a TTL (or too
+//! far in the future), and tokens it has already accepted, remembering them
+//! only as long as the TTL would accept them. Beyond the lab, each sender
+//! seals a counter and a random session id, so that messages a server drops
+//! or reorders are reported. The extra fields are optional: a receiver that
+//! does not know them (the Python original's) still accepts the message.
+
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::fmt;
+
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::ae_client::{AeSealer, AeSettings, sealed_body};
+use crate::crypto::{self, DecryptError, KeyCache};
+use crate::frame::{MessageBody, Nick};
+use crate::simple_client::{Open, Opened, Rejection, Seal, SealError};
+
+/// Default time to live of a token, in seconds (the pyrochat lab's value).
+pub const DEFAULT_TTL_SECS: u64 = 30;
+
+/// Senders whose counters a receiver follows; past this it starts afresh.
+const MAX_TRACKED_SENDERS: usize = 4096;
+
+/// Length of a sender's random session id.
+const SESSION_ID_LEN: usize = 12;
+
+/// The Fernet plaintext of the AEAD layer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SealedPlaintext<'a> {
+    #[serde(borrow)]
+    pub nick: Cow<'a, str>,
+    #[serde(borrow)]
+    pub message: Cow<'a, str>,
+    /// The sender's message counter, from 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The sender's session: counters restart with each session.
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub session: Option<Cow<'a, str>>,
+}
+
+/// Why the AEAD layer refuses a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AeadError {
+    Decrypt(DecryptError),
+    /// The token is sound, but sealed by someone else than the frame claims.
+    SenderMismatch {
+        sealed_by: String,
+    },
+    /// This exact token was already accepted.
+    Replay,
+    BadPlaintext(String),
+}
+
+impl fmt::Display for AeadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Decrypt(e) => write!(f, "{e}"),
+            Self::SenderMismatch { sealed_by } => {
+                write!(f, "sender mismatch (sealed by {sealed_by})")
+            }
+            Self::Replay => write!(f, "replay of a message already accepted"),
+            Self::BadPlaintext(why) => write!(f, "sealed content is not {{nick, message}}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for AeadError {}
+
+impl From<DecryptError> for AeadError {
+    fn from(e: DecryptError) -> Self {
+        Self::Decrypt(e)
+    }
+}
+
+/// The sending half: seals the nick, a counter and the text.
+pub struct AeadSealer {
+    ae: AeSealer,
+    session: String,
+    next_seq: u64,
+}
+
+impl AeadSealer {
+    pub fn new(settings: AeSettings) -> Self {
+        let session = rand::rng()
+            .sample_iter(Alphanumeric)
+            .take(SESSION_ID_LEN)
+            .map(char::from)
+            .collect();
+        Self {
+            ae: AeSealer::new(settings),
+            session,
+            next_seq: 0,
+        }
+    }
+
+    /// Python's AEAD `encrypt_message`: the nick goes inside the token.
+    pub fn encrypt_message(
+        &mut self,
+        nick: &Nick,
+        text: &str,
+    ) -> Result<crate::frame::Sealed<'static>, SealError> {
+        let plaintext = SealedPlaintext {
+            nick: nick.as_str().into(),
+            message: text.into(),
+            seq: Some(self.next_seq),
+            session: Some(self.session.as_str().into()),
+        };
+        let json = serde_json::to_vec(&plaintext).map_err(|e| SealError(e.to_string()))?;
+        let sealed = self
+            .ae
+            .encrypt_message(&json)
+            .map_err(|e| SealError(e.to_string()))?;
+        self.next_seq += 1;
+        Ok(sealed)
+    }
+}
+
+impl Seal for AeadSealer {
+    fn seal(&mut self, nick: &Nick, text: &str) -> Result<MessageBody<'static>, SealError> {
+        self.encrypt_message(nick, text).map(MessageBody::Sealed)
+    }
+}
+
+/// The receiving half: verifies, checks the sealed nick, the token's age,
+/// replays, and each sender's counter.
+pub struct AeadOpener {
+    keys: KeyCache,
+    ttl: u64,
+    replays: ReplayGuard,
+    senders: SequenceTracker,
+}
+
+impl AeadOpener {
+    pub fn new(settings: &AeSettings, ttl: u64) -> Self {
+        Self {
+            keys: KeyCache::new(settings.password.clone(), settings.iterations),
+            ttl,
+            replays: ReplayGuard::default(),
+            senders: SequenceTracker::default(),
+        }
+    }
+
+    /// Python's `decrypt_message(password, token, salt, nick)`, judged at
+    /// `now` (seconds since the Unix epoch).
+    pub fn decrypt_message(
+        &mut self,
+        token: &str,
+        salt: &str,
+        nick: &str,
+        now: u64,
+    ) -> Result<Opened, AeadError> {
+        let (info, plaintext) = self.keys.open(salt, token)?;
+        crypto::check_freshness(info.timestamp, now, self.ttl)?;
+        let sealed: SealedPlaintext<'_> = serde_json::from_slice(&plaintext)
+            .map_err(|e| AeadError::BadPlaintext(e.to_string()))?;
+        if sealed.nick != nick {
+            return Err(AeadError::SenderMismatch {
+                sealed_by: sealed.nick.into_owned(),
+            });
+        }
+        self.replays
+            .remember(info.mac, info.timestamp.saturating_add(self.ttl), now)?;
+        let warnings = self.senders.observe(nick, &sealed).into_iter().collect();
+        Ok(Opened {
+            text: sealed.message.into_owned(),
+            warnings,
+        })
+    }
+}
+
+impl Open for AeadOpener {
+    fn open(&mut self, nick: &str, message: &RawValue) -> Result<Opened, Rejection> {
+        let sealed = sealed_body(message)?;
+        let now = crypto::unix_now(0);
+        Ok(self.decrypt_message(&sealed.token, &sealed.salt, nick, now)?)
+    }
+}
+
+/// The tokens accepted and still within their TTL.
+#[derive(Default)]
+pub struct ReplayGuard {
+    seen: HashSet<[u8; 32]>,
+    /// `(expiry, mac)`, soonest first, to forget tokens once they expire.
+    expiries: BinaryHeap<Reverse<(u64, [u8; 32])>>,
+}
+
+impl ReplayGuard {
+    /// Accepts a token's MAC once; `expires` is when the TTL check would
+    /// start refusing the token anyway, so it need not be remembered after.
+    pub fn remember(&mut self, mac: [u8; 32], expires: u64, now: u64) -> Result<(), AeadError> {
+        self.forget_expired(now);
+        if !self.seen.insert(mac) {
+            return Err(AeadError::Replay);
+        }
+        self.expiries.push(Reverse((expires, mac)));
+        Ok(())
+    }
+
+    /// Tokens remembered now.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+
+    fn forget_expired(&mut self, now: u64) {
+        while let Some(Reverse((expires, mac))) = self.expiries.peek().copied() {
+            if expires >= now {
+                return;
+            }
+            self.expiries.pop();
+            self.seen.remove(&mac);
+        }
+    }
+}
+
+/// Each sender's session and the counter expected next.
+#[derive(Default)]
+struct SequenceTracker {
+    expected: HashMap<String, (String, u64)>,
+}
+
+impl SequenceTracker {
+    /// Records a message; returns what its counter reveals, if anything.
+    fn observe(&mut self, nick: &str, sealed: &SealedPlaintext<'_>) -> Option<String> {
+        let (Some(seq), Some(session)) = (sealed.seq, sealed.session.as_deref()) else {
+            return None;
+        };
+        if self.expected.len() >= MAX_TRACKED_SENDERS && !self.expected.contains_key(nick) {
+            self.expected.clear();
+        }
+        let next = seq.saturating_add(1);
+        let entry = self
+            .expected
+            .entry(nick.to_owned())
+            .or_insert_with(|| (session.to_owned(), seq));
+        if entry.0 != session {
+            *entry = (session.to_owned(), next);
+            return None;
+        }
+        let expected = entry.1;
+        entry.1 = entry.1.max(next);
+        match seq.cmp(&expected) {
+            std::cmp::Ordering::Equal => None,
+            std::cmp::Ordering::Greater => {
+                Some(format!("{} message(s) from {nick} missing", seq - expected))
+            }
+            std::cmp::Ordering::Less => Some(format!("message from {nick} arrived out of order")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::Password;
+    use crate::frame::Sealed;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn settings() -> AeSettings {
+        AeSettings::new(Password::new("s3cret"))
+    }
+
+    fn nick(s: &str) -> Nick {
+        Nick::new(s).unwrap()
+    }
+
+    fn open(
+        opener: &mut AeadOpener,
+        sealed: &Sealed<'_>,
+        nick: &str,
+        now: u64,
+    ) -> Result<Opened, AeadError> {
+        opener.decrypt_message(&sealed.token, &sealed.salt, nick, now)
+    }
+
+    #[test]
+    fn accepts_once_from_the_sealed_sender_only() {
+        let sealed = AeadSealer::new(settings())
+            .encrypt_message(&nick("alice"), "hi")
+            .unwrap();
+        let mut opener = AeadOpener::new(&settings(), DEFAULT_TTL_SECS);
+        let now = crypto::unix_now(0);
+        assert_eq!(
+            open(&mut opener, &sealed, "bob", now),
+            Err(AeadError::SenderMismatch {
+                sealed_by: "alice".into()
+            })
+        );
+        assert_eq!(
+            open(&mut opener, &sealed, "alice", now).map(|o| o.text),
+            Ok("hi".into())
+        );
+        assert_eq!(
+            open(&mut opener, &sealed, "alice", now),
+            Err(AeadError::Replay)
+        );
+    }
+
+    #[test]
+    fn the_labs_clock_experiments() {
+        let mut behind = settings();
+        behind.clock_offset = -45;
+        let stale = AeadSealer::new(behind)
+            .encrypt_message(&nick("alice"), "late")
+            .unwrap();
+        let mut opener = AeadOpener::new(&settings(), DEFAULT_TTL_SECS);
+        let now = crypto::unix_now(0);
+        let err = open(&mut opener, &stale, "alice", now).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AeadError::Decrypt(DecryptError::Expired {
+                    age: 45..=47,
+                    ttl: 30
+                })
+            ),
+            "{err}"
+        );
+
+        let mut ahead = settings();
+        ahead.clock_offset = 120;
+        let early = AeadSealer::new(ahead)
+            .encrypt_message(&nick("alice"), "early")
+            .unwrap();
+        let err = open(&mut opener, &early, "alice", now).unwrap_err();
+        assert!(
+            matches!(err, AeadError::Decrypt(DecryptError::FromTheFuture { .. })),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn replay_memory_is_bounded_by_the_ttl() {
+        let mut guard = ReplayGuard::default();
+        for i in 0..100u8 {
+            guard.remember([i; 32], NOW + 30, NOW).unwrap();
+        }
+        assert_eq!(guard.len(), 100);
+        guard.remember([200; 32], NOW + 31 + 30, NOW + 31).unwrap();
+        assert_eq!(guard.len(), 1);
+    }
+
+    #[test]
+    fn counters_reveal_drops_and_reordering() {
+        let mut sealer = AeadSealer::new(settings());
+        let msgs: Vec<_> = (0..5)
+            .map(|i| {
+                sealer
+                    .encrypt_message(&nick("alice"), &format!("m{i}"))
+                    .unwrap()
+            })
+            .collect();
+        let mut opener = AeadOpener::new(&settings(), DEFAULT_TTL_SECS);
+        let now = crypto::unix_now(0);
+        let warnings = |o: Result<Opened, AeadError>| o.unwrap().warnings;
+        assert!(warnings(open(&mut opener, &msgs[0], "alice", now)).is_empty());
+        assert_eq!(
+            warnings(open(&mut opener, &msgs[3], "alice", now)),
+            vec!["2 message(s) from alice missing"]
+        );
+        assert_eq!(
+            warnings(open(&mut opener, &msgs[1], "alice", now)),
+            vec!["message from alice arrived out of order"]
+        );
+        assert!(warnings(open(&mut opener, &msgs[4], "alice", now)).is_empty());
+    }
+
+    #[test]
+    fn plaintext_without_counters_is_accepted() {
+        let json = br#"{"nick":"alice","message":"from python"}"#;
+        let sealed = AeSealer::new(settings()).encrypt_message(json).unwrap();
+        let mut opener = AeadOpener::new(&settings(), DEFAULT_TTL_SECS);
+        let opened = open(&mut opener, &sealed, "alice", crypto::unix_now(0)).unwrap();
+        assert_eq!(
+            (opened.text.as_str(), opened.warnings.len()),
+            ("from python", 0)
+        );
+    }
+}

@@ -1,0 +1,461 @@
+//! The server's transport, as Python's `BaseServer`: a request port and a
+//! broadcast port, and a callback that turns each request into a response
+//! and, maybe, a line to broadcast.
+//!
+//! Python's `update(on_recv)` polled one REP socket; here each request
+//! connection has its own thread, which reads lines, calls
+//! [`Service::on_recv`], publishes the broadcast (if any) to the [`Hub`] and
+//! writes the response. The chat logic lives in the [`Service`]
+//! (`simple_server`, `rogue_server`), the transport here: what Python did by
+//! subclassing, Rust does by handing a service to [`BaseServer::serve`].
+//!
+//! Limits enforced here (PROTOCOL.md sections 1 and 5): lines of at most
+//! [`MAX_LINE`] bytes, at most `max_connections` connections on both ports
+//! together, and no lasting cost for a connection that stalls or dies in the
+//! middle of a line.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use crate::broadcast::{self, Ended, Hub};
+use crate::frame::Response;
+use crate::framing::{FramingError, LineReader, MAX_LINE};
+
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+pub const DEFAULT_PORT: u16 = 6666;
+pub const DEFAULT_BROADCAST_PORT: u16 = 6667;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// Stack of each connection thread. Parsing is bounded (serde_json stops at
+/// 128 levels, frames are refused past 32), so a small stack keeps a
+/// thousand connections cheap; debug builds need the larger frames.
+const STACK_SIZE: usize = if cfg!(debug_assertions) {
+    1024 * 1024
+} else {
+    256 * 1024
+};
+
+/// A request connection silent for this long in the middle of a line is
+/// dropped. Between lines, a connection may stay idle forever.
+const PARTIAL_LINE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A request connection that leaves its responses unread for this long is
+/// dropped.
+const RESPONSE_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Pause after a failed `accept` (out of file descriptors, say), so the
+/// accept loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Where to listen, and how many connections to allow.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    pub broadcast_port: u16,
+    pub max_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: DEFAULT_HOST.to_owned(),
+            port: DEFAULT_PORT,
+            broadcast_port: DEFAULT_BROADCAST_PORT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// Identifies a request connection for the lifetime of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(pub u64);
+
+impl fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// The request connection a request came from. Python's REQ/REP had no such
+/// notion; the guarded mode needs it to know who owns a nick.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: ConnectionId,
+    pub peer: SocketAddr,
+}
+
+/// What a service makes of one request: Python's `(broadcast, response)`.
+#[derive(Debug)]
+pub struct Reply<'a> {
+    pub response: Response,
+    /// A line (without `\n`) to publish before the response is sent.
+    pub broadcast: Option<Cow<'a, [u8]>>,
+}
+
+impl<'a> Reply<'a> {
+    pub fn ok() -> Self {
+        Self::respond(Response::Ok)
+    }
+
+    pub fn ko(reason: impl fmt::Display) -> Self {
+        Self::respond(Response::ko(reason))
+    }
+
+    pub fn respond(response: Response) -> Self {
+        Self {
+            response,
+            broadcast: None,
+        }
+    }
+
+    /// `ok`, after publishing `line`.
+    pub fn broadcast(line: impl Into<Cow<'a, [u8]>>) -> Self {
+        Self {
+            response: Response::Ok,
+            broadcast: Some(line.into()),
+        }
+    }
+}
+
+/// The chat logic plugged into a [`BaseServer`].
+pub trait Service: Send + Sync + 'static {
+    /// Python's `on_recv(packet)`: one request line in, one reply out.
+    fn on_recv<'a>(&self, session: &Session, packet: &'a [u8]) -> Reply<'a>;
+
+    /// Called once when a request connection closes, however it closes.
+    fn on_close(&self, _session: &Session) {}
+}
+
+/// Publishes lines to every broadcast subscriber; cheap to clone. Services
+/// that broadcast outside `on_recv` (the rogue server's delayed replays) keep one.
+#[derive(Clone)]
+pub struct Publisher {
+    hub: Arc<Hub>,
+}
+
+impl Publisher {
+    pub fn publish(&self, line: &[u8]) {
+        if self.hub.publish(line).is_err() {
+            log::error!(
+                "not broadcast: a {}-byte line does not fit the backlog",
+                line.len()
+            );
+        }
+    }
+
+    pub fn subscriber_count(&self) -> usize {
+        self.hub.subscriber_count()
+    }
+}
+
+/// Both listening sockets, bound and ready to serve.
+pub struct BaseServer {
+    requests: TcpListener,
+    broadcasts: TcpListener,
+    hub: Arc<Hub>,
+    slots: Arc<Slots>,
+}
+
+impl BaseServer {
+    /// Binds both ports (port 0 lets the system choose).
+    pub fn bind(config: &ServerConfig) -> io::Result<Self> {
+        let requests = bind_listener(&config.host, config.port)?;
+        let broadcasts = bind_listener(&config.host, config.broadcast_port)?;
+        Ok(Self {
+            requests,
+            broadcasts,
+            hub: Hub::new(),
+            slots: Arc::new(Slots::new(config.max_connections)),
+        })
+    }
+
+    pub fn request_addr(&self) -> io::Result<SocketAddr> {
+        self.requests.local_addr()
+    }
+
+    pub fn broadcast_addr(&self) -> io::Result<SocketAddr> {
+        self.broadcasts.local_addr()
+    }
+
+    /// The line servers print on stdout once both ports listen.
+    pub fn listening_line(&self) -> io::Result<String> {
+        Ok(format!(
+            "listening on {} (requests) and {} (broadcast)",
+            self.request_addr()?,
+            self.broadcast_addr()?
+        ))
+    }
+
+    pub fn publisher(&self) -> Publisher {
+        Publisher {
+            hub: Arc::clone(&self.hub),
+        }
+    }
+
+    /// Serves forever: broadcast connections on a thread of their own, request
+    /// connections on this one.
+    pub fn serve<S: Service>(self, service: Arc<S>) -> io::Result<()> {
+        let Self {
+            requests,
+            broadcasts,
+            hub,
+            slots,
+        } = self;
+        let subscriber_hub = Arc::clone(&hub);
+        let subscriber_slots = Arc::clone(&slots);
+        thread::Builder::new()
+            .name("accept-broadcast".into())
+            .spawn(move || accept_subscribers(broadcasts, subscriber_hub, subscriber_slots))?;
+        accept_requests(requests, service, hub, slots);
+        Ok(())
+    }
+
+    /// Serves on background threads; for tests and tools that host a server
+    /// in their own process.
+    pub fn spawn<S: Service>(self, service: Arc<S>) -> io::Result<()> {
+        thread::Builder::new()
+            .name("accept-requests".into())
+            .spawn(move || self.serve(service))?;
+        Ok(())
+    }
+}
+
+fn bind_listener(host: &str, port: u16) -> io::Result<TcpListener> {
+    TcpListener::bind((host, port))
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {host}:{port}: {e}")))
+}
+
+/// Counts open connections on both ports against the cap.
+struct Slots {
+    open: AtomicUsize,
+    max: usize,
+    next_id: AtomicU64,
+}
+
+/// One open connection's place under the cap; freed on drop.
+struct Slot {
+    slots: Arc<Slots>,
+    id: ConnectionId,
+}
+
+impl Slots {
+    fn new(max: usize) -> Self {
+        Self {
+            open: AtomicUsize::new(0),
+            max,
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    fn try_acquire(self: &Arc<Self>) -> Option<Slot> {
+        let taken = self
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < self.max).then_some(open + 1)
+            });
+        taken.ok().map(|_| Slot {
+            slots: Arc::clone(self),
+            id: ConnectionId(self.next_id.fetch_add(1, Ordering::Relaxed)),
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.slots.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Work to run on a connection's own thread.
+type ConnectionJob = Box<dyn FnOnce() + Send>;
+
+/// Accepts connections forever. `admit` runs on the accept thread, so what it
+/// does (subscribing a broadcast connection) happens before the next accept;
+/// the job it returns runs on a thread of the connection's own. Connections
+/// over the cap get one `ko` line and are closed.
+fn accept_loop<F>(listener: TcpListener, slots: Arc<Slots>, role: &'static str, admit: F)
+where
+    F: Fn(TcpStream, Slot) -> ConnectionJob,
+{
+    for stream in listener.incoming() {
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                log::warn!("{role} port: cannot accept a connection: {e}");
+                thread::sleep(ACCEPT_BACKOFF);
+                continue;
+            }
+        };
+        let Some(slot) = slots.try_acquire() else {
+            refuse_over_cap(stream, slots.max, role);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let name = format!("{role}-{}", slot.id.0);
+        let job = admit(stream, slot);
+        if let Err(e) = thread::Builder::new()
+            .name(name)
+            .stack_size(STACK_SIZE)
+            .spawn(job)
+        {
+            log::error!("{role} port: cannot start a connection thread: {e}");
+        }
+    }
+}
+
+/// Tells a connection over the cap why it is refused, without ever blocking
+/// the accept loop, then closes it.
+fn refuse_over_cap(mut stream: TcpStream, max: usize, role: &str) {
+    log::warn!("{role} port: refused a connection: {max} connections already open");
+    let line = Response::ko(format!("server full: {max} connections already open")).to_line();
+    if stream.set_nonblocking(true).is_ok() {
+        let _ = stream.write(&line);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        // Read what the peer already sent, so closing does not reset the
+        // connection before it reads our line.
+        let _ = stream.read(&mut [0u8; 4096]);
+    }
+}
+
+fn accept_subscribers(listener: TcpListener, hub: Arc<Hub>, slots: Arc<Slots>) {
+    accept_loop(listener, slots, "broadcast", |stream, slot| {
+        let subscription = hub.subscribe();
+        Box::new(move || {
+            let slot = slot; // held, not just its id, until the connection ends
+            let peer = peer_of(&stream);
+            log::debug!("subscriber {} connected from {peer}", slot.id);
+            match broadcast::serve_subscriber(stream, subscription) {
+                Ended::Closed => log::debug!("subscriber {} from {peer} left", slot.id),
+                Ended::TooSlow => log::warn!(
+                    "subscriber {} from {peer} disconnected: it fell more than {} bytes behind",
+                    slot.id,
+                    broadcast::BACKLOG_BYTES
+                ),
+                Ended::Io(e) => log::debug!("subscriber {} from {peer} lost: {e}", slot.id),
+            }
+        })
+    });
+}
+
+fn accept_requests<S: Service>(
+    listener: TcpListener,
+    service: Arc<S>,
+    hub: Arc<Hub>,
+    slots: Arc<Slots>,
+) {
+    accept_loop(listener, slots, "request", |stream, slot| {
+        let service = Arc::clone(&service);
+        let hub = Arc::clone(&hub);
+        Box::new(move || {
+            let slot = slot; // held, not just its id, until the connection ends
+            let Ok(peer) = stream.peer_addr() else {
+                return;
+            };
+            let session = Session { id: slot.id, peer };
+            log::debug!("request connection {} opened from {peer}", session.id);
+            let ended = serve_requests(stream, &*service, &hub, &session);
+            service.on_close(&session);
+            log::debug!(
+                "request connection {} from {peer} closed: {ended}",
+                session.id
+            );
+        })
+    });
+}
+
+/// How a request connection ended, for the log.
+enum Closed {
+    ByPeer,
+    Refused(String),
+    Io(io::Error),
+}
+
+impl fmt::Display for Closed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ByPeer => write!(f, "by the peer"),
+            Self::Refused(why) => write!(f, "by the server: {why}"),
+            Self::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The request connection's thread: lines in, replies out, until it closes.
+///
+/// Responses to requests that arrived together are written together: the
+/// buffer is flushed only when no further whole line is waiting.
+fn serve_requests<S: Service>(
+    stream: TcpStream,
+    service: &S,
+    hub: &Hub,
+    session: &Session,
+) -> Closed {
+    let mut writer = match prepare_request_stream(&stream) {
+        Ok(writer) => writer,
+        Err(e) => return Closed::Io(e),
+    };
+    let mut reader = LineReader::new(stream);
+    let mut out = Vec::with_capacity(256);
+    loop {
+        let line = match reader.read_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => return Closed::ByPeer,
+            Err(FramingError::TimedOut { partial: 0 }) => continue,
+            Err(e) => return refuse(&mut writer, e, &mut out),
+        };
+        let reply = service.on_recv(session, line);
+        if let Some(line) = &reply.broadcast {
+            if hub.publish(line).is_err() {
+                log::error!(
+                    "not broadcast: a {}-byte line does not fit the backlog",
+                    line.len()
+                );
+            }
+        }
+        reply.response.encode(&mut out);
+        if !reader.has_complete_line() {
+            if let Err(e) = writer.write_all(&out) {
+                return Closed::Io(e);
+            }
+            out.clear();
+        }
+    }
+}
+
+fn prepare_request_stream(stream: &TcpStream) -> io::Result<TcpStream> {
+    stream.set_read_timeout(Some(PARTIAL_LINE_TIMEOUT))?;
+    stream.set_write_timeout(Some(RESPONSE_WRITE_TIMEOUT))?;
+    stream.try_clone()
+}
+
+/// Answers a framing error (line too long, stalled or truncated line) with
+/// one `ko` line, after any responses still pending, and ends the connection.
+fn refuse(writer: &mut TcpStream, error: FramingError, out: &mut Vec<u8>) -> Closed {
+    let reason = match error {
+        FramingError::TooLong => {
+            format!("line longer than {MAX_LINE} bytes; closing the connection")
+        }
+        FramingError::TimedOut { .. } => format!(
+            "no byte for {} s in the middle of a line; closing the connection",
+            PARTIAL_LINE_TIMEOUT.as_secs()
+        ),
+        FramingError::Truncated { .. } => return Closed::ByPeer,
+        FramingError::Io(e) => return Closed::Io(e),
+    };
+    Response::ko(&reason).encode(out);
+    let _ = writer.write_all(out);
+    Closed::Refused(reason)
+}
+
+fn peer_of(stream: &TcpStream) -> String {
+    stream
+        .peer_addr()
+        .map_or_else(|_| "an unknown peer".to_owned(), |a| a.to_string())
+}
