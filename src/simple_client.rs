@@ -30,6 +30,18 @@ pub trait Open: Send {
     fn open(&mut self, nick: &str, message: &RawValue) -> Result<Opened, Rejection>;
 }
 
+impl<T: Seal + ?Sized> Seal for Box<T> {
+    fn seal(&mut self, nick: &Nick, text: &str) -> Result<MessageBody<'static>, SealError> {
+        (**self).seal(nick, text)
+    }
+}
+
+impl<T: Open + ?Sized> Open for Box<T> {
+    fn open(&mut self, nick: &str, message: &RawValue) -> Result<Opened, Rejection> {
+        (**self).open(nick, message)
+    }
+}
+
 /// A message a layer accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opened {
