@@ -80,6 +80,25 @@ impl Lines {
     pub fn all(&self) -> Vec<String> {
         self.seen.lock().unwrap().clone()
     }
+
+    /// Waits until the stream has ended (the process closed it, or exited),
+    /// then returns every line it carried, taken or not.
+    pub fn until_closed(&self) -> Vec<String> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(_) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return self.all(),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "stream still open after {PATIENCE:?}; saw: {:#?}",
+                        self.all()
+                    )
+                }
+            }
+        }
+    }
 }
 
 /// A server binary running on system-chosen ports; killed on drop.
@@ -105,9 +124,12 @@ impl Server {
             .unwrap_or_else(|e| panic!("cannot start {binary:?}: {e}"));
         let stdout = Lines::spawn(child.stdout.take().unwrap());
         let stderr = Lines::spawn(child.stderr.take().unwrap());
-        let line = stdout
-            .next(PATIENCE)
-            .unwrap_or_else(|| panic!("{binary:?} printed no listening line; stderr: {:?}", stderr.all()));
+        let line = stdout.next(PATIENCE).unwrap_or_else(|| {
+            panic!(
+                "{binary:?} printed no listening line; stderr: {:?}",
+                stderr.all()
+            )
+        });
         let (port, broadcast_port) = parse_listening_line(&line);
         Self {
             child,
@@ -164,7 +186,49 @@ impl Server {
     pub fn subscribe(&self) -> Sub {
         Sub::connect(self.broadcast_port)
     }
+
+    /// `count` broadcast connections that the server has certainly
+    /// registered, with nothing left to read.
+    ///
+    /// A TCP connection is established before the server accepts it, so a
+    /// line published right after [`subscribe`](Self::subscribe) returns may
+    /// legitimately miss the new subscriber. This joins [`SYNC_NICK`], sends
+    /// markers until every subscriber has received one, then a last marker
+    /// that each subscriber reads up to, and leaves again.
+    pub fn synced_subscribers(&self, count: usize) -> Vec<Sub> {
+        let mut subs: Vec<Sub> = (0..count).map(|_| self.subscribe()).collect();
+        let mut speaker = self.request();
+        assert_eq!(speaker.join(SYNC_NICK), ok());
+        let mut waiting: Vec<usize> = (0..count).collect();
+        let deadline = Instant::now() + PATIENCE;
+        while !waiting.is_empty() {
+            assert!(Instant::now() < deadline, "subscribers never registered");
+            assert_eq!(speaker.say(SYNC_NICK, "sync"), ok());
+            waiting.retain(|&i| subs[i].try_next_line(SYNC_RETRY).is_none());
+        }
+        assert_eq!(speaker.say(SYNC_NICK, SYNC_DONE), ok());
+        for sub in &mut subs {
+            sub.skip_past_message(SYNC_DONE);
+        }
+        assert_eq!(speaker.leave(SYNC_NICK), ok());
+        subs
+    }
+
+    /// One broadcast connection the server has certainly registered.
+    pub fn synced_subscriber(&self) -> Sub {
+        self.synced_subscribers(1).pop().unwrap()
+    }
 }
+
+/// The nick [`Server::synced_subscribers`] joins (and leaves) for its markers.
+pub const SYNC_NICK: &str = "sync-probe";
+
+/// The text of the last marker [`Server::synced_subscribers`] sends.
+const SYNC_DONE: &str = "sync done";
+
+/// How long to wait for a marker before sending another; a polling
+/// interval, not an expectation.
+const SYNC_RETRY: Duration = Duration::from_millis(50);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -202,7 +266,8 @@ impl Conn {
     /// Sends one line (a `\n` is added) and returns the response line.
     pub fn request(&mut self, line: &str) -> String {
         self.send_raw(format!("{line}\n").as_bytes());
-        self.read_line().expect("the server closed the connection instead of answering")
+        self.read_line()
+            .expect("the server closed the connection instead of answering")
     }
 
     /// Sends a frame built with `serde_json::json!` and returns the response.
@@ -256,7 +321,9 @@ pub fn ok() -> serde_json::Value {
 /// Asserts a response is `ko` with an error containing `needle`.
 pub fn assert_ko(response: &serde_json::Value, needle: &str) {
     assert_eq!(response["response"], "ko", "{response}");
-    let error = response["error"].as_str().unwrap_or_else(|| panic!("no error text: {response}"));
+    let error = response["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error text: {response}"));
     assert!(error.contains(needle), "error {error:?} lacks {needle:?}");
     assert!(!error.contains('\n'));
 }
@@ -277,16 +344,23 @@ impl Sub {
 
     /// The next broadcast line; panics if none arrives within [`PATIENCE`].
     pub fn next_line(&mut self) -> String {
-        self.try_next_line(PATIENCE).expect("no broadcast line arrived")
+        self.try_next_line(PATIENCE)
+            .expect("no broadcast line arrived")
     }
 
     /// The next broadcast line, or `None` if the connection closed or
     /// nothing came within `timeout`.
     pub fn try_next_line(&mut self, timeout: Duration) -> Option<String> {
-        self.reader.get_ref().set_read_timeout(Some(timeout)).unwrap();
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(timeout))
+            .unwrap();
         let mut line = String::new();
         let got = self.reader.read_line(&mut line);
-        self.reader.get_ref().set_read_timeout(Some(PATIENCE)).unwrap();
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(PATIENCE))
+            .unwrap();
         match got {
             Ok(0) | Err(_) => None,
             Ok(_) => Some(line.trim_end_matches('\n').to_owned()),
@@ -295,6 +369,17 @@ impl Sub {
 
     pub fn next_json(&mut self) -> serde_json::Value {
         serde_json::from_str(&self.next_line()).unwrap()
+    }
+
+    /// Reads lines up to and including the broadcast whose text is `text`.
+    pub fn skip_past_message(&mut self, text: &str) {
+        loop {
+            let line = self.next_line();
+            let frame: Option<serde_json::Value> = serde_json::from_str(&line).ok();
+            if frame.is_some_and(|f| f["message"] == text) {
+                return;
+            }
+        }
     }
 }
 
@@ -318,7 +403,9 @@ impl Proc {
         for (k, v) in envs {
             command.env(k, v);
         }
-        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {binary:?}: {e}"));
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary:?}: {e}"));
         let stdin = child.stdin.take();
         let stdout = Lines::spawn(child.stdout.take().unwrap());
         let stderr = Lines::spawn(child.stderr.take().unwrap());
@@ -336,7 +423,9 @@ impl Proc {
         args.extend(["--nick".to_owned(), nick.to_owned()]);
         args.extend(extra.iter().map(|s| s.to_string()));
         let client = Self::spawn(binary, &args, &[]);
-        client.stderr.wait_for("announcing the join", |l| l.starts_with("joined as "));
+        client
+            .stderr
+            .wait_for("announcing the join", |l| l.starts_with("joined as "));
         client
     }
 
