@@ -129,6 +129,12 @@ impl BroadcastChannel {
         })
     }
 
+    /// Where this connection comes from, as the server sees it (on the
+    /// same host or network: no address translation in between).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.reader.get_ref().local_addr()
+    }
+
     /// The next broadcast line, without its `\n`; an error once the
     /// connection is gone (a server never closes it while it runs).
     pub fn next_line(&mut self) -> Result<&[u8], ClientError> {

@@ -89,6 +89,8 @@ impl fmt::Display for ConnectionId {
 pub struct Session {
     pub id: ConnectionId,
     pub peer: SocketAddr,
+    /// The server's broadcast side, for services that need it.
+    pub broadcast: Publisher,
 }
 
 /// What a service makes of one request: Python's `(broadcast, response)`.
@@ -152,6 +154,17 @@ impl Publisher {
 
     pub fn subscriber_count(&self) -> usize {
         self.hub.subscriber_count()
+    }
+
+    /// See [`Hub::wait_for_subscriber`].
+    pub fn wait_for_subscriber(&self, peer: SocketAddr, timeout: Duration) -> bool {
+        self.hub.wait_for_subscriber(peer, timeout)
+    }
+}
+
+impl fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Publisher({} subscribers)", self.subscriber_count())
     }
 }
 
@@ -326,7 +339,7 @@ fn refuse_over_cap(mut stream: TcpStream, max: usize, role: &str) {
 
 fn accept_subscribers(listener: TcpListener, hub: Arc<Hub>, slots: Arc<Slots>) {
     accept_loop(listener, slots, "broadcast", |stream, slot| {
-        let subscription = hub.subscribe();
+        let subscription = hub.subscribe(stream.peer_addr().ok());
         Box::new(move || {
             let slot = slot; // held, not just its id, until the connection ends
             let peer = peer_of(&stream);
@@ -358,7 +371,14 @@ fn accept_requests<S: Service>(
             let Ok(peer) = stream.peer_addr() else {
                 return;
             };
-            let session = Session { id: slot.id, peer };
+            let broadcast = Publisher {
+                hub: Arc::clone(&hub),
+            };
+            let session = Session {
+                id: slot.id,
+                peer,
+                broadcast,
+            };
             log::debug!("request connection {} opened from {peer}", session.id);
             let ended = serve_requests(stream, &*service, &hub, &session);
             service.on_close(&session);

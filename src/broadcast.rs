@@ -24,13 +24,14 @@
 //! Python's PUB socket, by contrast, silently drops messages for a slow
 //! subscriber once its high-water mark is reached.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::frame::Response;
+use crate::frame::{Response, canonical};
 
 /// Bytes of broadcast history kept for subscribers that are behind: how far
 /// a subscriber may lag before it is disconnected. Also the broadcast path's
@@ -54,6 +55,10 @@ pub struct Hub {
     /// Signalled when bytes are appended and someone is waiting.
     appended: Condvar,
     subscribers: AtomicUsize,
+    /// Where each subscriber connects from, so a joining client can be told
+    /// its own subscription is in place (see [`Hub::wait_for_subscriber`]).
+    peers: Mutex<HashMap<SocketAddr, usize>>,
+    peer_registered: Condvar,
 }
 
 struct Ring {
@@ -113,6 +118,8 @@ impl Hub {
             }),
             appended: Condvar::new(),
             subscribers: AtomicUsize::new(0),
+            peers: Mutex::default(),
+            peer_registered: Condvar::new(),
         })
     }
 
@@ -133,14 +140,48 @@ impl Hub {
         Ok(())
     }
 
-    /// A subscription that starts with the next line published.
-    pub fn subscribe(self: &Arc<Self>) -> Subscription {
+    /// A subscription that starts with the next line published; `peer` is
+    /// where the subscriber connects from, if known.
+    pub fn subscribe(self: &Arc<Self>, peer: Option<SocketAddr>) -> Subscription {
         self.subscribers.fetch_add(1, Ordering::Relaxed);
         let cursor = self.lock().head;
+        let peer = peer.map(canonical);
+        if let Some(addr) = peer {
+            *self.lock_peers().entry(addr).or_default() += 1;
+            self.peer_registered.notify_all();
+        }
         Subscription {
             hub: Arc::clone(self),
             cursor,
+            peer,
         }
+    }
+
+    /// Waits up to `timeout` for a subscriber connecting from `peer`.
+    ///
+    /// A client's broadcast connection is established in the kernel before
+    /// the server accepts it, so a client that joins right after connecting
+    /// could miss the first messages (ZeroMQ's "slow joiner"). A join that
+    /// names its subscriber is answered only once this returns.
+    pub fn wait_for_subscriber(&self, peer: SocketAddr, timeout: Duration) -> bool {
+        let peer = canonical(peer);
+        let deadline = Instant::now() + timeout;
+        let mut peers = self.lock_peers();
+        while !peers.contains_key(&peer) {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            peers = self
+                .peer_registered
+                .wait_timeout(peers, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+
+    fn lock_peers(&self) -> MutexGuard<'_, HashMap<SocketAddr, usize>> {
+        self.peers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Subscribers connected now.
@@ -172,6 +213,7 @@ pub enum Batch {
 pub struct Subscription {
     hub: Arc<Hub>,
     cursor: u64,
+    peer: Option<SocketAddr>,
 }
 
 impl Subscription {
@@ -218,6 +260,14 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.hub.subscribers.fetch_sub(1, Ordering::Relaxed);
+        let Some(peer) = self.peer else { return };
+        let mut peers = self.hub.lock_peers();
+        if let Some(count) = peers.get_mut(&peer) {
+            *count -= 1;
+            if *count == 0 {
+                peers.remove(&peer);
+            }
+        }
     }
 }
 
@@ -318,7 +368,7 @@ mod tests {
     fn subscribers_get_every_line_from_their_start_in_order() {
         let hub = Hub::with_capacity(64);
         hub.publish(b"before").unwrap();
-        let mut sub = hub.subscribe();
+        let mut sub = hub.subscribe(None);
         hub.publish(b"one").unwrap();
         hub.publish(b"two").unwrap();
         let mut out = Vec::new();
@@ -331,7 +381,7 @@ mod tests {
     #[test]
     fn wraps_around_the_ring() {
         let hub = Hub::with_capacity(16);
-        let mut sub = hub.subscribe();
+        let mut sub = hub.subscribe(None);
         let mut out = Vec::new();
         for line in [&b"0123456789"[..], b"abcdefghij", b"KLMNO"] {
             hub.publish(line).unwrap();
@@ -343,7 +393,7 @@ mod tests {
     #[test]
     fn a_lapped_subscriber_is_told_not_fed_a_gap() {
         let hub = Hub::with_capacity(16);
-        let mut slow = hub.subscribe();
+        let mut slow = hub.subscribe(None);
         hub.publish(b"0123456789").unwrap();
         hub.publish(b"abcdefghij").unwrap();
         assert!(slow.is_lapped());
@@ -354,10 +404,21 @@ mod tests {
     #[test]
     fn counts_subscribers() {
         let hub = Hub::new();
-        let a = hub.subscribe();
-        let b = hub.subscribe();
+        let a = hub.subscribe(None);
+        let b = hub.subscribe(None);
         assert_eq!(hub.subscriber_count(), 2);
         drop((a, b));
         assert_eq!(hub.subscriber_count(), 0);
+    }
+
+    #[test]
+    fn knows_where_subscribers_come_from() {
+        let hub = Hub::new();
+        let addr: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        assert!(!hub.wait_for_subscriber(addr, NO_WAIT));
+        let sub = hub.subscribe(Some("[::ffff:127.0.0.1]:4000".parse().unwrap()));
+        assert!(hub.wait_for_subscriber(addr, NO_WAIT));
+        drop(sub);
+        assert!(!hub.wait_for_subscriber(addr, NO_WAIT));
     }
 }

@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -175,9 +176,20 @@ impl<'a> MessageBody<'a> {
 /// A request frame, as the server understands it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request<'a> {
-    Join { nick: Nick },
-    Leave { nick: Nick },
-    Message { nick: Nick, body: MessageBody<'a> },
+    /// `subscriber`, a project addition: the address the client's broadcast
+    /// connection comes from. The server answers only once that connection
+    /// is registered, so the client misses nothing accepted after its join.
+    Join {
+        nick: Nick,
+        subscriber: Option<SocketAddr>,
+    },
+    Leave {
+        nick: Nick,
+    },
+    Message {
+        nick: Nick,
+        body: MessageBody<'a>,
+    },
     List,
 }
 
@@ -190,6 +202,8 @@ struct Envelope<'a> {
     nick: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     message: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    subscriber: Option<Cow<'a, str>>,
 }
 
 impl<'a> Request<'a> {
@@ -200,6 +214,11 @@ impl<'a> Request<'a> {
         match kind {
             "join" => Ok(Self::Join {
                 nick: required_nick(envelope.nick)?,
+                subscriber: envelope
+                    .subscriber
+                    .as_deref()
+                    .map(parse_address)
+                    .transpose()?,
             }),
             "leave" => Ok(Self::Leave {
                 nick: required_nick(envelope.nick)?,
@@ -219,6 +238,22 @@ impl<'a> Request<'a> {
 fn required_nick(nick: Option<Cow<'_, str>>) -> Result<Nick, FrameError> {
     let nick = nick.ok_or_else(|| missing("nick"))?;
     Nick::new(nick.into_owned()).map_err(FrameError::Nick)
+}
+
+/// An `IP:PORT` address, in canonical form (an IPv4-mapped IPv6 address
+/// becomes IPv4), so that both ends of a connection name it the same way.
+fn parse_address(text: &str) -> Result<SocketAddr, FrameError> {
+    text.parse().map(canonical).map_err(|_| {
+        FrameError::BadField(format!(
+            "`subscriber` must be an IP:PORT address, not '{}'",
+            text.escape_debug()
+        ))
+    })
+}
+
+/// `addr` with an IPv4-mapped IPv6 address turned into IPv4.
+pub fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
 }
 
 fn missing(field: &str) -> FrameError {
@@ -279,6 +314,8 @@ pub fn check_nesting(json: &[u8]) -> Result<(), FrameError> {
 pub enum OutgoingRequest<'a> {
     Join {
         nick: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        subscriber: Option<String>,
     },
     Leave {
         nick: &'a str,
@@ -460,9 +497,19 @@ mod tests {
         assert_eq!(
             parse(r#"{"type":"join","nick":"alice"}"#),
             Ok(Request::Join {
-                nick: nick("alice")
+                nick: nick("alice"),
+                subscriber: None
             })
         );
+        assert_eq!(
+            parse(r#"{"type":"join","nick":"alice","subscriber":"[::ffff:127.0.0.1]:4000"}"#),
+            Ok(Request::Join {
+                nick: nick("alice"),
+                subscriber: Some("127.0.0.1:4000".parse().unwrap())
+            })
+        );
+        let refused = parse(r#"{"type":"join","nick":"a","subscriber":"here"}"#);
+        assert!(refused.unwrap_err().contains("IP:PORT"));
         assert_eq!(
             parse(r#"{"nick":"alice","type":"leave","extra":[1,{"a":2}]}"#),
             Ok(Request::Leave {

@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 
 use serde_json::value::RawValue;
 
@@ -176,6 +177,8 @@ pub struct SimpleClient<S: Seal> {
     requests: RequestChannel,
     nick: Nick,
     sealer: S,
+    /// This client's broadcast connection, named in its joins.
+    subscriber: Option<SocketAddr>,
 }
 
 impl<S: Seal> SimpleClient<S> {
@@ -184,7 +187,16 @@ impl<S: Seal> SimpleClient<S> {
             requests,
             nick,
             sealer,
+            subscriber: None,
         }
+    }
+
+    /// Names this client's broadcast connection in its joins, so that the
+    /// server answers a join only once that connection is registered: no
+    /// message accepted after the join can be missed.
+    pub fn with_subscriber(mut self, addr: SocketAddr) -> Self {
+        self.subscriber = Some(addr);
+        self
     }
 
     pub fn nick(&self) -> &Nick {
@@ -197,7 +209,9 @@ impl<S: Seal> SimpleClient<S> {
 
     pub fn join(&mut self) -> Result<Response, ClientError> {
         let nick = self.nick.as_str();
-        self.requests.request(&OutgoingRequest::Join { nick })
+        let subscriber = self.subscriber.map(|a| a.to_string());
+        self.requests
+            .request(&OutgoingRequest::Join { nick, subscriber })
     }
 
     pub fn leave(&mut self) -> Result<Response, ClientError> {

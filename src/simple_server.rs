@@ -17,13 +17,19 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use crate::base_server::{ConnectionId, Reply, Service, Session};
 use crate::frame::{MessageBody, Nick, Request, Response};
 
 /// Most nicks one request connection may hold in the guarded mode.
 pub const MAX_NICKS_PER_CONNECTION: usize = 16;
+
+/// Longest wait, on a join that names its subscriber, for that broadcast
+/// connection to be registered.
+const SUBSCRIBER_WAIT: Duration = Duration::from_secs(2);
 
 /// Who may act for a nick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +221,19 @@ impl SimpleServer {
         &self.room
     }
 
-    fn on_join(&self, session: &Session, nick: Nick) -> Reply<'static> {
+    fn on_join(
+        &self,
+        session: &Session,
+        nick: Nick,
+        subscriber: Option<SocketAddr>,
+    ) -> Reply<'static> {
+        if let Some(addr) = subscriber {
+            if !session.broadcast.wait_for_subscriber(addr, SUBSCRIBER_WAIT) {
+                log::warn!(
+                    "join of '{nick}': no broadcast connection from {addr}; answering anyway"
+                );
+            }
+        }
         match self.room.join(nick.clone(), session.id) {
             Ok(()) => {
                 log::info!("Client '{nick}' join");
@@ -275,7 +293,7 @@ impl SimpleServer {
 impl Service for SimpleServer {
     fn on_recv<'a>(&self, session: &Session, packet: &'a [u8]) -> Reply<'a> {
         match Request::parse(packet) {
-            Ok(Request::Join { nick }) => self.on_join(session, nick),
+            Ok(Request::Join { nick, subscriber }) => self.on_join(session, nick, subscriber),
             Ok(Request::Leave { nick }) => self.on_leave(session, nick),
             Ok(Request::Message { nick, body }) => self.on_message(session, nick, body, packet),
             Ok(Request::List) => self.on_list(),

@@ -72,6 +72,9 @@ where
         Err(e) => return fail(&e),
     };
     let mut client = SimpleClient::new(base.requests, nick, sealer);
+    if let Ok(addr) = base.broadcasts.local_addr() {
+        client = client.with_subscriber(addr);
+    }
     if let Err(e) = join(&mut client) {
         return fail(&e);
     }

@@ -137,3 +137,37 @@ fn a_subscriber_that_disconnects_does_not_disturb_the_others() {
         }
     }
 }
+
+/// Clients that connect their broadcast port and join at once, many times
+/// over: a join that names its subscriber is answered only once the server
+/// has registered that connection, so the first message is never missed.
+#[test]
+fn a_join_naming_its_subscriber_never_misses_the_next_message() {
+    const ROUNDS: usize = 50;
+    let server = Server::plain(&[]);
+    for round in 0..ROUNDS {
+        let mut sub = server.subscribe();
+        let mut conn = server.request();
+        let nick = format!("joiner-{round}");
+        let join =
+            json!({"type": "join", "nick": nick, "subscriber": sub.local_addr().to_string()});
+        assert_eq!(conn.send_json(&join), ok());
+        assert_eq!(conn.say(&nick, "first words"), ok());
+        let first = sub.next_json();
+        assert_eq!(
+            (first["nick"].as_str(), first["message"].as_str()),
+            (Some(&*nick), Some("first words"))
+        );
+    }
+}
+
+/// A client behind address translation names an address the server never
+/// sees: its join is still answered, after a bounded wait.
+#[test]
+fn a_join_naming_an_unknown_subscriber_is_still_answered() {
+    let server = Server::plain(&[]);
+    let mut conn = server.request();
+    let join = json!({"type": "join", "nick": "far-away", "subscriber": "192.0.2.1:4000"});
+    assert_eq!(conn.send_json(&join), ok());
+    assert_eq!(conn.list(), vec!["far-away"]);
+}

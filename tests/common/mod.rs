@@ -367,6 +367,11 @@ impl Sub {
         }
     }
 
+    /// Where this connection comes from, as the server sees it.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.reader.get_ref().local_addr().unwrap()
+    }
+
     pub fn next_json(&mut self) -> serde_json::Value {
         serde_json::from_str(&self.next_line()).unwrap()
     }
