@@ -6,7 +6,7 @@ SERVER ?= simple_server
 CLIENT ?= simple_client
 ARGS   ?=
 
-.PHONY: all build run-server run-client test unit fmt lint clean
+.PHONY: all build run-server run-client demo bench test unit fmt lint clean
 
 all: build
 
@@ -18,6 +18,17 @@ run-server:
 
 run-client:
 	$(CARGO) run --release --quiet --bin $(CLIENT) -- $(ARGS)
+
+# The whole lab in one command: every attack against every layer, on free
+# local ports, narrated, ending with the attack/defence table.
+demo:
+	$(CARGO) build --release --bins --quiet
+	./target/release/chat_demo $(ARGS)
+
+# The benchmark suite of docs/PERFORMANCE.md (a few minutes; run on a quiet machine).
+bench:
+	$(CARGO) build --release --bins --quiet
+	./target/release/chat_bench --suite $(ARGS)
 
 # Everything CI checks: formatting, lints, every test.
 test: lint unit
