@@ -36,6 +36,12 @@
 //! replay guard and per-sender counters, in [`aead_client`]. [`terminal`]
 //! runs any of them as an interactive program.
 //!
+//! The lab's attacks on the plain chat use the same client transport, as a
+//! student's scripts would: [`simple_bigbrother`] reads the broadcast port,
+//! [`simple_dos`] abuses the original's trust model (which the servers'
+//! `--guard` mode replaces), and [`simple_exploit`] sends the pickle payload
+//! that ran code on the original, among other hostile inputs.
+//!
 //! # Modules and the Python original
 //!
 //! | module | Python original |
@@ -48,6 +54,9 @@
 //! | [`ae_server`] | `AEServer.py` |
 //! | [`aead_client`] | `AEADClient.py` |
 //! | [`rogue_server`] | `rogue_server.py` |
+//! | [`simple_bigbrother`] | `simple_bigbrother.py` |
+//! | [`simple_dos`] | `simple_dos.py` |
+//! | [`simple_exploit`] | `simple_exploite.py` |
 //!
 //! The binaries in `src/bin/` only parse flags ([`cli`]) and call these.
 
@@ -66,6 +75,9 @@ pub mod framing;
 pub mod names;
 pub mod process;
 pub mod rogue_server;
+pub mod simple_bigbrother;
 pub mod simple_client;
+pub mod simple_dos;
+pub mod simple_exploit;
 pub mod simple_server;
 pub mod terminal;

@@ -199,7 +199,7 @@ fn show(delivery: &Delivery) {
 
 /// Writes one line to stdout. A closed stdout (a pipe whose reader left) is
 /// not worth dying for: the chat goes on.
-fn print_stdout(line: &str) {
+pub fn print_stdout(line: &str) {
     let mut stdout = io::stdout().lock();
     let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }

