@@ -176,9 +176,11 @@ pub fn join_random(requests: &mut RequestChannel) -> Result<Joined, ClientError>
         let Ok(nick) = Nick::new(names::random_name()) else {
             continue;
         };
-        match requests.request(&OutgoingRequest::Join {
+        let join = OutgoingRequest::Join {
             nick: nick.as_str(),
-        })? {
+            subscriber: None,
+        };
+        match requests.request(&join)? {
             Response::Ok => return Ok(Joined::As(nick)),
             Response::Ko(reason) => refusal = reason,
             Response::Nicks(_) => refusal = "join answered with a nick list".into(),
