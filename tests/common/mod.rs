@@ -105,9 +105,12 @@ impl Server {
             .unwrap_or_else(|e| panic!("cannot start {binary:?}: {e}"));
         let stdout = Lines::spawn(child.stdout.take().unwrap());
         let stderr = Lines::spawn(child.stderr.take().unwrap());
-        let line = stdout
-            .next(PATIENCE)
-            .unwrap_or_else(|| panic!("{binary:?} printed no listening line; stderr: {:?}", stderr.all()));
+        let line = stdout.next(PATIENCE).unwrap_or_else(|| {
+            panic!(
+                "{binary:?} printed no listening line; stderr: {:?}",
+                stderr.all()
+            )
+        });
         let (port, broadcast_port) = parse_listening_line(&line);
         Self {
             child,
@@ -202,7 +205,8 @@ impl Conn {
     /// Sends one line (a `\n` is added) and returns the response line.
     pub fn request(&mut self, line: &str) -> String {
         self.send_raw(format!("{line}\n").as_bytes());
-        self.read_line().expect("the server closed the connection instead of answering")
+        self.read_line()
+            .expect("the server closed the connection instead of answering")
     }
 
     /// Sends a frame built with `serde_json::json!` and returns the response.
@@ -256,7 +260,9 @@ pub fn ok() -> serde_json::Value {
 /// Asserts a response is `ko` with an error containing `needle`.
 pub fn assert_ko(response: &serde_json::Value, needle: &str) {
     assert_eq!(response["response"], "ko", "{response}");
-    let error = response["error"].as_str().unwrap_or_else(|| panic!("no error text: {response}"));
+    let error = response["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error text: {response}"));
     assert!(error.contains(needle), "error {error:?} lacks {needle:?}");
     assert!(!error.contains('\n'));
 }
@@ -277,16 +283,23 @@ impl Sub {
 
     /// The next broadcast line; panics if none arrives within [`PATIENCE`].
     pub fn next_line(&mut self) -> String {
-        self.try_next_line(PATIENCE).expect("no broadcast line arrived")
+        self.try_next_line(PATIENCE)
+            .expect("no broadcast line arrived")
     }
 
     /// The next broadcast line, or `None` if the connection closed or
     /// nothing came within `timeout`.
     pub fn try_next_line(&mut self, timeout: Duration) -> Option<String> {
-        self.reader.get_ref().set_read_timeout(Some(timeout)).unwrap();
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(timeout))
+            .unwrap();
         let mut line = String::new();
         let got = self.reader.read_line(&mut line);
-        self.reader.get_ref().set_read_timeout(Some(PATIENCE)).unwrap();
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(PATIENCE))
+            .unwrap();
         match got {
             Ok(0) | Err(_) => None,
             Ok(_) => Some(line.trim_end_matches('\n').to_owned()),
@@ -318,7 +331,9 @@ impl Proc {
         for (k, v) in envs {
             command.env(k, v);
         }
-        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {binary:?}: {e}"));
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary:?}: {e}"));
         let stdin = child.stdin.take();
         let stdout = Lines::spawn(child.stdout.take().unwrap());
         let stderr = Lines::spawn(child.stderr.take().unwrap());
@@ -336,7 +351,9 @@ impl Proc {
         args.extend(["--nick".to_owned(), nick.to_owned()]);
         args.extend(extra.iter().map(|s| s.to_string()));
         let client = Self::spawn(binary, &args, &[]);
-        client.stderr.wait_for("announcing the join", |l| l.starts_with("joined as "));
+        client
+            .stderr
+            .wait_for("announcing the join", |l| l.starts_with("joined as "));
         client
     }
 
