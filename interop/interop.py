@@ -202,8 +202,13 @@ def check(name: str, attempt):
 
 
 def rust_frame_opened_by_python(client: Process, listener: LineSocket, text: str) -> bytes:
-    """Sends `text` through the Rust client; returns what Python decrypts."""
+    """Sends `text` through the Rust client; returns what Python decrypts.
+
+    The listener connected before the client started, and the server
+    subscribes connections in the order they arrive: once the client has
+    printed its own message, the listener has certainly been sent it too."""
     client.send_line(text)
+    client.wait_for("stdout", lambda l: l == f"{RUST_NICK} : {text}")
     while True:
         frame = listener.read_json()
         if frame.get("nick") == RUST_NICK:

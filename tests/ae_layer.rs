@@ -18,6 +18,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use common::{Proc, Server, assert_ko, ok, run};
 use serde_json::Value;
 use unsecured_chat::crypto::{self, DEFAULT_ITERATIONS, DecryptError, Password, SALT_LEN};
+use unsecured_chat::rogue_server::DEFAULT_IMPERSONATED;
 
 /// The chat's shared password in these tests.
 const PASSWORD: &str = "s3cret";
@@ -48,6 +49,17 @@ fn everything_printed(proc: &Proc) -> Vec<String> {
     let mut lines = proc.stdout.all();
     lines.extend(proc.stderr.all());
     lines
+}
+
+/// A raw broadcast connection, to be opened before any client starts.
+///
+/// The server subscribes connections in the order it accepts them, on one
+/// thread, and accepts them in the order they were established. So once a
+/// client started after this has printed a message (received on its own
+/// broadcast connection), this listener is certainly subscribed and gets
+/// that message too: wait for the client's line before reading here.
+fn early_listener(server: &Server) -> common::Sub {
+    server.subscribe()
 }
 
 /// The line a client prints for a token from `nick` it cannot verify.
@@ -88,11 +100,12 @@ fn two_ae_clients_chat_through_ae_server() {
 #[test]
 fn the_broadcast_port_carries_only_a_salt_and_a_token() {
     let server = ae_server();
-    let mut listener = server.subscribe();
+    let mut listener = early_listener(&server);
     let mut alice = ae_client(&server, "alice", PASSWORD);
     let text = "attack at dawn";
 
     alice.send_line(text);
+    alice.stdout.wait_for_line(&format!("alice : {text}"));
     let line = listener.next_line();
     assert_no_trace_of(&line, text);
     let frame: Value = serde_json::from_str(&line).expect("a JSON frame");
@@ -116,7 +129,6 @@ fn the_broadcast_port_carries_only_a_salt_and_a_token() {
     assert_eq!(known.as_deref(), Ok(text));
 
     // The server, too, only ever held ciphertext.
-    alice.stdout.wait_for_line(&format!("alice : {text}"));
     let log = server.stderr.all();
     assert!(log.iter().all(|l| !l.contains(text)), "{log:#?}");
 }
@@ -162,7 +174,7 @@ fn a_wrong_password_gives_a_rejection_never_garbage() {
 #[test]
 fn ae_server_refuses_a_cleartext_message() {
     let server = ae_server();
-    let mut listener = server.subscribe();
+    let mut listener = early_listener(&server);
     let mut conn = server.request();
     assert_eq!(conn.join("mallory"), ok());
 
@@ -171,6 +183,7 @@ fn ae_server_refuses_a_cleartext_message() {
     // Nothing was relayed: the next broadcast is the next sealed message.
     let mut alice = ae_client(&server, "alice", PASSWORD);
     alice.send_line("sealed");
+    alice.stdout.wait_for_line("alice : sealed");
     let frame: Value = serde_json::from_str(&listener.next_line()).expect("a JSON frame");
     assert_eq!(frame["nick"], "alice");
 }
@@ -297,11 +310,15 @@ fn ae_does_not_notice_dropped_messages__the_weakness_aead_reports() {
 #[test]
 fn a_rogue_server_attacks_without_ever_reading_the_text() {
     let server = rogue_server(&["--attack", "impersonate,replay", "--delay", "0"]);
-    let mut listener = server.subscribe();
+    let mut listener = early_listener(&server);
     let mut alice = ae_client(&server, "alice", PASSWORD);
     let text = "rendezvous at noon";
 
     alice.send_line(text);
+    // Alone in the chat, alice is relabelled as the default victim.
+    let relabelled = format!("{DEFAULT_IMPERSONATED} : {text}");
+    alice.stdout.wait_for_line(&relabelled);
+    alice.stdout.wait_for_line(&relabelled);
     for _ in 0..2 {
         let line = listener.next_line();
         assert_no_trace_of(&line, text);
