@@ -45,6 +45,10 @@ RUST_NICK = "rust"
 PYTHON_NICK = "python"
 # Nick a Python frame is relabelled with, as a rogue server would.
 RELABEL_NICK = "mallory"
+# Nick that sends the markers of wait_until_subscribed, and how long to wait
+# for one before sending another (a polling interval, not an expectation).
+SYNC_NICK = "sync-probe"
+SYNC_RETRY_SECS = 0.05
 
 
 # --- The lab's crypto, with Python's cryptography ------------------------
@@ -105,10 +109,10 @@ class Process:
         threading.Thread(target=pump, daemon=True).start()
         return lines
 
-    def wait_for(self, stream: str, wanted) -> str:
+    def wait_for(self, stream: str, wanted, timeout: float = TIMEOUT_SECS) -> str:
         """The first line on `stream` for which `wanted(line)` holds."""
         lines = self.stdout if stream == "stdout" else self.stderr
-        deadline = time.monotonic() + TIMEOUT_SECS
+        deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
                 line = lines.get(timeout=left)
@@ -117,7 +121,18 @@ class Process:
             self.seen[stream].append(line)
             if wanted(line):
                 return line
-        raise TimeoutError(f"{self.args[0]}: no such line on {stream}; saw {self.seen[stream]}")
+        other = "stderr" if stream == "stdout" else "stdout"
+        raise TimeoutError(f"{self.args[0]}: no such line on {stream}; saw {self.seen[stream]}, "
+                           f"and on {other} {self.seen[other] + self.drain(other)}")
+
+    def drain(self, stream: str) -> list:
+        """The lines of `stream` not yet taken, without waiting."""
+        lines = self.stdout if stream == "stdout" else self.stderr
+        taken = []
+        while not lines.empty():
+            taken.append(lines.get_nowait())
+        self.seen[stream].extend(taken)
+        return taken
 
     def send_line(self, line: str):
         self.proc.stdin.write(line + "\n")
@@ -176,6 +191,28 @@ def start_client(bin_dir: str, name: str, ports: tuple, started: list) -> Proces
 def expect_ok(response: dict):
     if response != {"response": "ok"}:
         raise AssertionError(f"the server answered {response}")
+
+
+def wait_until_subscribed(client: Process, python: LineSocket, marker: bytes):
+    """Returns once the server has certainly subscribed the client's
+    broadcast connection.
+
+    The client connects its broadcast port before it joins, but the server
+    subscribes that connection only when its accept thread gets to it, which
+    under load can come after the join and a first message (that the client
+    then never receives). So markers are sent until the client prints one."""
+    expect_ok(python.send_json({"type": "join", "nick": SYNC_NICK}))
+    deadline = time.monotonic() + TIMEOUT_SECS
+    while time.monotonic() < deadline:
+        expect_ok(python.send_json(python_frame(SYNC_NICK, marker)))
+        try:
+            client.wait_for("stdout", lambda line: True, timeout=SYNC_RETRY_SECS)
+            break
+        except TimeoutError:
+            continue
+    else:
+        raise TimeoutError("the client never received a broadcast")
+    expect_ok(python.send_json({"type": "leave", "nick": SYNC_NICK}))
 
 
 # --- The checks ------------------------------------------------------------
@@ -240,7 +277,7 @@ def check_ae(client: Process, listener: LineSocket, python: LineSocket):
           lambda: (rust_frame_opened_by_python(client, listener, text).decode(), text))
 
     text = "hello from Python, é ✓"
-    frame = python_frame(PYTHON_NICK, text.encode())
+    frame = python_frame(PYTHON_NICK, ae_plaintext(PYTHON_NICK, text))
     check("AE   Python -> Rust: ae_client prints cryptography's frame",
           lambda: (printed_for(client, python, frame), f"{PYTHON_NICK} : {text}"))
 
@@ -257,10 +294,8 @@ def check_aead(client: Process, listener: LineSocket, python: LineSocket):
           lambda: (sealed_nick_and_text(rust_frame_opened_by_python(client, listener, text)),
                    (RUST_NICK, text)))
 
-    # The lab's AEADClient plaintext: the sender's nick and the text, nothing more.
     text = "sealed by Python"
-    plaintext = json.dumps({"nick": PYTHON_NICK, "message": text}).encode()
-    frame = python_frame(PYTHON_NICK, plaintext)
+    frame = python_frame(PYTHON_NICK, aead_plaintext(PYTHON_NICK, text))
     check("AEAD Python -> Rust: aead_client prints cryptography's frame",
           lambda: (printed_for(client, python, frame), f"{PYTHON_NICK} : {text}"))
 
@@ -271,8 +306,19 @@ def check_aead(client: Process, listener: LineSocket, python: LineSocket):
                    f"[rejected] {RELABEL_NICK}: sender mismatch (sealed by {PYTHON_NICK})"))
 
 
-def run_layer(bin_dir: str, client_name: str, checks, started: list):
+def ae_plaintext(nick: str, text: str) -> bytes:
+    """What the lab's AEClient encrypts: the text alone."""
+    return text.encode()
+
+
+def aead_plaintext(nick: str, text: str) -> bytes:
+    """What the lab's AEADClient encrypts: the sender's nick and the text."""
+    return json.dumps({"nick": nick, "message": text}).encode()
+
+
+def run_layer(bin_dir: str, layer: tuple, started: list):
     """One layer's checks against a server and client of their own."""
+    client_name, plaintext, checks = layer
     ports = start_server(bin_dir, started)
     listener = LineSocket(ports[1])
     python = LineSocket(ports[0])
@@ -280,10 +326,18 @@ def run_layer(bin_dir: str, client_name: str, checks, started: list):
         client = start_client(bin_dir, client_name, ports, started)
         for nick in (PYTHON_NICK, RELABEL_NICK):
             expect_ok(python.send_json({"type": "join", "nick": nick}))
+        wait_until_subscribed(client, python, plaintext(SYNC_NICK, "sync marker"))
         checks(client, listener, python)
     finally:
         listener.close()
         python.close()
+
+
+# Each layer: its Rust client, the lab's plaintext for it, and its checks.
+LAYERS = (
+    ("ae_client", ae_plaintext, check_ae),
+    ("aead_client", aead_plaintext, check_aead),
+)
 
 
 def main() -> int:
@@ -293,12 +347,12 @@ def main() -> int:
     bin_dir = sys.argv[1]
     started = []
     try:
-        for client_name, checks in (("ae_client", check_ae), ("aead_client", check_aead)):
+        for layer in LAYERS:
             try:
-                run_layer(bin_dir, client_name, checks, started)
+                run_layer(bin_dir, layer, started)
             except Exception as error:  # a broken setup fails its layer, not the script
-                FAILURES.append(client_name)
-                print(f"FAIL {client_name}: setup failed: {type(error).__name__}: {error}")
+                FAILURES.append(layer[0])
+                print(f"FAIL {layer[0]}: setup failed: {type(error).__name__}: {error}")
     finally:
         for process in started:
             process.kill()
