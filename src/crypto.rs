@@ -148,11 +148,18 @@ impl fmt::Display for DecryptError {
 
 impl std::error::Error for DecryptError {}
 
+/// PBKDF2-HMAC-SHA256, filling `out` whatever its length. Public so that
+/// the derivation can be checked against published known answers (RFC 7914
+/// section 11 gives a 64-byte one), which a 32-byte Fernet key cannot show.
+pub fn pbkdf2_hmac_sha256(password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) {
+    pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, out);
+}
+
 /// PBKDF2-HMAC-SHA256 of the password and salt: the 32-byte key, ready as
 /// a Fernet key. Python: `derive_key_from_password(password, salt)`.
 pub fn derive_key_from_password(password: &Password, salt: &Salt, iterations: u32) -> Fernet {
-    let derived =
-        pbkdf2::pbkdf2_hmac_array::<Sha256, KEY_LEN>(password.as_bytes(), &salt.0, iterations);
+    let mut derived = [0u8; KEY_LEN];
+    pbkdf2_hmac_sha256(password.as_bytes(), &salt.0, iterations, &mut derived);
     fernet_key(&derived)
 }
 

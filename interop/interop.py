@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""Interoperability check: the Rust clients against the lab's Python crypto.
+
+The lab's scheme is PBKDF2-HMAC-SHA256 (100 iterations, 32 bytes, a fresh
+16-byte salt per message sent in clear as standard base64) and a Fernet token
+under that key. This script does it with Python's `cryptography`, as the lab's
+AEClient and AEADClient do, and checks both directions against the real
+binaries on free local ports:
+
+  AE    Rust -> Python: a frame sent by ae_client decrypts to its text here;
+        Python -> Rust: a frame made here is printed by ae_client.
+  AEAD  the same with aead_client, whose plaintext is {"nick", "message"};
+        and a Python frame relabelled with another nick is rejected.
+
+Usage: interop.py BIN_DIR   (the directory holding ae_server, ae_client and
+aead_client). Prints one PASS or FAIL line per check and exits non-zero if
+any check fails. Every process it starts is killed before it exits.
+"""
+
+import base64
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+# The lab's parameters (PROTOCOL.md section 3.2).
+ITERATIONS = 100
+KEY_LEN = 32
+SALT_LEN = 16
+
+PASSWORD = "interop-s3cret"
+HOST = "127.0.0.1"
+# Failure guard: how long anything that should happen promptly may take.
+TIMEOUT_SECS = 20.0
+# Nicks of the two sides.
+RUST_NICK = "rust"
+PYTHON_NICK = "python"
+# Nick a Python frame is relabelled with, as a rogue server would.
+RELABEL_NICK = "mallory"
+# Nick that sends the markers of wait_until_subscribed, and how long to wait
+# for one before sending another (a polling interval, not an expectation).
+SYNC_NICK = "sync-probe"
+SYNC_RETRY_SECS = 0.05
+
+
+# --- The lab's crypto, with Python's cryptography ------------------------
+
+
+def derive_key_from_password(password: str, salt: bytes) -> bytes:
+    """The lab's key: PBKDF2-HMAC-SHA256, as a Fernet key (URL-safe base64)."""
+    kdf = PBKDF2HMAC(
+        algorithm=hashes.SHA256(), length=KEY_LEN, salt=salt, iterations=ITERATIONS
+    )
+    return base64.urlsafe_b64encode(kdf.derive(password.encode()))
+
+
+def encrypt_message(password: str, plaintext: bytes) -> dict:
+    """The `message` field the lab's client sends: {"salt", "token"}."""
+    salt = os.urandom(SALT_LEN)
+    token = Fernet(derive_key_from_password(password, salt)).encrypt(plaintext)
+    return {"salt": base64.b64encode(salt).decode(), "token": token.decode()}
+
+
+def decrypt_message(password: str, sealed: dict) -> bytes:
+    """Opens a {"salt", "token"} field; raises if it cannot be verified."""
+    salt = base64.b64decode(sealed["salt"], validate=True)
+    if len(salt) != SALT_LEN:
+        raise ValueError(f"salt of {len(salt)} bytes, expected {SALT_LEN}")
+    return Fernet(derive_key_from_password(password, salt)).decrypt(sealed["token"])
+
+
+# --- Processes and connections --------------------------------------------
+
+
+class Process:
+    """A binary whose stdout and stderr are read line by line on threads."""
+
+    def __init__(self, args: list):
+        self.args = args
+        self.proc = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+        )
+        self.stdout = self._collect(self.proc.stdout)
+        self.stderr = self._collect(self.proc.stderr)
+        self.seen = {"stdout": [], "stderr": []}
+
+    @staticmethod
+    def _collect(stream) -> queue.Queue:
+        lines = queue.Queue()
+
+        def pump():
+            for line in stream:
+                lines.put(line.rstrip("\n"))
+
+        threading.Thread(target=pump, daemon=True).start()
+        return lines
+
+    def wait_for(self, stream: str, wanted, timeout: float = TIMEOUT_SECS) -> str:
+        """The first line on `stream` for which `wanted(line)` holds."""
+        lines = self.stdout if stream == "stdout" else self.stderr
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = lines.get(timeout=left)
+            except queue.Empty:
+                break
+            self.seen[stream].append(line)
+            if wanted(line):
+                return line
+        other = "stderr" if stream == "stdout" else "stdout"
+        raise TimeoutError(f"{self.args[0]}: no such line on {stream}; saw {self.seen[stream]}, "
+                           f"and on {other} {self.seen[other] + self.drain(other)}")
+
+    def drain(self, stream: str) -> list:
+        """The lines of `stream` not yet taken, without waiting."""
+        lines = self.stdout if stream == "stdout" else self.stderr
+        taken = []
+        while not lines.empty():
+            taken.append(lines.get_nowait())
+        self.seen[stream].extend(taken)
+        return taken
+
+    def send_line(self, line: str):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=TIMEOUT_SECS)
+
+
+class LineSocket:
+    """A raw connection to one of the server's ports: JSON, one per line."""
+
+    def __init__(self, port: int):
+        self.sock = socket.create_connection((HOST, port), timeout=TIMEOUT_SECS)
+        self.reader = self.sock.makefile("rb")
+
+    def send_json(self, frame: dict) -> dict:
+        """Sends a request frame and returns the server's response."""
+        self.sock.sendall(json.dumps(frame, separators=(",", ":")).encode() + b"\n")
+        return self.read_json()
+
+    def read_json(self) -> dict:
+        line = self.reader.readline()
+        if not line:
+            raise ConnectionError("the server closed the connection")
+        return json.loads(line)
+
+    def close(self):
+        self.reader.close()
+        self.sock.close()
+
+
+def start_server(bin_dir: str, started: list) -> tuple:
+    """Starts ae_server on free ports; returns (request port, broadcast port)."""
+    server = Process([os.path.join(bin_dir, "ae_server"), "--host", HOST,
+                      "--port", "0", "--broadcast-port", "0"])
+    started.append(server)
+    line = server.wait_for("stdout", lambda l: l.startswith("listening on "))
+    # "listening on H:P (requests) and H:B (broadcast)"
+    ports = [int(word.rsplit(":", 1)[1]) for word in line.split() if ":" in word]
+    return ports[0], ports[1]
+
+
+def start_client(bin_dir: str, name: str, ports: tuple, started: list) -> Process:
+    """Starts a Rust client as RUST_NICK and waits until it has joined."""
+    client = Process([os.path.join(bin_dir, name), "--host", HOST,
+                      "--port", str(ports[0]), "--broadcast-port", str(ports[1]),
+                      "--nick", RUST_NICK, "--password", PASSWORD])
+    started.append(client)
+    client.wait_for("stderr", lambda l: l.startswith("joined as "))
+    return client
+
+
+def expect_ok(response: dict):
+    if response != {"response": "ok"}:
+        raise AssertionError(f"the server answered {response}")
+
+
+def wait_until_subscribed(client: Process, python: LineSocket, marker: bytes):
+    """Returns once the server has certainly subscribed the client's
+    broadcast connection.
+
+    The client connects its broadcast port before it joins, but the server
+    subscribes that connection only when its accept thread gets to it, which
+    under load can come after the join and a first message (that the client
+    then never receives). So markers are sent until the client prints one."""
+    expect_ok(python.send_json({"type": "join", "nick": SYNC_NICK}))
+    deadline = time.monotonic() + TIMEOUT_SECS
+    while time.monotonic() < deadline:
+        expect_ok(python.send_json(python_frame(SYNC_NICK, marker)))
+        try:
+            client.wait_for("stdout", lambda line: True, timeout=SYNC_RETRY_SECS)
+            break
+        except TimeoutError:
+            continue
+    else:
+        raise TimeoutError("the client never received a broadcast")
+    expect_ok(python.send_json({"type": "leave", "nick": SYNC_NICK}))
+
+
+# --- The checks ------------------------------------------------------------
+
+
+# Names of the checks that passed and failed, for the closing line.
+PASSES = []
+FAILURES = []
+
+
+def check(name: str, attempt):
+    """Runs one check and prints its PASS or FAIL line. `attempt()` returns
+    what was observed and what was expected; an exception is a failure too."""
+    try:
+        observed, expected = attempt()
+    except Exception as error:  # one broken check must not hide the others
+        observed, expected = f"{type(error).__name__}: {error}", "no error"
+    if observed == expected:
+        PASSES.append(name)
+        print(f"PASS {name}", flush=True)
+    else:
+        FAILURES.append(name)
+        print(f"FAIL {name}: got {observed!r}, expected {expected!r}", flush=True)
+
+
+def rust_frame_opened_by_python(client: Process, listener: LineSocket, text: str) -> bytes:
+    """Sends `text` through the Rust client; returns what Python decrypts.
+
+    The listener connected before the client started, and the server
+    subscribes connections in the order they arrive: once the client has
+    printed its own message, the listener has certainly been sent it too."""
+    client.send_line(text)
+    client.wait_for("stdout", lambda l: l == f"{RUST_NICK} : {text}")
+    while True:
+        frame = listener.read_json()
+        if frame.get("nick") == RUST_NICK:
+            return decrypt_message(PASSWORD, frame["message"])
+
+
+def delivery_from(client: Process, nick: str) -> str:
+    """The next line the Rust client prints about a message from `nick`:
+    accepted (`NICK : TEXT`) or rejected (`[rejected] NICK: REASON`)."""
+    return client.wait_for(
+        "stdout", lambda l: l.startswith(f"{nick} : ") or l.startswith(f"[rejected] {nick}:")
+    )
+
+
+def python_frame(nick: str, plaintext: bytes) -> dict:
+    """A message frame exactly as the lab's Python client sends it."""
+    return {"type": "message", "nick": nick, "message": encrypt_message(PASSWORD, plaintext)}
+
+
+def printed_for(client: Process, python: LineSocket, frame: dict) -> str:
+    """Sends a Python-made frame; returns what the Rust client prints for it."""
+    expect_ok(python.send_json(frame))
+    return delivery_from(client, frame["nick"])
+
+
+def check_ae(client: Process, listener: LineSocket, python: LineSocket):
+    text = "hello from Rust, é ✓"
+    check("AE   Rust -> Python: ae_client's frame decrypts with cryptography",
+          lambda: (rust_frame_opened_by_python(client, listener, text).decode(), text))
+
+    text = "hello from Python, é ✓"
+    frame = python_frame(PYTHON_NICK, ae_plaintext(PYTHON_NICK, text))
+    check("AE   Python -> Rust: ae_client prints cryptography's frame",
+          lambda: (printed_for(client, python, frame), f"{PYTHON_NICK} : {text}"))
+
+
+def sealed_nick_and_text(plaintext: bytes) -> tuple:
+    """The AEAD plaintext's nick and message (further fields are allowed)."""
+    sealed = json.loads(plaintext)
+    return sealed.get("nick"), sealed.get("message")
+
+
+def check_aead(client: Process, listener: LineSocket, python: LineSocket):
+    text = "sealed by Rust"
+    check("AEAD Rust -> Python: aead_client's token holds its nick and text",
+          lambda: (sealed_nick_and_text(rust_frame_opened_by_python(client, listener, text)),
+                   (RUST_NICK, text)))
+
+    text = "sealed by Python"
+    frame = python_frame(PYTHON_NICK, aead_plaintext(PYTHON_NICK, text))
+    check("AEAD Python -> Rust: aead_client prints cryptography's frame",
+          lambda: (printed_for(client, python, frame), f"{PYTHON_NICK} : {text}"))
+
+    # A rogue server's relabelling: the same token, another nick on the frame.
+    relabelled = dict(frame, nick=RELABEL_NICK)
+    check("AEAD Python frame relabelled: aead_client rejects it",
+          lambda: (printed_for(client, python, relabelled),
+                   f"[rejected] {RELABEL_NICK}: sender mismatch (sealed by {PYTHON_NICK})"))
+
+
+def ae_plaintext(nick: str, text: str) -> bytes:
+    """What the lab's AEClient encrypts: the text alone."""
+    return text.encode()
+
+
+def aead_plaintext(nick: str, text: str) -> bytes:
+    """What the lab's AEADClient encrypts: the sender's nick and the text."""
+    return json.dumps({"nick": nick, "message": text}).encode()
+
+
+def run_layer(bin_dir: str, layer: tuple, started: list):
+    """One layer's checks against a server and client of their own."""
+    client_name, plaintext, checks = layer
+    ports = start_server(bin_dir, started)
+    listener = LineSocket(ports[1])
+    python = LineSocket(ports[0])
+    try:
+        client = start_client(bin_dir, client_name, ports, started)
+        for nick in (PYTHON_NICK, RELABEL_NICK):
+            expect_ok(python.send_json({"type": "join", "nick": nick}))
+        wait_until_subscribed(client, python, plaintext(SYNC_NICK, "sync marker"))
+        checks(client, listener, python)
+    finally:
+        listener.close()
+        python.close()
+
+
+# Each layer: its Rust client, the lab's plaintext for it, and its checks.
+LAYERS = (
+    ("ae_client", ae_plaintext, check_ae),
+    ("aead_client", aead_plaintext, check_aead),
+)
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print(f"usage: {sys.argv[0]} BIN_DIR", file=sys.stderr)
+        return 2
+    bin_dir = sys.argv[1]
+    started = []
+    try:
+        for layer in LAYERS:
+            try:
+                run_layer(bin_dir, layer, started)
+            except Exception as error:  # a broken setup fails its layer, not the script
+                FAILURES.append(layer[0])
+                print(f"FAIL {layer[0]}: setup failed: {type(error).__name__}: {error}")
+    finally:
+        for process in started:
+            process.kill()
+    print(f"interop: {len(PASSES)} passed, {len(FAILURES)} failed")
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
