@@ -282,8 +282,8 @@ impl Scene<'_> {
     fn start_server(&mut self, name: &str, flags: &[&str]) -> Result<ServerProcess, DemoError> {
         let server = ServerProcess::start(&self.bins.path(name), flags, &[("RUST_LOG", "info")])?;
         self.say(&format!(
-            "$ {name} {} # on port {}",
-            flags.join(" "),
+            "{}   # on port {}",
+            command_line(name, flags),
             server.port
         ));
         Ok(server)
@@ -320,7 +320,7 @@ impl Scene<'_> {
         server: &ServerProcess,
         flags: &[&str],
     ) -> Result<Vec<String>, DemoError> {
-        self.say(&format!("$ {name} {}", flags.join(" ")));
+        self.say(&command_line(name, flags));
         let mut args = server.client_args();
         args.extend(flags.iter().map(|s| s.to_string()));
         let mut tool = Process::spawn(&self.bins.path(name), &args, &[])?;
@@ -348,9 +348,11 @@ impl Scene<'_> {
             })
             .ok_or_else(|| DemoError("bigbrother saw nothing".into()))?;
         self.say(&format!("bigbrother prints: {}", shorten(&seen)));
-        if let Some(log) = server.process.stderr.find(PATIENCE, |l| {
-            l.contains("sent message") && !l.contains(WARM_UP_TEXT)
-        }) {
+        // The server's log line for this very message: found by its text in
+        // clear, by its salt when encrypted.
+        let needle = salt_in(&seen).unwrap_or(SECRET);
+        let logged = |l: &str| l.contains("sent message") && l.contains(needle);
+        if let Some(log) = server.process.stderr.find(PATIENCE, logged) {
             self.say(&format!("the server logs: {}", shorten(log_message(&log))));
         }
         Ok(if seen.contains(SECRET) {
@@ -590,6 +592,19 @@ fn marker_path() -> PathBuf {
     std::env::temp_dir().join(format!("unsecured-chat-demo-{}-{n}", std::process::id()))
 }
 
+/// `$ name flags`, as a student would type it.
+fn command_line(name: &str, flags: &[&str]) -> String {
+    std::iter::once(name)
+        .chain(flags.iter().copied())
+        .fold("$".to_owned(), |line, word| line + " " + word)
+}
+
+/// The salt of an encrypted message as bigbrother prints it, if any.
+fn salt_in(line: &str) -> Option<&str> {
+    let after = line.split_once(r#""salt":""#)?.1;
+    after.split_once('"').map(|(salt, _)| salt)
+}
+
 /// A log line without env_logger's `[time LEVEL target]` prefix.
 fn log_message(line: &str) -> &str {
     line.split_once("] ").map_or(line, |(_, message)| message)
@@ -661,6 +676,20 @@ mod tests {
         assert_eq!(
             expected(Attack::StaleToken, Layer::Plain),
             Outcome::NotApplicable
+        );
+    }
+
+    #[test]
+    fn finds_the_salt_bigbrother_printed() {
+        assert_eq!(
+            salt_in(r#"alice : {"salt":"c2FsdA==","token":"gAAA"}"#),
+            Some("c2FsdA==")
+        );
+        assert_eq!(salt_in("alice : hello"), None);
+        assert_eq!(command_line("simple_server", &[]), "$ simple_server");
+        assert_eq!(
+            command_line("simple_dos", &["--evict", "alice"]),
+            "$ simple_dos --evict alice"
         );
     }
 
