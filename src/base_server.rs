@@ -221,6 +221,7 @@ impl BaseServer {
             hub,
             slots,
         } = self;
+        hub.start_broadcaster()?;
         let subscriber_hub = Arc::clone(&hub);
         let subscriber_slots = Arc::clone(&slots);
         thread::Builder::new()
@@ -291,11 +292,11 @@ type ConnectionJob = Box<dyn FnOnce() + Send>;
 
 /// Accepts connections forever. `admit` runs on the accept thread, so what it
 /// does (subscribing a broadcast connection) happens before the next accept;
-/// the job it returns runs on a thread of the connection's own. Connections
-/// over the cap get one `ko` line and are closed.
+/// the job it returns, if any, runs on a thread of the connection's own.
+/// Connections over the cap get one `ko` line and are closed.
 fn accept_loop<F>(listener: TcpListener, slots: Arc<Slots>, role: &'static str, admit: F)
 where
-    F: Fn(TcpStream, Slot) -> ConnectionJob,
+    F: Fn(TcpStream, Slot) -> Option<ConnectionJob>,
 {
     for stream in listener.incoming() {
         let stream = match stream {
@@ -312,7 +313,9 @@ where
         };
         let _ = stream.set_nodelay(true);
         let name = format!("{role}-{}", slot.id.0);
-        let job = admit(stream, slot);
+        let Some(job) = admit(stream, slot) else {
+            continue;
+        };
         if let Err(e) = thread::Builder::new()
             .name(name)
             .stack_size(STACK_SIZE)
@@ -339,12 +342,19 @@ fn refuse_over_cap(mut stream: TcpStream, max: usize, role: &str) {
 
 fn accept_subscribers(listener: TcpListener, hub: Arc<Hub>, slots: Arc<Slots>) {
     accept_loop(listener, slots, "broadcast", |stream, slot| {
-        let subscription = hub.subscribe(stream.peer_addr().ok());
-        Box::new(move || {
+        let address = stream.peer_addr().ok();
+        let peer = address.map_or_else(|| "an unknown peer".to_owned(), |a| a.to_string());
+        let subscription = match hub.subscribe(stream, address) {
+            Ok(subscription) => subscription,
+            Err(e) => {
+                log::warn!("cannot serve subscriber {} from {peer}: {e}", slot.id);
+                return None;
+            }
+        };
+        Some(Box::new(move || {
             let slot = slot; // held, not just its id, until the connection ends
-            let peer = peer_of(&stream);
             log::debug!("subscriber {} connected from {peer}", slot.id);
-            match broadcast::serve_subscriber(stream, subscription) {
+            match subscription.serve() {
                 Ended::Closed => log::debug!("subscriber {} from {peer} left", slot.id),
                 Ended::TooSlow => log::warn!(
                     "subscriber {} from {peer} disconnected: it fell more than {} bytes behind",
@@ -353,7 +363,7 @@ fn accept_subscribers(listener: TcpListener, hub: Arc<Hub>, slots: Arc<Slots>) {
                 ),
                 Ended::Io(e) => log::debug!("subscriber {} from {peer} lost: {e}", slot.id),
             }
-        })
+        }))
     });
 }
 
@@ -366,7 +376,7 @@ fn accept_requests<S: Service>(
     accept_loop(listener, slots, "request", |stream, slot| {
         let service = Arc::clone(&service);
         let hub = Arc::clone(&hub);
-        Box::new(move || {
+        Some(Box::new(move || {
             let slot = slot; // held, not just its id, until the connection ends
             let Ok(peer) = stream.peer_addr() else {
                 return;
@@ -386,7 +396,7 @@ fn accept_requests<S: Service>(
                 "request connection {} from {peer} closed: {ended}",
                 session.id
             );
-        })
+        }))
     });
 }
 
@@ -472,10 +482,4 @@ fn refuse(writer: &mut TcpStream, error: FramingError, out: &mut Vec<u8>) -> Clo
     Response::ko(&reason).encode(out);
     let _ = writer.write_all(out);
     Closed::Refused(reason)
-}
-
-fn peer_of(stream: &TcpStream) -> String {
-    stream
-        .peer_addr()
-        .map_or_else(|_| "an unknown peer".to_owned(), |a| a.to_string())
 }

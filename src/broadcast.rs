@@ -7,28 +7,37 @@
 //! [`BACKLOG_BYTES`] (the [`Hub`]). The request thread that appended it
 //! answers `ok` straight away: it never writes to a subscriber.
 //!
-//! Each broadcast connection has its own thread (the design card's thread
-//! per client). That thread keeps a cursor into the ring; each time it wakes
-//! it copies *everything* written since its cursor (up to [`MAX_BATCH`]) and
-//! hands it to the kernel in one `write`. Under load a subscriber thread
-//! therefore makes one wake-up and one system call per batch, not per
-//! message, and a line is stored once whatever the number of subscribers.
+//! *Fast path.* One broadcaster thread wakes when the ring grows, copies
+//! everything new in one go, and hands it to each subscriber's socket with a
+//! non-blocking `write`. Under load it takes many messages per pass, so the
+//! cost is one wake-up per pass and one system call per subscriber per pass,
+//! not per message; and a line is stored once whatever the number of
+//! subscribers.
 //!
-//! A subscriber that stops reading blocks only its own thread, in `write`.
-//! The ring keeps moving for everyone else. If the ring overwrites bytes that
-//! a subscriber has not taken yet, that subscriber has lost data, so it is
-//! told (a final `ko` line, if its socket takes it) and disconnected: every
-//! subscriber receives every line in order, or is disconnected. The ring's
-//! size bounds the server's memory whatever the number of subscribers.
+//! *Slow path.* When a subscriber's socket cannot take a whole pass (its
+//! reader is behind), the broadcaster hands that socket to the subscriber's
+//! own thread (the design card's thread per client) and moves on. That
+//! thread catches up from the ring with blocking writes, then hands the
+//! socket back once level with the ring's head. So a subscriber that stops
+//! reading blocks only its own thread.
 //!
-//! Python's PUB socket, by contrast, silently drops messages for a slow
-//! subscriber once its high-water mark is reached.
+//! *No silent gap.* If the ring overwrites bytes a subscriber has not been
+//! sent yet, that subscriber cannot receive every line any more: it is told
+//! (a final `ko` line, if its socket takes it) and disconnected. The ring's
+//! size bounds the broadcast path's memory whatever the number of
+//! subscribers. Python's PUB socket, by contrast, silently drops messages
+//! for a slow subscriber once its high-water mark is reached.
+//!
+//! Exactly one party writes to a socket at a time: its [`Owner`]. The
+//! handback to the broadcaster happens under the ring's lock, when the
+//! subscriber's cursor equals the head, so the broadcaster's next pass
+//! starts exactly where the subscriber's own thread stopped.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::frame::{Response, canonical};
@@ -38,23 +47,26 @@ use crate::frame::{Response, canonical};
 /// whole memory, whatever the number of subscribers.
 pub const BACKLOG_BYTES: usize = 4 * 1024 * 1024;
 
-/// Most bytes a subscriber thread copies out of the ring per pass (one
-/// `write` call).
-pub const MAX_BATCH: usize = 32 * 1024;
+/// Most bytes the broadcaster takes from the ring per pass.
+const MAX_PASS: usize = 256 * 1024;
 
-/// How often a subscriber blocked in `write` checks whether it has been lapped.
+/// Most bytes a subscriber's own thread copies out of the ring per write.
+const MAX_CATCH_UP: usize = 64 * 1024;
+
+/// How often a subscriber's thread blocked in `write` checks whether it has
+/// been lapped.
 const LAG_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
-/// How often an idle subscriber checks that its peer is still there, so a
-/// closed connection frees its slot even when nothing is broadcast.
+/// How often an idle subscriber's thread checks that its peer is still
+/// there, so a closed connection frees its slot even when nothing is sent.
 const IDLE_PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The shared ring of broadcast bytes, and the subscribers waiting on it.
+/// The shared ring of broadcast bytes, and the subscribers it feeds.
 pub struct Hub {
     ring: Mutex<Ring>,
-    /// Signalled when bytes are appended and someone is waiting.
+    /// Signalled when bytes are appended while the broadcaster waits.
     appended: Condvar,
-    subscribers: AtomicUsize,
+    registry: Mutex<Registry>,
     /// Where each subscriber connects from, so a joining client can be told
     /// its own subscription is in place (see [`Hub::wait_for_subscriber`]).
     peers: Mutex<HashMap<SocketAddr, usize>>,
@@ -65,9 +77,9 @@ struct Ring {
     bytes: Box<[u8]>,
     /// Total bytes ever appended: the position of the next byte.
     head: u64,
-    /// Subscriber threads waiting on `appended`. The publisher skips the
-    /// wake-up system call when none is.
-    waiting: usize,
+    /// Whether the broadcaster sleeps on `appended`: the publisher skips the
+    /// wake-up system call when it does not.
+    broadcaster_waiting: bool,
 }
 
 impl Ring {
@@ -88,16 +100,25 @@ impl Ring {
         self.head += data.len() as u64;
     }
 
-    /// Appends `ring[from..]`, at most `max` bytes, to `out`; returns how many.
-    fn copy_since(&self, from: u64, max: usize, out: &mut Vec<u8>) -> usize {
-        let available = (self.head - from) as usize;
-        let len = available.min(max);
+    /// Copies `ring[from..]`, at most `max` bytes, into `out` (cleared
+    /// first); returns the position after the last byte copied.
+    fn copy_since(&self, from: u64, max: usize, out: &mut Vec<u8>) -> u64 {
+        out.clear();
+        let len = ((self.head - from) as usize).min(max);
         let pos = (from % self.capacity()) as usize;
         let first = len.min(self.bytes.len() - pos);
         out.extend_from_slice(&self.bytes[pos..pos + first]);
         out.extend_from_slice(&self.bytes[..len - first]);
-        len
+        from + len as u64
     }
+}
+
+/// The subscribers, as the broadcaster sees them.
+#[derive(Default)]
+struct Registry {
+    subscribers: Vec<Arc<Subscriber>>,
+    /// Bumped on every change, so the broadcaster copies the list only then.
+    generation: u64,
 }
 
 /// A line that cannot be broadcast because it is longer than the whole ring.
@@ -114,47 +135,71 @@ impl Hub {
             ring: Mutex::new(Ring {
                 bytes: vec![0; bytes].into_boxed_slice(),
                 head: 0,
-                waiting: 0,
+                broadcaster_waiting: false,
             }),
             appended: Condvar::new(),
-            subscribers: AtomicUsize::new(0),
+            registry: Mutex::default(),
             peers: Mutex::default(),
             peer_registered: Condvar::new(),
         })
     }
 
+    /// Starts the broadcaster thread, which runs as long as the process. It
+    /// starts from the ring's head now, not when the thread first runs.
+    pub fn start_broadcaster(self: &Arc<Self>) -> io::Result<JoinHandle<()>> {
+        let hub = Arc::clone(self);
+        let start = self.lock_ring().head;
+        thread::Builder::new()
+            .name("broadcaster".into())
+            .spawn(move || hub.broadcast_forever(start))
+    }
+
     /// Queues one line (given without its `\n`) for every subscriber
     /// connected now. Lines reach each subscriber in the order of these calls.
     pub fn publish(&self, line: &[u8]) -> Result<(), LineTooLong> {
-        let mut ring = self.lock();
+        let mut ring = self.lock_ring();
         if line.len() >= ring.bytes.len() {
             return Err(LineTooLong);
         }
         ring.append(line);
         ring.append(b"\n");
-        let wake = ring.waiting > 0;
+        let wake = ring.broadcaster_waiting;
         drop(ring);
         if wake {
-            self.appended.notify_all();
+            self.appended.notify_one();
         }
         Ok(())
     }
 
-    /// A subscription that starts with the next line published; `peer` is
-    /// where the subscriber connects from, if known.
-    pub fn subscribe(self: &Arc<Self>, peer: Option<SocketAddr>) -> Subscription {
-        self.subscribers.fetch_add(1, Ordering::Relaxed);
-        let cursor = self.lock().head;
+    /// Registers a broadcast connection; it receives every line published
+    /// from now on. `peer` is where it connects from, if known.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        stream: TcpStream,
+        peer: Option<SocketAddr>,
+    ) -> io::Result<Subscription> {
+        stream.set_nonblocking(true)?;
         let peer = peer.map(canonical);
-        if let Some(addr) = peer {
-            *self.lock_peers().entry(addr).or_default() += 1;
-            self.peer_registered.notify_all();
-        }
-        Subscription {
+        let cursor = self.lock_ring().head;
+        let subscriber = Arc::new(Subscriber {
+            stream,
+            state: Mutex::new(SubscriberState {
+                owner: Owner::Broadcaster,
+                cursor,
+            }),
+            handed_over: Condvar::new(),
+        });
+        self.register(&subscriber, peer);
+        Ok(Subscription {
             hub: Arc::clone(self),
-            cursor,
+            subscriber,
             peer,
-        }
+        })
+    }
+
+    /// Subscribers connected now.
+    pub fn subscriber_count(&self) -> usize {
+        self.lock_registry().subscribers.len()
     }
 
     /// Waits up to `timeout` for a subscriber connecting from `peer`.
@@ -180,94 +225,164 @@ impl Hub {
         true
     }
 
-    fn lock_peers(&self) -> MutexGuard<'_, HashMap<SocketAddr, usize>> {
-        self.peers.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Subscribers connected now.
-    pub fn subscriber_count(&self) -> usize {
-        self.subscribers.load(Ordering::Relaxed)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Ring> {
-        // The ring is consistent between any two statements that hold the
-        // lock (no code under it can panic halfway), so a poisoned lock is
-        // still safe to use.
-        self.ring.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// What [`Subscription::next_batch`] found.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Batch {
-    /// New bytes were copied into the caller's buffer.
-    Ready,
-    /// Nothing was published for a while.
-    Idle,
-    /// Bytes this subscriber had not taken were overwritten: it cannot
-    /// receive every line any more.
-    Lapped,
-}
-
-/// One subscriber's position in the hub.
-pub struct Subscription {
-    hub: Arc<Hub>,
-    cursor: u64,
-    peer: Option<SocketAddr>,
-}
-
-impl Subscription {
-    /// Waits up to `idle` for bytes after this subscription's cursor, and
-    /// copies up to [`MAX_BATCH`] of them into `out` (cleared first).
-    pub fn next_batch(&mut self, out: &mut Vec<u8>, idle: Duration) -> Batch {
-        out.clear();
-        let mut ring = self.hub.lock();
-        let mut waited = false;
-        loop {
-            if self.cursor < ring.oldest() {
-                return Batch::Lapped;
-            }
-            if self.cursor < ring.head {
-                self.cursor += ring.copy_since(self.cursor, MAX_BATCH, out) as u64;
-                return Batch::Ready;
-            }
-            if waited {
-                return Batch::Idle;
-            }
-            ring.waiting += 1;
-            let (guard, timeout) = self
-                .hub
-                .appended
-                .wait_timeout(ring, idle)
-                .unwrap_or_else(PoisonError::into_inner);
-            ring = guard;
-            ring.waiting -= 1;
-            waited = timeout.timed_out();
+    fn register(&self, subscriber: &Arc<Subscriber>, peer: Option<SocketAddr>) {
+        let mut registry = self.lock_registry();
+        registry.subscribers.push(Arc::clone(subscriber));
+        registry.generation += 1;
+        drop(registry);
+        if let Some(addr) = peer {
+            *self.lock_peers().entry(addr).or_default() += 1;
+            self.peer_registered.notify_all();
         }
     }
 
-    /// Whether bytes this subscriber has not taken yet were overwritten.
-    pub fn is_lapped(&self) -> bool {
-        self.cursor < self.hub.lock().oldest()
+    fn unregister(&self, subscriber: &Arc<Subscriber>, peer: Option<SocketAddr>) {
+        let mut registry = self.lock_registry();
+        registry.subscribers.retain(|s| !Arc::ptr_eq(s, subscriber));
+        registry.generation += 1;
+        drop(registry);
+        let Some(addr) = peer else { return };
+        let mut peers = self.lock_peers();
+        if let Some(count) = peers.get_mut(&addr) {
+            *count -= 1;
+            if *count == 0 {
+                peers.remove(&addr);
+            }
+        }
     }
 
-    /// Bytes published but not yet taken by this subscriber.
-    pub fn lag(&self) -> u64 {
-        self.hub.lock().head - self.cursor
+    /// The broadcaster: forever, waits for new bytes and offers them to
+    /// every subscriber it owns.
+    fn broadcast_forever(&self, start: u64) {
+        let mut sent_to = start;
+        let mut pass = Vec::with_capacity(MAX_PASS);
+        let mut subscribers = Vec::new();
+        let mut generation = u64::MAX;
+        loop {
+            let from = self.next_pass(sent_to, &mut pass);
+            let to = from + pass.len() as u64;
+            self.refresh(&mut subscribers, &mut generation);
+            for subscriber in &subscribers {
+                subscriber.offer(from, to, &pass);
+            }
+            sent_to = to;
+        }
     }
+
+    /// Waits until the ring holds bytes past `sent_to`, copies them into
+    /// `pass`, and returns where they start (later than `sent_to` if the
+    /// ring overwrote some: their subscribers will find out they are lapped).
+    fn next_pass(&self, sent_to: u64, pass: &mut Vec<u8>) -> u64 {
+        let mut ring = self.lock_ring();
+        while ring.head == sent_to {
+            ring.broadcaster_waiting = true;
+            ring = self
+                .appended
+                .wait(ring)
+                .unwrap_or_else(PoisonError::into_inner);
+            ring.broadcaster_waiting = false;
+        }
+        let from = sent_to.max(ring.oldest());
+        ring.copy_since(from, MAX_PASS, pass);
+        from
+    }
+
+    /// Updates the broadcaster's copy of the subscriber list if it changed.
+    fn refresh(&self, subscribers: &mut Vec<Arc<Subscriber>>, generation: &mut u64) {
+        let registry = self.lock_registry();
+        if registry.generation != *generation {
+            subscribers.clone_from(&registry.subscribers);
+            *generation = registry.generation;
+        }
+    }
+
+    // Every critical section below leaves its data consistent (plain copies
+    // and counters, nothing that can panic halfway), so a poisoned lock is
+    // still safe to use.
+
+    fn lock_ring(&self) -> MutexGuard<'_, Ring> {
+        self.ring.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_peers(&self) -> MutexGuard<'_, HashMap<SocketAddr, usize>> {
+        self.peers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Who may write to a subscriber's socket now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// The broadcaster, with non-blocking writes: the subscriber keeps up.
+    Broadcaster,
+    /// The subscriber's own thread, catching up with blocking writes.
+    OwnThread,
+    /// Nobody: the connection is over.
+    Closed,
+}
+
+struct SubscriberState {
+    owner: Owner,
+    /// Position in the ring of the next byte to send to this subscriber.
+    cursor: u64,
+}
+
+/// One broadcast connection, shared by the broadcaster and its own thread.
+struct Subscriber {
+    stream: TcpStream,
+    state: Mutex<SubscriberState>,
+    /// Signalled when the broadcaster hands the socket to the own thread.
+    handed_over: Condvar,
+}
+
+impl Subscriber {
+    /// The broadcaster offers the ring's bytes `from..to` (in `pass`).
+    fn offer(&self, from: u64, to: u64, pass: &[u8]) {
+        let mut state = self.lock();
+        if state.owner != Owner::Broadcaster || state.cursor >= to {
+            return;
+        }
+        if state.cursor < from {
+            // Bytes it needs are gone from this pass: let its thread judge.
+            return self.hand_over(&mut state, Owner::OwnThread);
+        }
+        let unsent = &pass[(state.cursor - from) as usize..];
+        match (&self.stream).write(unsent) {
+            Ok(n) => state.cursor += n as u64,
+            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return self.hand_over(&mut state, Owner::Closed),
+        }
+        if state.cursor < to {
+            self.hand_over(&mut state, Owner::OwnThread);
+        }
+    }
+
+    fn hand_over(&self, state: &mut SubscriberState, owner: Owner) {
+        state.owner = owner;
+        self.handed_over.notify_one();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SubscriberState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A registered broadcast connection, held by its own thread; dropping it
+/// unregisters the connection.
+pub struct Subscription {
+    hub: Arc<Hub>,
+    subscriber: Arc<Subscriber>,
+    peer: Option<SocketAddr>,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.hub.subscribers.fetch_sub(1, Ordering::Relaxed);
-        let Some(peer) = self.peer else { return };
-        let mut peers = self.hub.lock_peers();
-        if let Some(count) = peers.get_mut(&peer) {
-            *count -= 1;
-            if *count == 0 {
-                peers.remove(&peer);
-            }
-        }
+        self.subscriber.lock().owner = Owner::Closed;
+        let _ = self.subscriber.stream.shutdown(std::net::Shutdown::Both);
+        self.hub.unregister(&self.subscriber, self.peer);
     }
 }
 
@@ -282,72 +397,130 @@ pub enum Ended {
     Io(io::Error),
 }
 
-/// Serves one broadcast connection until it ends: the subscriber thread.
-pub fn serve_subscriber(mut stream: TcpStream, mut subscription: Subscription) -> Ended {
-    if let Err(e) = stream.set_write_timeout(Some(LAG_CHECK_INTERVAL)) {
-        return Ended::Io(e);
-    }
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    loop {
-        let ended = match subscription.next_batch(&mut batch, IDLE_PROBE_INTERVAL) {
-            Batch::Ready => write_batch(&mut stream, &batch, &subscription).err(),
-            Batch::Idle => probe_peer(&mut stream).err(),
-            Batch::Lapped => Some(Ended::TooSlow),
-        };
-        if let Some(ended) = ended {
-            if let Ended::TooSlow = ended {
-                say_too_slow(&mut stream);
-            }
-            return ended;
-        }
-    }
-}
-
-/// Writes a whole batch, giving up as soon as the subscriber is lapped while
-/// its socket is full.
-fn write_batch(stream: &mut TcpStream, mut batch: &[u8], sub: &Subscription) -> Result<(), Ended> {
-    while !batch.is_empty() {
-        match stream.write(batch) {
-            Ok(0) => return Err(Ended::Closed),
-            Ok(n) => batch = &batch[n..],
-            Err(e) if is_timeout(&e) => {
-                if sub.is_lapped() {
-                    return Err(Ended::TooSlow);
+impl Subscription {
+    /// The subscriber's own thread: idle while the broadcaster keeps it fed,
+    /// catching up when handed its socket, until the connection ends.
+    pub fn serve(self) -> Ended {
+        let mut buf = Vec::new();
+        loop {
+            let ended = match self.wait_for_handover() {
+                Owner::Closed => Some(Ended::Closed),
+                Owner::OwnThread => self.catch_up(&mut buf).err(),
+                Owner::Broadcaster => self.probe_peer().err(),
+            };
+            if let Some(ended) = ended {
+                if let Ended::TooSlow = ended {
+                    self.say_too_slow();
                 }
+                return ended;
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Ended::Io(e)),
         }
     }
-    Ok(())
-}
 
-/// Checks, without blocking, that an idle subscriber's peer is still there.
-/// Subscribers have nothing to say: whatever they send is discarded.
-fn probe_peer(stream: &mut TcpStream) -> Result<(), Ended> {
-    let mut scratch = [0u8; 512];
-    stream.set_nonblocking(true).map_err(Ended::Io)?;
-    let probe = stream.read(&mut scratch);
-    stream.set_nonblocking(false).map_err(Ended::Io)?;
-    match probe {
-        Ok(0) => Err(Ended::Closed),
-        Ok(_) => Ok(()),
-        Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(()),
-        Err(e) => Err(Ended::Io(e)),
+    /// Waits until the broadcaster hands over the socket, or for the idle
+    /// probe interval; returns the owner then.
+    fn wait_for_handover(&self) -> Owner {
+        let state = self.subscriber.lock();
+        let (state, _) = self
+            .subscriber
+            .handed_over
+            .wait_timeout_while(state, IDLE_PROBE_INTERVAL, |s| {
+                s.owner == Owner::Broadcaster
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+        state.owner
     }
-}
 
-/// Tells a lapped subscriber why it is being dropped, if its socket has room.
-/// The line starts with `\n` because the last batch may have ended mid-line.
-fn say_too_slow(stream: &mut TcpStream) {
-    let reason = format!(
-        "disconnected: more than {} MiB of broadcasts behind",
-        BACKLOG_BYTES / (1024 * 1024)
-    );
-    let mut line = vec![b'\n'];
-    Response::Ko(reason).encode(&mut line);
-    if stream.set_nonblocking(true).is_ok() {
-        let _ = stream.write(&line);
+    /// Writes from the ring, blocking, until level with its head; then hands
+    /// the socket back to the broadcaster.
+    fn catch_up(&self, buf: &mut Vec<u8>) -> Result<(), Ended> {
+        let stream = &self.subscriber.stream;
+        stream.set_nonblocking(false).map_err(Ended::Io)?;
+        stream
+            .set_write_timeout(Some(LAG_CHECK_INTERVAL))
+            .map_err(Ended::Io)?;
+        let mut cursor = self.subscriber.lock().cursor;
+        loop {
+            let ring = self.hub.lock_ring();
+            if cursor < ring.oldest() {
+                return Err(Ended::TooSlow);
+            }
+            if cursor == ring.head {
+                return self.hand_back(cursor);
+            }
+            let end = ring.copy_since(cursor, MAX_CATCH_UP, buf);
+            drop(ring);
+            self.write_all_unless_lapped(buf, &mut cursor)?;
+            debug_assert_eq!(cursor, end);
+        }
+    }
+
+    /// Gives the socket back to the broadcaster at `cursor`, which the caller
+    /// checked equals the ring's head while holding the ring's lock.
+    fn hand_back(&self, cursor: u64) -> Result<(), Ended> {
+        self.subscriber
+            .stream
+            .set_nonblocking(true)
+            .map_err(Ended::Io)?;
+        let mut state = self.subscriber.lock();
+        if state.owner == Owner::OwnThread {
+            *state = SubscriberState {
+                owner: Owner::Broadcaster,
+                cursor,
+            };
+        }
+        Ok(())
+    }
+
+    /// Writes `buf` whole, advancing `cursor`; gives up as soon as the
+    /// subscriber is lapped while its socket is full.
+    fn write_all_unless_lapped(&self, mut buf: &[u8], cursor: &mut u64) -> Result<(), Ended> {
+        while !buf.is_empty() {
+            match (&self.subscriber.stream).write(buf) {
+                Ok(0) => return Err(Ended::Closed),
+                Ok(n) => {
+                    buf = &buf[n..];
+                    *cursor += n as u64;
+                }
+                Err(e) if is_timeout(&e) => {
+                    if *cursor < self.hub.lock_ring().oldest() {
+                        return Err(Ended::TooSlow);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Ended::Io(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks, without blocking (the socket is non-blocking while the
+    /// broadcaster owns it), that an idle subscriber's peer is still there.
+    /// Subscribers have nothing to say: whatever they send is discarded.
+    fn probe_peer(&self) -> Result<(), Ended> {
+        let mut scratch = [0u8; 512];
+        match (&self.subscriber.stream).read(&mut scratch) {
+            Ok(0) => Err(Ended::Closed),
+            Ok(_) => Ok(()),
+            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) => Err(Ended::Io(e)),
+        }
+    }
+
+    /// Tells a lapped subscriber why it is being dropped, if its socket has
+    /// room. The line starts with `\n` because the last write may have ended
+    /// mid-line.
+    fn say_too_slow(&self) {
+        let reason = format!(
+            "disconnected: more than {} MiB of broadcasts behind",
+            BACKLOG_BYTES / (1024 * 1024)
+        );
+        let mut line = vec![b'\n'];
+        Response::Ko(reason).encode(&mut line);
+        let stream = &self.subscriber.stream;
+        if stream.set_nonblocking(true).is_ok() {
+            let _ = (&*stream).write(&line);
+        }
     }
 }
 
@@ -361,64 +534,112 @@ fn is_timeout(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::BufRead;
+    use std::net::TcpListener;
 
-    const NO_WAIT: Duration = Duration::from_millis(1);
+    /// A connected pair: the server's end, and the subscriber reading.
+    fn socket_pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        (listener.accept().unwrap().0, client)
+    }
+
+    fn read_lines(reader: &mut std::io::BufReader<TcpStream>, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                line
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_ring_wraps_around() {
+        let mut ring = Ring {
+            bytes: vec![0; 16].into_boxed_slice(),
+            head: 0,
+            broadcaster_waiting: false,
+        };
+        let mut out = Vec::new();
+        for chunk in [&b"0123456789"[..], b"abcdefghij", b"KLMNO"] {
+            let from = ring.head;
+            ring.append(chunk);
+            assert_eq!(ring.copy_since(from, 64, &mut out), ring.head);
+            assert_eq!(out, chunk);
+        }
+        assert_eq!(ring.oldest(), 25 - 16);
+    }
 
     #[test]
     fn subscribers_get_every_line_from_their_start_in_order() {
-        let hub = Hub::with_capacity(64);
-        hub.publish(b"before").unwrap();
-        let mut sub = hub.subscribe(None);
-        hub.publish(b"one").unwrap();
-        hub.publish(b"two").unwrap();
-        let mut out = Vec::new();
-        assert_eq!(sub.next_batch(&mut out, NO_WAIT), Batch::Ready);
-        assert_eq!(out, b"one\ntwo\n");
-        assert_eq!(sub.next_batch(&mut out, NO_WAIT), Batch::Idle);
-        assert!(out.is_empty());
-    }
-
-    #[test]
-    fn wraps_around_the_ring() {
-        let hub = Hub::with_capacity(16);
-        let mut sub = hub.subscribe(None);
-        let mut out = Vec::new();
-        for line in [&b"0123456789"[..], b"abcdefghij", b"KLMNO"] {
-            hub.publish(line).unwrap();
-            assert_eq!(sub.next_batch(&mut out, NO_WAIT), Batch::Ready);
-            assert_eq!(&out[..out.len() - 1], line);
-        }
-    }
-
-    #[test]
-    fn a_lapped_subscriber_is_told_not_fed_a_gap() {
-        let hub = Hub::with_capacity(16);
-        let mut slow = hub.subscribe(None);
-        hub.publish(b"0123456789").unwrap();
-        hub.publish(b"abcdefghij").unwrap();
-        assert!(slow.is_lapped());
-        assert_eq!(slow.next_batch(&mut Vec::new(), NO_WAIT), Batch::Lapped);
-        assert!(hub.publish(&[b'x'; 16]).is_err());
-    }
-
-    #[test]
-    fn counts_subscribers() {
         let hub = Hub::new();
-        let a = hub.subscribe(None);
-        let b = hub.subscribe(None);
-        assert_eq!(hub.subscriber_count(), 2);
-        drop((a, b));
+        hub.start_broadcaster().unwrap();
+        hub.publish(b"before").unwrap();
+        let (server_end, client) = socket_pair();
+        let subscription = hub.subscribe(server_end, None).unwrap();
+        thread::spawn(move || subscription.serve());
+        for line in ["one", "two", "three"] {
+            hub.publish(line.as_bytes()).unwrap();
+        }
+        let mut reader = std::io::BufReader::new(client);
+        assert_eq!(read_lines(&mut reader, 3), ["one\n", "two\n", "three\n"]);
+    }
+
+    #[test]
+    fn a_slow_reader_catches_up_through_its_own_thread_without_a_gap() {
+        let hub = Hub::new();
+        hub.start_broadcaster().unwrap();
+        let (server_end, client) = socket_pair();
+        let subscription = hub.subscribe(server_end, None).unwrap();
+        thread::spawn(move || subscription.serve());
+        // Far more than the socket buffers hold, published before any read.
+        let lines: Vec<String> = (0..20_000)
+            .map(|i| format!("{i:05} {}", "x".repeat(100)))
+            .collect();
+        for line in &lines {
+            hub.publish(line.as_bytes()).unwrap();
+        }
+        let mut reader = std::io::BufReader::new(client);
+        let got = read_lines(&mut reader, lines.len());
+        assert!(got.iter().zip(&lines).all(|(g, l)| g.trim_end() == l));
+    }
+
+    #[test]
+    fn a_lapped_subscriber_is_told_and_dropped_not_fed_a_gap() {
+        let hub = Hub::with_capacity(64 * 1024);
+        hub.start_broadcaster().unwrap();
+        let (server_end, client) = socket_pair();
+        let subscription = hub.subscribe(server_end, None).unwrap();
+        let served = thread::spawn(move || subscription.serve());
+        let line = vec![b'x'; 1000];
+        // Enough to fill both socket buffers and lap the small ring.
+        while !served.is_finished() {
+            hub.publish(&line).unwrap();
+        }
+        assert!(matches!(served.join().unwrap(), Ended::TooSlow));
         assert_eq!(hub.subscriber_count(), 0);
+        drop(client);
     }
 
     #[test]
     fn knows_where_subscribers_come_from() {
         let hub = Hub::new();
-        let addr: SocketAddr = "127.0.0.1:4000".parse().unwrap();
-        assert!(!hub.wait_for_subscriber(addr, NO_WAIT));
-        let sub = hub.subscribe(Some("[::ffff:127.0.0.1]:4000".parse().unwrap()));
-        assert!(hub.wait_for_subscriber(addr, NO_WAIT));
-        drop(sub);
-        assert!(!hub.wait_for_subscriber(addr, NO_WAIT));
+        let (server_end, client) = socket_pair();
+        let peer = client.local_addr().unwrap();
+        assert!(!hub.wait_for_subscriber(peer, Duration::ZERO));
+        let subscription = hub.subscribe(server_end, Some(peer)).unwrap();
+        assert!(hub.wait_for_subscriber(peer, Duration::ZERO));
+        assert_eq!(hub.subscriber_count(), 1);
+        drop(subscription);
+        assert!(!hub.wait_for_subscriber(peer, Duration::ZERO));
+        assert_eq!(hub.subscriber_count(), 0);
+    }
+
+    #[test]
+    fn refuses_a_line_longer_than_the_ring() {
+        let hub = Hub::with_capacity(16);
+        assert!(hub.publish(&[b'x'; 16]).is_err());
+        assert!(hub.publish(&[b'x'; 15]).is_ok());
     }
 }
