@@ -375,14 +375,13 @@ fn accept_requests<S: Service>(
 ) {
     accept_loop(listener, slots, "request", |stream, slot| {
         let service = Arc::clone(&service);
-        let hub = Arc::clone(&hub);
+        let broadcast = Publisher {
+            hub: Arc::clone(&hub),
+        };
         Some(Box::new(move || {
             let slot = slot; // held, not just its id, until the connection ends
             let Ok(peer) = stream.peer_addr() else {
                 return;
-            };
-            let broadcast = Publisher {
-                hub: Arc::clone(&hub),
             };
             let session = Session {
                 id: slot.id,
@@ -390,7 +389,7 @@ fn accept_requests<S: Service>(
                 broadcast,
             };
             log::debug!("request connection {} opened from {peer}", session.id);
-            let ended = serve_requests(stream, &*service, &hub, &session);
+            let ended = serve_requests(stream, &*service, &session);
             service.on_close(&session);
             log::debug!(
                 "request connection {} from {peer} closed: {ended}",
@@ -421,12 +420,7 @@ impl fmt::Display for Closed {
 ///
 /// Responses to requests that arrived together are written together: the
 /// buffer is flushed only when no further whole line is waiting.
-fn serve_requests<S: Service>(
-    stream: TcpStream,
-    service: &S,
-    hub: &Hub,
-    session: &Session,
-) -> Closed {
+fn serve_requests<S: Service>(stream: TcpStream, service: &S, session: &Session) -> Closed {
     let mut writer = match prepare_request_stream(&stream) {
         Ok(writer) => writer,
         Err(e) => return Closed::Io(e),
@@ -442,12 +436,7 @@ fn serve_requests<S: Service>(
         };
         let reply = service.on_recv(session, line);
         if let Some(line) = &reply.broadcast {
-            if hub.publish(line).is_err() {
-                log::error!(
-                    "not broadcast: a {}-byte line does not fit the backlog",
-                    line.len()
-                );
-            }
+            session.broadcast.publish(line);
         }
         reply.response.encode(&mut out);
         if !reader.has_complete_line() {
