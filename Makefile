@@ -6,7 +6,7 @@ SERVER ?= simple_server
 CLIENT ?= simple_client
 ARGS   ?=
 
-.PHONY: all build run-server run-client test unit fmt lint clean
+.PHONY: all build run-server run-client test unit fmt lint clean soak fuzz
 
 all: build
 
@@ -31,6 +31,19 @@ fmt:
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# The soak test, by hand only (not in CI): SOAK_SECS seconds (default 300)
+# of clients joining, chatting, stalling and being killed. See docs/ROBUSTNESS.md.
+soak:
+	$(CARGO) test --release --test soak -- --ignored --nocapture
+
+# Fuzzes the line reader and the frame parsers for FUZZ_SECS seconds (not in
+# CI). cargo-fuzz builds on the stable toolchain with `--sanitizer none`.
+FUZZ_SECS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	cd fuzz && $(CARGO) fuzz run --sanitizer none lines_and_requests -- \
+		-max_total_time=$(FUZZ_SECS) -max_len=140000
 
 clean:
 	$(CARGO) clean
