@@ -205,19 +205,12 @@ fn connections_closed_or_stalled_in_the_middle_of_a_line_change_nothing() {
 
     let stalled_since = Instant::now();
     let mut stalled: Vec<Conn> = (0..STALLED).map(|_| half_a_list(&server)).collect();
-    for i in 0..TRUNCATED {
-        let mut conn = server.request();
-        conn.send_raw(truncated_request(i).as_bytes());
-    }
-    // Accepted after the truncated ones: once it is served, they all were.
-    assert!(answers_list(
-        &TcpStream::connect(("127.0.0.1", server.port)).unwrap()
-    ));
+    close_connections_mid_line(&server);
     wait_until(
         "the server notices every truncated connection closed",
         || thread_count(server.pid()) == idle_threads + STALLED,
     );
-    // Every slot they took is free again.
+    // Every slot they took is free again: as many connections are admitted.
     let refills: Vec<TcpStream> = (0..TRUNCATED)
         .map(|_| admitted_request(server.port))
         .collect();
@@ -244,6 +237,18 @@ fn finish_stalled_list(conn: &mut Conn, stalled_for: Duration) {
             "in the middle of a line",
         );
     }
+}
+
+/// Opens [`TRUNCATED`] request connections that each send part of a line
+/// and close, and returns once the server has accepted them all.
+fn close_connections_mid_line(server: &Server) {
+    for i in 0..TRUNCATED {
+        let mut conn = server.request();
+        conn.send_raw(truncated_request(i).as_bytes());
+    }
+    // Accepted after the truncated ones: once it is served, they all were.
+    let probe = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    assert!(answers_list(&probe));
 }
 
 /// A request connection that has sent half of a `list` request.

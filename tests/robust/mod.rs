@@ -37,6 +37,9 @@ pub struct LineConn {
     reader: BufReader<TcpStream>,
     /// Bytes of a line whose end has not arrived yet.
     pending: Vec<u8>,
+    /// The socket's read timeout, set only when it changes: a system call
+    /// per line would weigh on the soak test.
+    timeout: Option<Duration>,
 }
 
 impl LineConn {
@@ -45,16 +48,20 @@ impl LineConn {
         Self {
             reader: BufReader::new(stream),
             pending: Vec::new(),
+            timeout: None,
         }
     }
 
     /// The next line, waiting up to `timeout`. A line cut by a timeout is
     /// kept and completed by a later call.
     pub fn next(&mut self, timeout: Duration) -> Next {
-        self.reader
-            .get_ref()
-            .set_read_timeout(Some(timeout))
-            .unwrap();
+        if self.timeout != Some(timeout) {
+            self.reader
+                .get_ref()
+                .set_read_timeout(Some(timeout))
+                .unwrap();
+            self.timeout = Some(timeout);
+        }
         let got = self.reader.read_until(b'\n', &mut self.pending);
         let fragment = std::mem::take(&mut self.pending);
         match got {
@@ -218,12 +225,36 @@ fn receives_broadcasts(sub: &mut LineConn, speaker: &mut Conn, nick: &str) -> bo
 /// threads plus one per open connection, so this tells when it has
 /// noticed that connections closed.
 pub fn thread_count(pid: u32) -> usize {
+    status_field(pid, "Threads:") as usize
+}
+
+/// Resident memory of a running process, in KiB (Linux).
+pub fn rss_kib(pid: u32) -> u64 {
+    status_field(pid, "VmRSS:")
+}
+
+/// A numeric field of `/proc/PID/status` (a trailing unit is dropped).
+fn status_field(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// Threads of an idle server: those it has with no connection open. Found
+/// by serving one request connection and watching its thread go, so the
+/// server's own threads are all running by then.
+pub fn idle_thread_count(pid: u32, port: u16) -> usize {
+    let mut conn = Conn::connect(port);
+    conn.list();
+    let busy = thread_count(pid);
+    drop(conn);
+    wait_until("the server notices a closed connection", || {
+        thread_count(pid) < busy
+    });
+    busy - 1
 }
 
 pub fn is_timeout(e: &io::Error) -> bool {
