@@ -11,7 +11,7 @@ PYTHON ?= python3
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 VENV       ?= $(TARGET_DIR)/interop-venv
 
-.PHONY: all build run-server run-client demo bench test unit interop fmt lint clean
+.PHONY: all build run-server run-client demo bench test unit interop fmt lint soak fuzz clean
 
 all: build
 
@@ -64,6 +64,19 @@ fmt:
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# The soak test, by hand only (not in CI): SOAK_SECS seconds (default 300)
+# of clients joining, chatting, stalling and being killed. See docs/ROBUSTNESS.md.
+soak:
+	$(CARGO) test --release --test soak -- --ignored --nocapture
+
+# Fuzzes the line reader and the frame parsers for FUZZ_SECS seconds (not in
+# CI). cargo-fuzz builds on the stable toolchain with `--sanitizer none`.
+FUZZ_SECS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	cd fuzz && $(CARGO) fuzz run --sanitizer none lines_and_requests -- \
+		-max_total_time=$(FUZZ_SECS) -max_len=140000
 
 clean:
 	$(CARGO) clean

@@ -43,7 +43,7 @@ const STACK_SIZE: usize = if cfg!(debug_assertions) {
 
 /// A request connection silent for this long in the middle of a line is
 /// dropped. Between lines, a connection may stay idle forever.
-const PARTIAL_LINE_TIMEOUT: Duration = Duration::from_secs(30);
+pub const PARTIAL_LINE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A request connection that leaves its responses unread for this long is
 /// dropped.

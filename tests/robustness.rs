@@ -1,0 +1,345 @@
+//! The server's robustness promises (docs/ROBUSTNESS.md), shown through the
+//! real `simple_server` and `simple_client` binaries over TCP on 127.0.0.1.
+//!
+//! No test asserts anything about speed: timeouts are failure guards, and
+//! memory is measured as a bound, not a rate.
+
+mod common;
+mod robust;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{Conn, PATIENCE, Proc, Server, assert_ko, ok, wait_until};
+use robust::{
+    KO_START, LineConn, Next, admitted_request, admitted_subscriber, answers_list,
+    assert_refused_over_cap, await_subscribed, drain_until_closed, is_sync, thread_count,
+};
+use unsecured_chat::base_server::PARTIAL_LINE_TIMEOUT;
+use unsecured_chat::framing::MAX_LINE;
+
+/// Messages sent past the stalled subscriber.
+const MESSAGES: usize = 20_000;
+
+/// Bytes of text in each of those messages.
+const TEXT_BYTES: usize = 1024;
+
+/// Most messages the sender may be ahead of the reading subscriber: far less
+/// than the 4 MiB backlog, so the reader is never lapped however the machine
+/// schedules it, while the stalled subscriber, which reads nothing, is.
+const READER_WINDOW: usize = 1000;
+
+/// The memory bound the issue sets for the stalled-subscriber run.
+const MAX_RSS_GROWTH_KIB: u64 = 64 * 1024;
+
+/// One message line of the stalled-subscriber run: a sequence number, then
+/// padding up to [`TEXT_BYTES`] of text.
+fn numbered_line(seq: usize) -> String {
+    let padding = "x".repeat(TEXT_BYTES - 6);
+    format!(r#"{{"type":"message","nick":"sender","message":"{seq:05} {padding}"}}"#)
+}
+
+#[test]
+fn a_stalled_subscriber_is_disconnected_while_a_reader_gets_all_20000_messages() {
+    let server = Server::plain(&[]);
+    // Connected first, so registered before the reader (one accept thread).
+    let stalled = TcpStream::connect(("127.0.0.1", server.broadcast_port)).unwrap();
+    let mut reader = LineConn::connect(server.broadcast_port);
+    let mut sender = server.request();
+    assert_eq!(sender.join("sender"), ok());
+    await_subscribed(&mut sender, "sender", &mut reader);
+    let rss_before = server.rss_kib();
+
+    let received = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::clone(&received);
+    let reading = thread::spawn(move || read_numbered(reader, &progress));
+    send_numbered(&mut sender, &received);
+    reading.join().expect("the reader failed");
+
+    let growth = server.rss_kib().saturating_sub(rss_before);
+    assert!(
+        growth < MAX_RSS_GROWTH_KIB,
+        "server memory grew by {growth} KiB"
+    );
+    check_stalled_stream(&drain_until_closed(&stalled));
+    assert_eq!(sender.list(), vec!["sender"]);
+}
+
+/// Sends [`MESSAGES`] numbered messages, each after the previous `ok`,
+/// staying within [`READER_WINDOW`] of what the reader has received.
+fn send_numbered(sender: &mut Conn, received: &AtomicUsize) {
+    for seq in 0..MESSAGES {
+        wait_until("the reader keeps up", || {
+            seq - received.load(Ordering::Acquire) < READER_WINDOW
+        });
+        assert_eq!(sender.request(&numbered_line(seq)), r#"{"response":"ok"}"#);
+    }
+}
+
+/// Checks that every numbered message arrives, in order, unchanged.
+fn read_numbered(mut reader: LineConn, received: &AtomicUsize) {
+    for seq in 0..MESSAGES {
+        match reader.next(PATIENCE) {
+            Next::Line(line) if line == numbered_line(seq) => {}
+            other => panic!("expected message {seq}, got {:.200}", format!("{other:?}")),
+        }
+        received.store(seq + 1, Ordering::Release);
+    }
+}
+
+/// What a lapped subscriber may have received: handshakes, then numbered
+/// messages from 0 with no gap, then at most an unfinished message and the
+/// server's `ko` line (itself possibly cut short).
+fn check_stalled_stream(bytes: &[u8]) {
+    let mut next_seq = 0;
+    let mut tail = Vec::new();
+    for piece in bytes.split(|&b| b == b'\n').filter(|p| !p.is_empty()) {
+        if tail.is_empty() && piece == numbered_line(next_seq).as_bytes() {
+            next_seq += 1;
+        } else if !(next_seq == 0 && tail.is_empty() && is_sync_line(piece)) {
+            tail.push(piece);
+        }
+    }
+    assert!(
+        next_seq < MESSAGES,
+        "the stalled subscriber was never lapped"
+    );
+    assert!(tail.len() <= 2, "{} unexpected lines", tail.len());
+    let cut_message = |p: &[u8]| numbered_line(next_seq).as_bytes().starts_with(p);
+    let ko_line = |p: &[u8]| p.starts_with(KO_START) || KO_START.starts_with(p);
+    match tail[..] {
+        [] => {}
+        [last] => assert!(cut_message(last) || ko_line(last), "bad tail {last:?}"),
+        [cut, ko] => assert!(cut_message(cut) && ko_line(ko), "bad tail {tail:?}"),
+        _ => unreachable!(),
+    }
+}
+
+fn is_sync_line(line: &[u8]) -> bool {
+    serde_json::from_slice(line).is_ok_and(|frame| is_sync(&frame))
+}
+
+/// Half of the 1,000 connections of the load test.
+const HALF_OF_THOUSAND: usize = 500;
+
+#[test]
+fn one_message_reaches_500_subscribers_among_1000_open_connections() {
+    let server = Server::plain(&[]);
+    let mut subs: Vec<LineConn> = (0..HALF_OF_THOUSAND)
+        .map(|_| LineConn::connect(server.broadcast_port))
+        .collect();
+    let mut senders: Vec<Conn> = (0..HALF_OF_THOUSAND)
+        .map(|i| {
+            let mut conn = server.request();
+            assert_eq!(conn.join(&format!("n{i}")), ok());
+            conn
+        })
+        .collect();
+    // The last subscriber registered means every earlier one did.
+    await_subscribed(&mut senders[0], "n0", subs.last_mut().unwrap());
+
+    let last = HALF_OF_THOUSAND - 1;
+    assert_eq!(senders[last].say(&format!("n{last}"), "hello, all"), ok());
+    for sub in &mut subs {
+        let frame = sub.next_message();
+        assert_eq!(
+            (frame["nick"].as_str(), frame["message"].as_str()),
+            (Some("n499"), Some("hello, all"))
+        );
+    }
+    assert_eq!(senders[0].list().len(), HALF_OF_THOUSAND);
+}
+
+#[test]
+fn the_connection_over_the_cap_gets_one_ko_line_and_a_freed_slot_is_reused() {
+    let server = Server::plain(&["--max-connections", "4"]);
+    let mut alice = server.request();
+    let mut bob = server.request();
+    assert_eq!(alice.join("alice"), ok());
+    assert_eq!(bob.join("bob"), ok());
+    let mut first = LineConn::connect(server.broadcast_port);
+    let mut second = LineConn::connect(server.broadcast_port);
+    await_subscribed(&mut alice, "alice", &mut second);
+
+    for port in [server.port, server.broadcast_port] {
+        let extra = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        assert_refused_over_cap(&drain_until_closed(&extra));
+    }
+
+    assert_eq!(alice.list(), vec!["alice", "bob"]);
+    assert_eq!(bob.say("bob", "still served"), ok());
+    for sub in [&mut first, &mut second] {
+        assert_eq!(sub.next_message()["message"], "still served");
+    }
+
+    drop(first);
+    let newcomer = admitted_request(server.port);
+    assert!(answers_list(&newcomer));
+    drop(bob);
+    let mut late = admitted_subscriber(server.broadcast_port, &mut alice, "alice");
+    assert_eq!(alice.say("alice", "welcome"), ok());
+    assert_eq!(late.next_message()["message"], "welcome");
+    assert_eq!(second.next_message()["message"], "welcome");
+}
+
+/// Connections of the partial-line test that close in the middle of a line.
+const TRUNCATED: usize = 50;
+
+/// Connections of the partial-line test that stall in the middle of a line.
+const STALLED: usize = 10;
+
+#[test]
+fn connections_closed_or_stalled_in_the_middle_of_a_line_change_nothing() {
+    let cap = (2 + STALLED + TRUNCATED).to_string();
+    let server = Server::plain(&["--guard", "--max-connections", &cap]);
+    let mut owner = server.request();
+    assert_eq!(owner.join("alice"), ok());
+    assert_eq!(owner.join("bob"), ok());
+    let mut sub = LineConn::connect(server.broadcast_port);
+    await_subscribed(&mut owner, "alice", &mut sub);
+    let idle_threads = thread_count(server.pid());
+
+    let stalled_since = Instant::now();
+    let mut stalled: Vec<Conn> = (0..STALLED).map(|_| half_a_list(&server)).collect();
+    close_connections_mid_line(&server);
+    wait_until(
+        "the server notices every truncated connection closed",
+        || thread_count(server.pid()) == idle_threads + STALLED,
+    );
+    // Every slot they took is free again: as many connections are admitted.
+    let refills: Vec<TcpStream> = (0..TRUNCATED)
+        .map(|_| admitted_request(server.port))
+        .collect();
+    drop(refills);
+
+    assert_eq!(owner.list(), vec!["alice", "bob"]);
+    assert_eq!(owner.say("bob", "still here"), ok());
+    assert_eq!(sub.next_message()["message"], "still here");
+    for conn in &mut stalled {
+        finish_stalled_list(conn, stalled_since.elapsed());
+    }
+}
+
+/// Completes a stalled `list`: it is answered, unless the connection
+/// stalled past the server's limit, in which case it was told and closed.
+fn finish_stalled_list(conn: &mut Conn, stalled_for: Duration) {
+    conn.send_raw(b"st\"}\n");
+    let answer = conn.read_line().unwrap();
+    if stalled_for < PARTIAL_LINE_TIMEOUT {
+        assert_eq!(answer, r#"{"response":["alice","bob"]}"#);
+    } else {
+        assert_ko(
+            &serde_json::from_str(&answer).unwrap(),
+            "in the middle of a line",
+        );
+    }
+}
+
+/// Opens [`TRUNCATED`] request connections that each send part of a line
+/// and close, and returns once the server has accepted them all.
+fn close_connections_mid_line(server: &Server) {
+    for i in 0..TRUNCATED {
+        let mut conn = server.request();
+        conn.send_raw(truncated_request(i).as_bytes());
+    }
+    // Accepted after the truncated ones: once it is served, they all were.
+    let probe = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    assert!(answers_list(&probe));
+}
+
+/// A request connection that has sent half of a `list` request.
+fn half_a_list(server: &Server) -> Conn {
+    let mut conn = server.request();
+    conn.send_raw(b"{\"type\":\"li");
+    conn
+}
+
+/// The `i`-th truncated request: a request that would change the server's
+/// state, cut somewhere, every other one just before its `\n`.
+fn truncated_request(i: usize) -> String {
+    let full = match i % 3 {
+        0 => format!(r#"{{"type":"join","nick":"eve{i}"}}"#),
+        1 => r#"{"type":"leave","nick":"alice"}"#.to_owned(),
+        _ => r#"{"type":"message","nick":"bob","message":"forged"}"#.to_owned(),
+    };
+    let cut = if i % 2 == 0 {
+        full.len()
+    } else {
+        1 + i % (full.len() - 1)
+    };
+    full[..cut].to_owned()
+}
+
+#[test]
+fn idle_request_connections_keep_their_nicks_and_stalled_lines_are_dropped() {
+    let open = Server::plain(&[]);
+    let guarded = Server::plain(&["--guard"]);
+    let mut idle: Vec<Conn> = [&open, &guarded].map(|server| server.request()).into();
+    for conn in &mut idle {
+        assert_eq!(conn.join("sleepy"), ok());
+    }
+    let mut staller = guarded.request();
+    staller.send_raw(b"{\"type\":\"join\",\"nick\":\"half");
+
+    // Idle for longer than the server lets a line stay unfinished.
+    thread::sleep(PARTIAL_LINE_TIMEOUT + PATIENCE / 10);
+
+    for (server, conn) in [&open, &guarded].into_iter().zip(&mut idle) {
+        assert_eq!(server.request().list(), vec!["sleepy"]);
+        assert_eq!(conn.say("sleepy", "still here"), ok());
+    }
+    let last_words: serde_json::Value =
+        serde_json::from_str(&staller.read_line().unwrap()).unwrap();
+    assert_ko(&last_words, "in the middle of a line");
+    assert_eq!(staller.read_line(), None);
+}
+
+#[test]
+fn oversized_and_deeply_nested_lines_hurt_only_their_sender() {
+    let server = Server::plain(&[]);
+    let mut alice = server.request();
+    assert_eq!(alice.join("alice"), ok());
+
+    let mut nester = server.request();
+    let deep = format!(
+        r#"{{"type":"list","x":{}{}}}"#,
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    assert_ko(
+        &serde_json::from_str(&nester.request(&deep)).unwrap(),
+        "nested deeper",
+    );
+    assert_eq!(nester.list(), vec!["alice"]);
+
+    let mut flooder = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let long = format!(
+        "{{\"type\":\"join\",\"nick\":\"{}\"}}\n",
+        "x".repeat(MAX_LINE)
+    );
+    // The server may close before taking the whole line: a failed write is expected.
+    let _ = flooder.write_all(long.as_bytes());
+    let refusal = drain_until_closed(&flooder);
+    let refusal: serde_json::Value = serde_json::from_slice(&refusal).unwrap();
+    assert_ko(&refusal, "longer than");
+
+    assert_eq!(alice.list(), vec!["alice"]);
+}
+
+#[test]
+fn a_client_whose_server_is_killed_exits_non_zero_saying_so() {
+    let mut server = Server::plain(&[]);
+    let mut client = Proc::client(bin!("simple_client"), &server, "alice", &[]);
+    server.kill();
+    let status = client.wait();
+    assert!(!status.success(), "exit status {status}");
+    client.stderr.wait_for("reporting the lost server", |l| {
+        l.contains("connection to server lost")
+    });
+    let stderr = client.stderr.all();
+    assert!(!stderr.iter().any(|l| l.contains("panicked")), "{stderr:?}");
+}
