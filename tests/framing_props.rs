@@ -332,7 +332,7 @@ proptest! {
     fn parsers_never_panic_on_any_request_shaped_object(frame in request_like()) {
         let line = frame.to_string();
         parse_all(line.as_bytes());
-        if let Ok(Request::Join { nick } | Request::Leave { nick }) = Request::parse(line.as_bytes()) {
+        if let Ok(Request::Join { nick, .. } | Request::Leave { nick }) = Request::parse(line.as_bytes()) {
             prop_assert_eq!(frame["nick"].as_str(), Some(nick.as_str()));
         }
     }
@@ -360,14 +360,19 @@ proptest! {
     }
 
     #[test]
-    fn joins_and_leaves_accept_exactly_the_valid_nicks(candidate in prop_oneof![nick(), text()]) {
+    fn joins_and_leaves_accept_exactly_the_valid_nicks(
+        candidate in prop_oneof![nick(), text()],
+        subscriber in proptest::option::of(any::<std::net::SocketAddr>()),
+    ) {
         let valid = Nick::new(candidate.clone());
-        let join = one_line(OutgoingRequest::Join { nick: &candidate }.to_line());
+        let named = subscriber.map(|a| a.to_string());
+        let join = one_line(OutgoingRequest::Join { nick: &candidate, subscriber: named }.to_line());
         let leave = one_line(OutgoingRequest::Leave { nick: &candidate }.to_line());
         let (joined, left) = (Request::parse(&join), Request::parse(&leave));
         match valid {
             Ok(nick) => {
-                prop_assert_eq!(joined, Ok(Request::Join { nick: nick.clone() }));
+                let subscriber = subscriber.map(unsecured_chat::frame::canonical);
+                prop_assert_eq!(joined, Ok(Request::Join { nick: nick.clone(), subscriber }));
                 prop_assert_eq!(left, Ok(Request::Leave { nick }));
             }
             Err(e) => {
