@@ -49,6 +49,11 @@ pub const PARTIAL_LINE_TIMEOUT: Duration = Duration::from_secs(30);
 /// dropped.
 const RESPONSE_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Most bytes read and discarded from a connection refused for a framing
+/// error, and how long to wait for each read, before closing it.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(200);
+
 /// Pause after a failed `accept` (out of file descriptors, say), so the
 /// accept loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -470,5 +475,25 @@ fn refuse(writer: &mut TcpStream, error: FramingError, out: &mut Vec<u8>) -> Clo
     };
     Response::ko(&reason).encode(out);
     let _ = writer.write_all(out);
+    drain_before_close(writer);
     Closed::Refused(reason)
+}
+
+/// Reads and discards what the peer is still sending (the rest of an
+/// over-long line, say), within bounds, before the connection is closed:
+/// closing a socket with unread input makes the kernel reset the
+/// connection, which may destroy our last line before the peer reads it.
+fn drain_before_close(stream: &mut TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    if stream.set_read_timeout(Some(DRAIN_TIMEOUT)).is_err() {
+        return;
+    }
+    let mut scratch = [0u8; 16 * 1024];
+    let mut drained = 0;
+    while drained < DRAIN_LIMIT {
+        match stream.read(&mut scratch) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => drained += n,
+        }
+    }
 }
