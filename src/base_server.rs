@@ -11,8 +11,10 @@
 //!
 //! Limits enforced here (PROTOCOL.md sections 1 and 5): lines of at most
 //! [`MAX_LINE`] bytes, at most `max_connections` connections on both ports
-//! together, and no lasting cost for a connection that stalls or dies in the
-//! middle of a line.
+//! together, and no lasting cost for a connection that dies in the middle of
+//! a line. Nothing else closes a connection: one that stalls mid-line, or
+//! never reads its responses, holds its thread and its slot under the cap
+//! until it closes, as the contract wants; the cap bounds what that costs.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -40,14 +42,6 @@ const STACK_SIZE: usize = if cfg!(debug_assertions) {
 } else {
     256 * 1024
 };
-
-/// A request connection silent for this long in the middle of a line is
-/// dropped. Between lines, a connection may stay idle forever.
-pub const PARTIAL_LINE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A request connection that leaves its responses unread for this long is
-/// dropped.
-const RESPONSE_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Most bytes read and discarded from a connection refused for a framing
 /// error, and how long to wait for each read, before closing it.
@@ -426,7 +420,7 @@ impl fmt::Display for Closed {
 /// Responses to requests that arrived together are written together: the
 /// buffer is flushed only when no further whole line is waiting.
 fn serve_requests<S: Service>(stream: TcpStream, service: &S, session: &Session) -> Closed {
-    let mut writer = match prepare_request_stream(&stream) {
+    let mut writer = match stream.try_clone() {
         Ok(writer) => writer,
         Err(e) => return Closed::Io(e),
     };
@@ -436,7 +430,8 @@ fn serve_requests<S: Service>(stream: TcpStream, service: &S, session: &Session)
         let line = match reader.read_line() {
             Ok(Some(line)) => line,
             Ok(None) => return Closed::ByPeer,
-            Err(FramingError::TimedOut { partial: 0 }) => continue,
+            // No read timeout is set; should the socket report one, wait on.
+            Err(FramingError::TimedOut { .. }) => continue,
             Err(e) => return refuse(&mut writer, e, &mut out),
         };
         let reply = service.on_recv(session, line);
@@ -453,24 +448,15 @@ fn serve_requests<S: Service>(stream: TcpStream, service: &S, session: &Session)
     }
 }
 
-fn prepare_request_stream(stream: &TcpStream) -> io::Result<TcpStream> {
-    stream.set_read_timeout(Some(PARTIAL_LINE_TIMEOUT))?;
-    stream.set_write_timeout(Some(RESPONSE_WRITE_TIMEOUT))?;
-    stream.try_clone()
-}
-
-/// Answers a framing error (line too long, stalled or truncated line) with
-/// one `ko` line, after any responses still pending, and ends the connection.
+/// Answers a line over the limit with one `ko` line, after any responses
+/// still pending, and ends the connection; other framing errors end it
+/// without a word (the peer is gone).
 fn refuse(writer: &mut TcpStream, error: FramingError, out: &mut Vec<u8>) -> Closed {
     let reason = match error {
         FramingError::TooLong => {
             format!("line longer than {MAX_LINE} bytes; closing the connection")
         }
-        FramingError::TimedOut { .. } => format!(
-            "no byte for {} s in the middle of a line; closing the connection",
-            PARTIAL_LINE_TIMEOUT.as_secs()
-        ),
-        FramingError::Truncated { .. } => return Closed::ByPeer,
+        FramingError::Truncated { .. } | FramingError::TimedOut { .. } => return Closed::ByPeer,
         FramingError::Io(e) => return Closed::Io(e),
     };
     Response::ko(&reason).encode(out);

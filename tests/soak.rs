@@ -90,8 +90,7 @@ const MESSAGES_PER_SENDER: std::ops::Range<u64> = 20..2000;
 const SHORT_TEXT: std::ops::Range<usize> = 0..300;
 const LARGE_TEXT: std::ops::Range<usize> = 8_000..32_000;
 const LARGE_CHANCE: f64 = 0.02;
-/// How long a misbehaving connection holds half a line: some past the
-/// server's 30 s partial-line timeout.
+/// How long a misbehaving connection holds half a line before closing.
 const HOLD: std::ops::Range<Duration> = secs(1)..secs(40);
 
 /// How long a read waits before the reader looks at the clock again.
