@@ -136,9 +136,10 @@ impl BroadcastChannel {
     }
 
     /// The next broadcast line, without its `\n`; an error once the
-    /// connection is gone (a server never closes it while it runs).
+    /// connection is gone (a server never closes it while it runs). Blank
+    /// lines carry no frame and are skipped.
     pub fn next_line(&mut self) -> Result<&[u8], ClientError> {
-        match self.reader.read_line()? {
+        match self.reader.read_nonblank_line()? {
             Some(line) => Ok(line),
             None => Err(ClientError::ConnectionLost("closed by the server".into())),
         }

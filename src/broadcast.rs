@@ -23,10 +23,13 @@
 //!
 //! *No silent gap.* If the ring overwrites bytes a subscriber has not been
 //! sent yet, that subscriber cannot receive every line any more: it is told
-//! (a final `ko` line, if its socket takes it) and disconnected. The ring's
-//! size bounds the broadcast path's memory whatever the number of
-//! subscribers. Python's PUB socket, by contrast, silently drops messages
-//! for a slow subscriber once its high-water mark is reached.
+//! (a final `ko` line, if its socket takes it) and disconnected. Python's
+//! PUB socket, by contrast, silently drops messages for a slow subscriber
+//! once its high-water mark is reached.
+//!
+//! *Bounded memory.* The broadcast path holds the ring, the broadcaster's
+//! pass buffer ([`MAX_PASS`]), and a catch-up buffer ([`MAX_CATCH_UP`]) for
+//! each subscriber catching up at that moment, freed when it is level again.
 //!
 //! Exactly one party writes to a socket at a time: its [`Owner`]. The
 //! handback to the broadcaster happens under the ring's lock, when the
@@ -43,15 +46,15 @@ use std::time::{Duration, Instant};
 use crate::frame::{Response, canonical};
 
 /// Bytes of broadcast history kept for subscribers that are behind: how far
-/// a subscriber may lag before it is disconnected. Also the broadcast path's
-/// whole memory, whatever the number of subscribers.
+/// a subscriber may lag before it is disconnected, whatever the number of
+/// subscribers (every line is stored once).
 pub const BACKLOG_BYTES: usize = 4 * 1024 * 1024;
 
 /// Most bytes the broadcaster takes from the ring per pass.
-const MAX_PASS: usize = 256 * 1024;
+pub const MAX_PASS: usize = 256 * 1024;
 
 /// Most bytes a subscriber's own thread copies out of the ring per write.
-const MAX_CATCH_UP: usize = 64 * 1024;
+pub const MAX_CATCH_UP: usize = 64 * 1024;
 
 /// How often a subscriber's thread blocked in `write` checks whether it has
 /// been lapped.
@@ -186,6 +189,7 @@ impl Hub {
             state: Mutex::new(SubscriberState {
                 owner: Owner::Broadcaster,
                 cursor,
+                mid_line: false,
             }),
             handed_over: Condvar::new(),
         });
@@ -328,6 +332,19 @@ struct SubscriberState {
     owner: Owner,
     /// Position in the ring of the next byte to send to this subscriber.
     cursor: u64,
+    /// Whether the last byte sent was not a `\n`, so that last words must
+    /// start on a line of their own.
+    mid_line: bool,
+}
+
+impl SubscriberState {
+    /// Records that `sent` went out.
+    fn advance(&mut self, sent: &[u8]) {
+        self.cursor += sent.len() as u64;
+        if let Some(&last) = sent.last() {
+            self.mid_line = last != b'\n';
+        }
+    }
 }
 
 /// One broadcast connection, shared by the broadcaster and its own thread.
@@ -351,7 +368,7 @@ impl Subscriber {
         }
         let unsent = &pass[(state.cursor - from) as usize..];
         match (&self.stream).write(unsent) {
-            Ok(n) => state.cursor += n as u64,
+            Ok(n) => state.advance(&unsent[..n]),
             Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return self.hand_over(&mut state, Owner::Closed),
         }
@@ -401,11 +418,10 @@ impl Subscription {
     /// The subscriber's own thread: idle while the broadcaster keeps it fed,
     /// catching up when handed its socket, until the connection ends.
     pub fn serve(self) -> Ended {
-        let mut buf = Vec::new();
         loop {
             let ended = match self.wait_for_handover() {
                 Owner::Closed => Some(Ended::Closed),
-                Owner::OwnThread => self.catch_up(&mut buf).err(),
+                Owner::OwnThread => self.catch_up().err(),
                 Owner::Broadcaster => self.probe_peer().err(),
             };
             if let Some(ended) = ended {
@@ -432,58 +448,57 @@ impl Subscription {
     }
 
     /// Writes from the ring, blocking, until level with its head; then hands
-    /// the socket back to the broadcaster.
-    fn catch_up(&self, buf: &mut Vec<u8>) -> Result<(), Ended> {
+    /// the socket back to the broadcaster. The buffer lives only as long as
+    /// the catching up.
+    fn catch_up(&self) -> Result<(), Ended> {
         let stream = &self.subscriber.stream;
         stream.set_nonblocking(false).map_err(Ended::Io)?;
         stream
             .set_write_timeout(Some(LAG_CHECK_INTERVAL))
             .map_err(Ended::Io)?;
-        let mut cursor = self.subscriber.lock().cursor;
+        let mut buf = Vec::with_capacity(MAX_CATCH_UP);
         loop {
+            let cursor = self.subscriber.lock().cursor;
             let ring = self.hub.lock_ring();
             if cursor < ring.oldest() {
                 return Err(Ended::TooSlow);
             }
             if cursor == ring.head {
-                return self.hand_back(cursor);
+                return self.hand_back();
             }
-            let end = ring.copy_since(cursor, MAX_CATCH_UP, buf);
+            ring.copy_since(cursor, MAX_CATCH_UP, &mut buf);
             drop(ring);
-            self.write_all_unless_lapped(buf, &mut cursor)?;
-            debug_assert_eq!(cursor, end);
+            self.write_all_unless_lapped(&buf)?;
         }
     }
 
-    /// Gives the socket back to the broadcaster at `cursor`, which the caller
-    /// checked equals the ring's head while holding the ring's lock.
-    fn hand_back(&self, cursor: u64) -> Result<(), Ended> {
+    /// Gives the socket back to the broadcaster; the caller checked, holding
+    /// the ring's lock, that the subscriber is level with the ring's head.
+    fn hand_back(&self) -> Result<(), Ended> {
         self.subscriber
             .stream
             .set_nonblocking(true)
             .map_err(Ended::Io)?;
         let mut state = self.subscriber.lock();
         if state.owner == Owner::OwnThread {
-            *state = SubscriberState {
-                owner: Owner::Broadcaster,
-                cursor,
-            };
+            state.owner = Owner::Broadcaster;
         }
         Ok(())
     }
 
-    /// Writes `buf` whole, advancing `cursor`; gives up as soon as the
+    /// Writes `buf` whole, advancing the cursor; gives up as soon as the
     /// subscriber is lapped while its socket is full.
-    fn write_all_unless_lapped(&self, mut buf: &[u8], cursor: &mut u64) -> Result<(), Ended> {
+    fn write_all_unless_lapped(&self, mut buf: &[u8]) -> Result<(), Ended> {
         while !buf.is_empty() {
             match (&self.subscriber.stream).write(buf) {
                 Ok(0) => return Err(Ended::Closed),
                 Ok(n) => {
+                    self.subscriber.lock().advance(&buf[..n]);
                     buf = &buf[n..];
-                    *cursor += n as u64;
                 }
                 Err(e) if is_timeout(&e) => {
-                    if *cursor < self.hub.lock_ring().oldest() {
+                    let cursor = self.subscriber.lock().cursor;
+                    if cursor < self.hub.lock_ring().oldest() {
                         return Err(Ended::TooSlow);
                     }
                 }
@@ -508,14 +523,16 @@ impl Subscription {
     }
 
     /// Tells a lapped subscriber why it is being dropped, if its socket has
-    /// room. The line starts with `\n` because the last write may have ended
-    /// mid-line.
+    /// room, on a line of its own even if the last write stopped mid-line.
     fn say_too_slow(&self) {
         let reason = format!(
             "disconnected: more than {} MiB of broadcasts behind",
             BACKLOG_BYTES / (1024 * 1024)
         );
-        let mut line = vec![b'\n'];
+        let mut line = Vec::new();
+        if self.subscriber.lock().mid_line {
+            line.push(b'\n');
+        }
         Response::Ko(reason).encode(&mut line);
         let stream = &self.subscriber.stream;
         if stream.set_nonblocking(true).is_ok() {

@@ -403,10 +403,12 @@ impl Scene<'_> {
         let marker = marker_path();
         let command = format!("touch {}", marker.display());
         let report = self.run_tool("simple_exploit", &server, &["--command", &command])?;
-        self.say(&format!(
-            "simple_exploit sent {} payloads",
-            report.len().saturating_sub(1)
-        ));
+        if let Some(pickle) = report.first() {
+            self.say(&format!("simple_exploit reports: {}", shorten(pickle)));
+        }
+        if let Some(verdict) = report.iter().find(|l| l.starts_with("legitimate client")) {
+            self.say(&format!("simple_exploit reports: {}", shorten(verdict)));
+        }
         let executed = marker.exists();
         let _ = std::fs::remove_file(&marker);
         let alive = server.process.is_running() && list(&server).is_ok();

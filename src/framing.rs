@@ -90,6 +90,24 @@ impl<R: Read> LineReader<R> {
     /// After an error other than a read timeout, the stream is out of step and
     /// the caller should drop the connection.
     pub fn read_line(&mut self) -> Result<Option<&[u8]>, FramingError> {
+        Ok(self
+            .next_line_bounds()?
+            .map(|(start, end)| &self.buf[start..end]))
+    }
+
+    /// The next line that is not blank (empty or only whitespace): blank
+    /// lines carry no frame.
+    pub fn read_nonblank_line(&mut self) -> Result<Option<&[u8]>, FramingError> {
+        loop {
+            match self.next_line_bounds()? {
+                Some((start, end)) if self.buf[start..end].iter().all(u8::is_ascii_whitespace) => {}
+                bounds => return Ok(bounds.map(|(start, end)| &self.buf[start..end])),
+            }
+        }
+    }
+
+    /// Where the next line lies in `buf`, once it has arrived whole.
+    fn next_line_bounds(&mut self) -> Result<Option<(usize, usize)>, FramingError> {
         loop {
             if let Some(len) = self.find_newline() {
                 if len > MAX_LINE {
@@ -98,7 +116,7 @@ impl<R: Read> LineReader<R> {
                 let line_start = self.start;
                 self.start += len + 1;
                 self.scanned = self.start;
-                return Ok(Some(&self.buf[line_start..line_start + len]));
+                return Ok(Some((line_start, line_start + len)));
             }
             if self.buffered() > MAX_LINE {
                 return Err(FramingError::TooLong);
@@ -218,6 +236,13 @@ mod tests {
     fn splits_lines_and_ends_cleanly() {
         let got = lines_of(b"a\n\nbc\n");
         assert_eq!(got, vec![Ok(b"a".to_vec()), Ok(vec![]), Ok(b"bc".to_vec())]);
+    }
+
+    #[test]
+    fn can_skip_blank_lines() {
+        let mut reader = LineReader::new(&b"\n  \r\nframe\n\n"[..]);
+        assert_eq!(reader.read_nonblank_line().unwrap(), Some(&b"frame"[..]));
+        assert_eq!(reader.read_nonblank_line().unwrap(), None);
     }
 
     #[test]

@@ -63,6 +63,18 @@ impl FromStr for Attack {
     }
 }
 
+impl Attack {
+    /// What the attack does to the traffic, for the server's first log line.
+    pub fn plan(self) -> &'static str {
+        match self {
+            Self::Tamper => "alter every token (or text) it relays",
+            Self::Impersonate => "relabel every message with another nick",
+            Self::Replay => "relay every message a second time, later",
+            Self::Drop => "drop every other message",
+        }
+    }
+}
+
 impl fmt::Display for Attack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -47,11 +47,8 @@ fn main() -> ExitCode {
         impersonate: flags.impersonate.clone(),
         replay_delay: Duration::from_secs_f64(flags.delay),
     };
-    let attacks: Vec<String> = config.attacks.iter().map(Attack::to_string).collect();
-    log::warn!(
-        "rogue server: will {} every message it relays",
-        attacks.join(" + ")
-    );
+    let plan: Vec<&str> = config.attacks.iter().map(|a| a.plan()).collect();
+    log::warn!("rogue server: will {}", plan.join(", "));
     cli::run_server(&flags.server, |server| {
         RogueServer::new(
             SimpleServer::new(flags.server.trust()),
