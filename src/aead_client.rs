@@ -237,19 +237,26 @@ struct SequenceTracker {
 }
 
 impl SequenceTracker {
+    /// Starts following a sender first seen now (the first message tells
+    /// nothing: messages before it were sent before this receiver listened).
+    fn start_following(&mut self, nick: &str, session: &str, next: u64) {
+        if self.expected.len() >= MAX_TRACKED_SENDERS {
+            self.expected.clear();
+        }
+        self.expected
+            .insert(nick.to_owned(), (session.to_owned(), next));
+    }
+
     /// Records a message; returns what its counter reveals, if anything.
     fn observe(&mut self, nick: &str, sealed: &SealedPlaintext<'_>) -> Option<String> {
         let (Some(seq), Some(session)) = (sealed.seq, sealed.session.as_deref()) else {
             return None;
         };
-        if self.expected.len() >= MAX_TRACKED_SENDERS && !self.expected.contains_key(nick) {
-            self.expected.clear();
-        }
         let next = seq.saturating_add(1);
-        let entry = self
-            .expected
-            .entry(nick.to_owned())
-            .or_insert_with(|| (session.to_owned(), seq));
+        let Some(entry) = self.expected.get_mut(nick) else {
+            self.start_following(nick, session, next);
+            return None;
+        };
         if entry.0 != session {
             *entry = (session.to_owned(), next);
             return None;

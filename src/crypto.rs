@@ -250,6 +250,15 @@ pub fn inspect_token(token: &str) -> Result<TokenInfo, DecryptError> {
 /// Verifies a token's MAC and decrypts it, without judging its age.
 pub fn open_token(key: &Fernet, token: &str) -> Result<(TokenInfo, Vec<u8>), DecryptError> {
     let info = inspect_token(token)?;
+    verify_and_decrypt(key, token, info)
+}
+
+/// The crate's part of [`open_token`], for a token already inspected.
+fn verify_and_decrypt(
+    key: &Fernet,
+    token: &str,
+    info: TokenInfo,
+) -> Result<(TokenInfo, Vec<u8>), DecryptError> {
     // Asking the crate to decrypt "at" the token's own time disables its
     // clock-skew check; capping that time keeps the crate's own `time + 60`
     // from overflowing on a forged timestamp.
@@ -337,8 +346,8 @@ impl KeyCache {
     pub fn open(&mut self, salt: &str, token: &str) -> Result<(TokenInfo, Vec<u8>), DecryptError> {
         let salt = Salt::from_base64(salt)?;
         // Check the token's shape first: a malformed token costs no derivation.
-        inspect_token(token)?;
-        open_token(self.key(&salt), token)
+        let info = inspect_token(token)?;
+        verify_and_decrypt(self.key(&salt), token, info)
     }
 }
 

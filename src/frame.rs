@@ -270,10 +270,14 @@ fn parse_object<'a, T: Deserialize<'a>>(line: &'a [u8]) -> Result<T, FrameError>
     if !text.trim_start().starts_with('{') {
         return Err(FrameError::NotAnObject);
     }
-    serde_json::from_str(text).map_err(|e| match e.classify() {
+    serde_json::from_str(text).map_err(serde_error)
+}
+
+fn serde_error(e: serde_json::Error) -> FrameError {
+    match e.classify() {
         serde_json::error::Category::Data => FrameError::BadField(e.to_string()),
         _ => FrameError::NotJson(e.to_string()),
-    })
+    }
 }
 
 /// Rejects JSON nested deeper than [`MAX_NESTING`], in one pass over the
@@ -463,8 +467,17 @@ struct RawBroadcast<'a> {
 impl<'a> BroadcastLine<'a> {
     /// Parses a broadcast line. The nick is not validated: on this side of
     /// the server it is only a claim, and a rogue server may put anything in.
+    ///
+    /// One pass over the line, unlike requests: the nesting check protects
+    /// parsers downstream of the server, and a client has none. Nothing a
+    /// client reads can recurse (its fields are strings, and `message` is
+    /// kept raw, skipped without recursion), and serde checks UTF-8 as it
+    /// reads.
     pub fn parse(line: &'a [u8]) -> Result<Self, FrameError> {
-        let raw: RawBroadcast<'a> = parse_object(line)?;
+        if line.trim_ascii_start().first() != Some(&b'{') {
+            return Err(FrameError::NotAnObject);
+        }
+        let raw: RawBroadcast<'a> = serde_json::from_slice(line).map_err(serde_error)?;
         if raw.response.as_deref() == Some("ko") {
             let reason = raw.error.unwrap_or_else(|| "no reason given".to_owned());
             return Ok(Self::Notice(reason));
@@ -625,6 +638,32 @@ mod tests {
             b"{\"type\":\"message\",\"nick\":\"bob\",\"message\":\"hi\"}\n"
         );
         assert_eq!(OutgoingRequest::List.to_line(), b"{\"type\":\"list\"}\n");
+    }
+
+    #[test]
+    fn hostile_broadcast_lines_are_refused_without_harm() {
+        let deep = format!(
+            r#"{{"type":"message","nick":"a","message":{}1{}}}"#,
+            "[".repeat(60_000),
+            "]".repeat(60_000)
+        );
+        let parsed = BroadcastLine::parse(deep.as_bytes());
+        assert!(
+            matches!(parsed, Ok(BroadcastLine::Message { .. })),
+            "deep but well formed: kept raw"
+        );
+        let bad_utf8 = b"{\"type\":\"message\",\"nick\":\"\xff\",\"message\":\"x\"}";
+        assert!(BroadcastLine::parse(bad_utf8).is_err());
+        let bad_utf8_in_message = b"{\"type\":\"message\",\"nick\":\"a\",\"message\":\"\xff\"}";
+        assert!(BroadcastLine::parse(bad_utf8_in_message).is_err());
+        assert!(matches!(
+            BroadcastLine::parse(b"[1]"),
+            Err(FrameError::NotAnObject)
+        ));
+        assert!(matches!(
+            BroadcastLine::parse(b"{\"type\":"),
+            Err(FrameError::NotJson(_))
+        ));
     }
 
     #[test]
