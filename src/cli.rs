@@ -40,17 +40,7 @@ pub struct ClientOptions {
 
 impl ClientOptions {
     pub fn nick(&self) -> Nick {
-        self.nick.clone().unwrap_or_else(|| {
-            // A generated name is always a valid nick; fall back just in case.
-            Nick::new(names::random_name()).unwrap_or_else(|_| fallback_nick())
-        })
-    }
-}
-
-fn fallback_nick() -> Nick {
-    match Nick::new("anonymous") {
-        Ok(nick) => nick,
-        Err(_) => unreachable!("'anonymous' is a valid nick"),
+        self.nick.clone().unwrap_or_else(names::random_nick)
     }
 }
 

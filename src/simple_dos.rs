@@ -171,11 +171,9 @@ pub enum Joined {
 /// Joins under a random readable name, trying another name after each
 /// refusal, up to [`JOIN_ATTEMPTS`] names.
 pub fn join_random(requests: &mut RequestChannel) -> Result<Joined, ClientError> {
-    let mut refusal = String::from("no valid random name");
+    let mut refusal = String::from("no attempt made");
     for _ in 0..JOIN_ATTEMPTS {
-        let Ok(nick) = Nick::new(names::random_name()) else {
-            continue;
-        };
+        let nick = names::random_nick();
         let join = OutgoingRequest::Join {
             nick: nick.as_str(),
             subscriber: None,
