@@ -428,26 +428,47 @@ impl Reader {
     }
 }
 
+/// What the samples say, before formatting.
+struct Tally {
+    /// Send-to-last-reader latency of each message every reader got, sorted.
+    latencies: Vec<u64>,
+    lost: u64,
+    /// From the first send to the last arrival, in seconds.
+    window: f64,
+}
+
+impl Tally {
+    fn of(samples: &Samples) -> Self {
+        let mut tally = Self {
+            latencies: Vec::with_capacity(samples.sent.len()),
+            lost: 0,
+            window: 0.0,
+        };
+        let mut last_arrival = 0u64;
+        for (id, &sent) in samples.sent.iter().enumerate() {
+            let arrivals = samples.arrivals.iter().map(|a| a[id]);
+            let missing = arrivals.clone().filter(|&t| t == u64::MAX).count() as u64;
+            tally.lost += missing;
+            let latest = arrivals.filter(|&t| t != u64::MAX).max().unwrap_or(0);
+            last_arrival = last_arrival.max(latest);
+            if missing == 0 && sent != u64::MAX {
+                tally.latencies.push(latest.saturating_sub(sent));
+            }
+        }
+        tally.latencies.sort_unstable();
+        let first_send = samples.sent.iter().copied().min().unwrap_or(0);
+        tally.window = last_arrival.saturating_sub(first_send).max(1) as f64 / 1e9;
+        tally
+    }
+}
+
 /// Turns the samples into the report.
 fn report(config: &BenchConfig, samples: &Samples, rss: (Option<u64>, Option<u64>)) -> BenchReport {
-    let mut latencies = Vec::with_capacity(config.messages);
-    let mut lost = 0u64;
-    let mut last_arrival = 0u64;
-    for (id, &sent) in samples.sent.iter().enumerate() {
-        let arrivals = samples.arrivals.iter().map(|a| a[id]);
-        let missing = arrivals.clone().filter(|&t| t == u64::MAX).count() as u64;
-        lost += missing;
-        let Some(latest) = arrivals.filter(|&t| t != u64::MAX).max() else {
-            continue;
-        };
-        last_arrival = last_arrival.max(latest);
-        if missing == 0 && sent != u64::MAX {
-            latencies.push(latest.saturating_sub(sent));
-        }
-    }
-    latencies.sort_unstable();
-    let first_send = samples.sent.iter().copied().min().unwrap_or(0);
-    let window = last_arrival.saturating_sub(first_send).max(1) as f64 / 1e9;
+    let Tally {
+        latencies,
+        lost,
+        window,
+    } = Tally::of(samples);
     let delivered = (config.messages * config.subscribers) as f64 - lost as f64;
     let encrypted = config.mode != Mode::Plain;
     BenchReport {

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::sync::mpsc::{self, Sender};
 use std::thread;
 
-use crate::base_client::{BaseClient, ClientError};
+use crate::base_client::{BaseClient, BroadcastChannel, ClientError};
 use crate::cli::{Endpoint, fail};
 use crate::frame::{Nick, Response};
 use crate::simple_client::{self, Delivery, MessageError, Open, Seal, SimpleClient, printable};
@@ -62,7 +62,7 @@ impl<'a> Command<'a> {
 }
 
 /// Runs a chat session until `/quit`, end of input, Ctrl-C or a lost server.
-pub fn run<S, O>(endpoint: &Endpoint, nick: Nick, sealer: S, mut opener: O) -> ExitCode
+pub fn run<S, O>(endpoint: &Endpoint, nick: Nick, sealer: S, opener: O) -> ExitCode
 where
     S: Seal,
     O: Open + 'static,
@@ -79,14 +79,7 @@ where
         return fail(&e);
     }
     let (events, inbox) = mpsc::channel();
-    let lost = events.clone();
-    let reader = base.broadcasts.spawn(
-        move |line| show(&simple_client::on_recv(&mut opener, line)),
-        move |e| {
-            let _ = lost.send(Event::Lost(e));
-        },
-    );
-    if let Err(e) = reader.and_then(|_| spawn_stdin_reader(events.clone())) {
+    if let Err(e) = spawn_readers(base.broadcasts, opener, &events) {
         return fail(&e);
     }
     watch_interrupts(events);
@@ -97,6 +90,23 @@ where
         endpoint.port
     );
     chat(&mut client, inbox)
+}
+
+/// The broadcast reader (which prints what it opens) and the stdin reader,
+/// both reporting to the main thread through `events`.
+fn spawn_readers<O: Open + 'static>(
+    broadcasts: BroadcastChannel,
+    mut opener: O,
+    events: &Sender<Event>,
+) -> io::Result<()> {
+    let lost = events.clone();
+    broadcasts.spawn(
+        move |line| show(&simple_client::on_recv(&mut opener, line)),
+        move |e| {
+            let _ = lost.send(Event::Lost(e));
+        },
+    )?;
+    spawn_stdin_reader(events.clone())
 }
 
 fn join<S: Seal>(client: &mut SimpleClient<S>) -> Result<(), String> {
