@@ -221,9 +221,8 @@ impl ServerProcess {
 
     /// Resident and peak resident memory, in KiB (Linux `/proc`).
     pub fn memory_kib(&self) -> (Option<u64>, Option<u64>) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.id()))
-            .unwrap_or_default();
-        (status_kib(&status, "VmRSS:"), status_kib(&status, "VmHWM:"))
+        let pid = self.process.id();
+        (status_field(pid, "VmRSS:"), status_field(pid, "VmHWM:"))
     }
 }
 
@@ -236,7 +235,14 @@ pub fn parse_listening_line(line: &str) -> Option<(u16, u16)> {
     Some((ports.next()?, ports.next()?))
 }
 
-fn status_kib(status: &str, field: &str) -> Option<u64> {
+/// A numeric field of a process's `/proc/PID/status` (Linux), such as
+/// `VmRSS:` in KiB or `Threads:`; a trailing unit is dropped.
+pub fn status_field(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_status_field(&status, field)
+}
+
+fn parse_status_field(status: &str, field: &str) -> Option<u64> {
     let value = status.lines().find_map(|l| l.strip_prefix(field))?;
     value.trim().trim_end_matches("kB").trim().parse().ok()
 }
@@ -256,8 +262,9 @@ mod tests {
     #[test]
     fn reads_memory_fields() {
         let status = "Name:\tx\nVmHWM:\t  5120 kB\nVmRSS:\t  4096 kB\n";
-        assert_eq!(status_kib(status, "VmRSS:"), Some(4096));
-        assert_eq!(status_kib(status, "VmHWM:"), Some(5120));
-        assert_eq!(status_kib(status, "VmSwap:"), None);
+        assert_eq!(parse_status_field(status, "VmRSS:"), Some(4096));
+        assert_eq!(parse_status_field(status, "VmHWM:"), Some(5120));
+        assert_eq!(parse_status_field(status, "VmSwap:"), None);
+        assert!(status_field(std::process::id(), "Threads:").is_some_and(|n| n >= 1));
     }
 }

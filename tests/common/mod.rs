@@ -161,12 +161,8 @@ impl Server {
 
     /// Resident memory of the server process, in KiB (Linux).
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
+        unsecured_chat::process::status_field(self.pid(), "VmRSS:")
+            .expect("no VmRSS for the server")
     }
 
     /// Whether the process is still running.
@@ -238,15 +234,8 @@ impl Drop for Server {
 
 /// Reads the two ports from `listening on H:P (requests) and H:B (broadcast)`.
 pub fn parse_listening_line(line: &str) -> (u16, u16) {
-    let ports: Vec<u16> = line
-        .split_whitespace()
-        .filter_map(|w| w.rsplit_once(':').and_then(|(_, p)| p.parse().ok()))
-        .collect();
-    assert!(
-        line.starts_with("listening on ") && ports.len() == 2,
-        "unexpected listening line: {line:?}"
-    );
-    (ports[0], ports[1])
+    unsecured_chat::process::parse_listening_line(line)
+        .unwrap_or_else(|| panic!("unexpected listening line: {line:?}"))
 }
 
 /// A raw request connection.

@@ -235,11 +235,7 @@ pub fn rss_kib(pid: u32) -> u64 {
 
 /// A numeric field of `/proc/PID/status` (a trailing unit is dropped).
 fn status_field(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    unsecured_chat::process::status_field(pid, field)
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
 
