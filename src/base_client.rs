@@ -110,11 +110,6 @@ impl RequestChannel {
         let response = self.send(&request.to_line())?;
         Response::parse(response).map_err(ClientError::BadResponse)
     }
-
-    /// The underlying stream, to shut it down from another thread.
-    pub fn stream(&self) -> &TcpStream {
-        &self.writer
-    }
 }
 
 /// The broadcast connection: only ever read.

@@ -229,15 +229,6 @@ impl BaseServer {
         accept_requests(requests, service, hub, slots);
         Ok(())
     }
-
-    /// Serves on background threads; for tests and tools that host a server
-    /// in their own process.
-    pub fn spawn<S: Service>(self, service: Arc<S>) -> io::Result<()> {
-        thread::Builder::new()
-            .name("accept-requests".into())
-            .spawn(move || self.serve(service))?;
-        Ok(())
-    }
 }
 
 fn bind_listener(host: &str, port: u16) -> io::Result<TcpListener> {

@@ -323,10 +323,6 @@ impl KeyCache {
         }
     }
 
-    pub fn iterations(&self) -> u32 {
-        self.iterations
-    }
-
     /// The key for `salt`, derived at most once while it stays cached.
     pub fn key(&mut self, salt: &Salt) -> &Fernet {
         if !self.current.contains_key(salt) {

@@ -203,10 +203,6 @@ impl<S: Seal> SimpleClient<S> {
         &self.nick
     }
 
-    pub fn requests(&self) -> &RequestChannel {
-        &self.requests
-    }
-
     pub fn join(&mut self) -> Result<Response, ClientError> {
         let nick = self.nick.as_str();
         let subscriber = self.subscriber.map(|a| a.to_string());

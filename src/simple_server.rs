@@ -102,10 +102,6 @@ impl ChatRoom {
         }
     }
 
-    pub fn trust(&self) -> TrustModel {
-        self.trust
-    }
-
     pub fn join(&self, nick: Nick, by: ConnectionId) -> Result<(), RoomError> {
         let guarded = self.trust == TrustModel::Guarded;
         let mut members = self.lock();
