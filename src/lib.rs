@@ -3,81 +3,71 @@
 //! answer the attacks. It renders the Python lab of the same name module by
 //! module, so the two can be read side by side.
 //!
-//! # Architecture
+//! # The layers, and the way imports run
 //!
-//! A server listens on two TCP ports, as the original's two ZeroMQ sockets:
-//! a *request* port where each client sends `join`, `leave`, `message` and
-//! `list` frames and gets one response each (REQ/REP), and a *broadcast*
-//! port that only pushes every accepted message to every connected reader
-//! (PUB/SUB). Frames are JSON objects, one per line ([`framing`], [`frame`]).
+//! ```text
+//!   app        flags, the terminal client, display, exit codes (bins call it)
+//!   attack     simple_bigbrother  simple_dos  simple_exploit
+//!   server     base_server  broadcast  simple_server  ae_server  rogue_server
+//!   client     base_client  simple_client  names
+//!   layer      plain  crypto  ae_client  aead_client     (Seal, Open, Layer)
+//!   wire       framing  connection  codec  json  frame  nick
+//! ```
 //!
-//! The transport and the chat logic are separate, as in the original:
-//! [`base_server`] owns the sockets, one thread per connection and the
-//! limits, and calls a [`base_server::Service`] for each request (Python's
-//! `on_recv` callback). [`simple_server`] is that service: the set of joined
-//! nicks and the four callbacks. The AE server ([`ae_server`]) is the same
-//! service accepting only encrypted bodies; the [`rogue_server`] wraps it and
-//! attacks what it relays. Where Python subclassed, Rust composes.
-//!
-//! The broadcast side ([`broadcast`]) is where speed and robustness are
-//! decided: each accepted line is appended once to a bounded shared ring,
-//! the sender gets `ok` at once, and each subscriber's thread writes
-//! everything new in one system call. A subscriber that stops reading blocks
-//! only itself and is disconnected once it falls a whole ring behind: every
-//! subscriber gets every line in order, or is told and dropped.
-//!
-//! On the client side, [`base_client`] is the transport (a request
-//! connection, and a thread reading the broadcast connection), and
-//! [`simple_client`] the chat client, composed with a security layer: a
-//! [`simple_client::Seal`] for what it sends and a [`simple_client::Open`]
-//! for what it receives. The plain layer is in [`simple_client`]; the lab's
-//! scheme (PBKDF2 + Fernet) is in [`crypto`]; the AE layer in [`ae_client`];
-//! the AEAD layer, with the sender's nick sealed in the token, a TTL, a
-//! replay guard and per-sender counters, in [`aead_client`]. [`terminal`]
-//! runs any of them as an interactive program.
-//!
-//! The lab's attacks on the plain chat use the same client transport, as a
-//! student's scripts would: [`simple_bigbrother`] reads the broadcast port,
-//! [`simple_dos`] abuses the original's trust model (which the servers'
-//! `--guard` mode replaces), and [`simple_exploit`] sends the pickle payload
-//! that ran code on the original, among other hostile inputs.
+//! Each folder uses only the folders below it. A server listens on two TCP
+//! ports, as the original's two ZeroMQ sockets: a *request* port where each
+//! client sends `join`, `leave`, `message` and `list` and gets one response
+//! each (REQ/REP), and a *broadcast* port that pushes every accepted message
+//! to every connected reader (PUB/SUB).
 //!
 //! # Modules and the Python original
 //!
 //! | module | Python original |
 //! |---|---|
-//! | [`base_server`], [`broadcast`] | `base_server.py` |
-//! | [`base_client`] | `base_client.py` |
-//! | [`simple_server`] | `simple_server.py` |
-//! | [`simple_client`], [`terminal`], [`names`] | `simple_client.py`, names_generator |
-//! | [`crypto`], [`ae_client`] | `AEClient.py` |
-//! | [`ae_server`] | `AEServer.py` |
-//! | [`aead_client`] | `AEADClient.py` |
-//! | [`rogue_server`] | `rogue_server.py` |
-//! | [`simple_bigbrother`] | `simple_bigbrother.py` |
-//! | [`simple_dos`] | `simple_dos.py` |
-//! | [`simple_exploit`] | `simple_exploite.py` |
+//! | [`server::base_server`], [`server::broadcast`] | `base_server.py` |
+//! | [`client::base_client`] | `base_client.py` |
+//! | [`server::simple_server`] | `simple_server.py` |
+//! | [`client::simple_client`], [`client::names`], [`app::terminal`] | `simple_client.py`, names_generator |
+//! | [`attack::simple_bigbrother`] | `simple_bigbrother.py` |
+//! | [`attack::simple_dos`] | `simple_dos.py` |
+//! | [`attack::simple_exploit`] | `simple_exploite.py` |
+//! | [`server::ae_server`] | `AEServer.py` |
+//! | [`layer::crypto`], [`layer::ae_client`] | `AEClient.py` |
+//! | [`server::rogue_server`] | `rogue_server.py` |
+//! | [`layer::aead_client`] | `AEADClient.py` |
+//! | [`wire`] (frames, codecs), [`layer::plain`] | the dictionaries, `pickle`/`msgpack` |
 //!
-//! The binaries in `src/bin/` only parse flags ([`cli`]) and call these.
+//! The lab tooling (the demo, the benchmark, the helper that runs the
+//! binaries) is the workspace member `chat-lab`, outside this library.
 
-pub mod ae_client;
-pub mod ae_server;
-pub mod aead_client;
-pub mod base_client;
-pub mod base_server;
-pub mod bench;
-pub mod broadcast;
-pub mod cli;
-pub mod crypto;
-pub mod demo;
-pub mod frame;
-pub mod framing;
-pub mod names;
-pub mod process;
-pub mod rogue_server;
-pub mod simple_bigbrother;
-pub mod simple_client;
-pub mod simple_dos;
-pub mod simple_exploit;
-pub mod simple_server;
-pub mod terminal;
+pub mod app;
+pub mod attack;
+pub mod client;
+pub mod layer;
+pub mod server;
+pub mod wire;
+
+pub use client::{ClientError, Endpoint};
+pub use layer::Layer;
+pub use server::{ServerConfig, ServerHandle, TrustModel};
+pub use wire::{Nick, Request, Response};
+
+/// What can stop a binary: its one error type, each variant keeping its
+/// cause as a `source()`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("cannot join as '{nick}': {reason}")]
+    JoinRefused { nick: Nick, reason: String },
+    #[error(transparent)]
+    Password(#[from] app::password::PasswordError),
+    #[error(transparent)]
+    Layer(#[from] layer::NoPassword),
+    #[error(transparent)]
+    Exploit(#[from] attack::simple_exploit::ExploitError),
+    #[error(transparent)]
+    Command(#[from] attack::simple_exploit::CommandTooLong),
+}

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use common::{PATIENCE, Proc, Server, Sub, assert_ko, ok, run};
 use serde_json::{Value, json};
-use unsecured_chat::crypto::{self, DEFAULT_ITERATIONS, DecryptError, Password, SALT_LEN};
-use unsecured_chat::rogue_server::DEFAULT_IMPERSONATED;
+use unsecured_chat::layer::crypto::{self, DEFAULT_ITERATIONS, DecryptError, Password, SALT_LEN};
+use unsecured_chat::server::rogue_server::DEFAULT_IMPERSONATED;
 
 /// The chat's shared password in these tests.
 const PASSWORD: &str = "s3cret";

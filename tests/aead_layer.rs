@@ -7,8 +7,8 @@ mod common;
 
 use common::{Proc, Server, Sub};
 use serde_json::Value;
-use unsecured_chat::aead_client::SealedPlaintext;
-use unsecured_chat::crypto::{DEFAULT_ITERATIONS, Password, decrypt_message};
+use unsecured_chat::layer::aead_client::SealedPlaintext;
+use unsecured_chat::layer::crypto::{DEFAULT_ITERATIONS, Password, decrypt_message};
 
 /// The chat's shared password in these tests.
 const PASSWORD: &str = "s3cret";

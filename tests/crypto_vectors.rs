@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE;
 use fernet::Fernet;
 use serde_json::Value;
-use unsecured_chat::crypto::{
+use unsecured_chat::layer::crypto::{
     self, DEFAULT_ITERATIONS, DecryptError, KEY_LEN, Password, SALT_LEN, Salt,
 };
 

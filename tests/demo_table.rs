@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use unsecured_chat::demo::{self, Attack, Layer, Outcome};
-use unsecured_chat::process::Binaries;
+use chat_lab::demo::{self, Attack, Layer, Outcome};
+use chat_lab::process::Binaries;
 
 /// The directory cargo built the binaries in.
 fn binaries() -> Binaries {

@@ -8,11 +8,14 @@ use std::io::{self, Read};
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-use unsecured_chat::frame::{
-    BroadcastLine, FrameError, MAX_NESTING, MAX_NICK_CHARS, MessageBody, Nick, OutgoingRequest,
-    Request, Response, Sealed, check_nesting,
+use unsecured_chat::wire::framing::{FramingError, LineReader, MAX_LINE, push_line};
+use unsecured_chat::wire::json::{MAX_NESTING, check_nesting};
+use unsecured_chat::wire::nick::MAX_NICK_CHARS;
+use unsecured_chat::wire::{
+    Broadcast, Codec, FrameError, MessageBody, Nick, Request, Response, Sealed,
 };
-use unsecured_chat::framing::{FramingError, LineReader, MAX_LINE};
+
+const JSON: Codec = Codec::Json;
 
 /// What reading a whole stream gives, line by line, then how it ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,17 +307,32 @@ fn nick() -> impl Strategy<Value = String> {
 
 /// Runs every parser on a line; they may refuse it, never panic.
 fn parse_all(line: &[u8]) {
-    let _ = Request::parse(line);
-    let _ = BroadcastLine::parse(line);
-    let _ = Response::parse(line);
+    let _ = JSON.decode_request(line);
+    let _ = JSON.decode_broadcast(line);
+    let _ = JSON.decode_response(line);
     let _ = check_nesting(line);
 }
 
-/// A line as sent on the wire, checked to be exactly one line, without its `\n`.
-fn one_line(mut line: Vec<u8>) -> Vec<u8> {
+/// A frame as sent on the wire, checked to be exactly one line, without its `\n`.
+fn one_line(frame: Vec<u8>) -> Vec<u8> {
+    let mut line = Vec::new();
+    push_line(&mut line, &frame);
     assert_eq!(line.pop(), Some(b'\n'));
     assert!(!line.contains(&b'\n'));
     line
+}
+
+fn request_line(request: &Request<'_>) -> Vec<u8> {
+    one_line(JSON.request_bytes(request))
+}
+
+/// A frame for `nick`, who may not be a valid nick: what a client could send.
+fn raw_request(kind: &str, nick: &str, subscriber: Option<String>) -> Vec<u8> {
+    let mut frame = serde_json::json!({"type": kind, "nick": nick});
+    if let Some(subscriber) = subscriber {
+        frame["subscriber"] = Value::String(subscriber);
+    }
+    one_line(frame.to_string().into_bytes())
 }
 
 proptest! {
@@ -332,7 +350,7 @@ proptest! {
     fn parsers_never_panic_on_any_request_shaped_object(frame in request_like()) {
         let line = frame.to_string();
         parse_all(line.as_bytes());
-        if let Ok(Request::Join { nick, .. } | Request::Leave { nick }) = Request::parse(line.as_bytes()) {
+        if let Ok(Request::Join { nick, .. } | Request::Leave { nick }) = JSON.decode_request(line.as_bytes()) {
             prop_assert_eq!(frame["nick"].as_str(), Some(nick.as_str()));
         }
     }
@@ -340,23 +358,23 @@ proptest! {
     #[test]
     fn messages_round_trip_through_both_ports(nick in nick(), text in text()) {
         let body = MessageBody::Text(text.clone().into());
-        let line = one_line(OutgoingRequest::Message { nick: &nick, message: &body }.to_line());
         let expected = Request::Message { nick: Nick::new(nick.clone()).unwrap(), body };
-        prop_assert_eq!(Request::parse(&line), Ok(expected));
+        let line = request_line(&expected);
+        prop_assert_eq!(JSON.decode_request(&line), Ok(expected));
         // The server relays the line unchanged; a subscriber reads it back.
-        let Ok(BroadcastLine::Message { nick: sender, message }) = BroadcastLine::parse(&line) else {
+        let Ok(Broadcast::Message { nick: sender, body }) = JSON.decode_broadcast(&line) else {
             panic!("not a broadcast message");
         };
         prop_assert_eq!(sender, nick);
-        prop_assert_eq!(MessageBody::parse(message), Ok(MessageBody::Text(text.into())));
+        prop_assert_eq!(body, Some(MessageBody::Text(text.into())));
     }
 
     #[test]
     fn sealed_messages_round_trip(nick in nick(), salt in text(), token in text()) {
         let body = MessageBody::Sealed(Sealed { salt: salt.into(), token: token.into() });
-        let line = one_line(OutgoingRequest::Message { nick: &nick, message: &body }.to_line());
         let expected = Request::Message { nick: Nick::new(nick.clone()).unwrap(), body };
-        prop_assert_eq!(Request::parse(&line), Ok(expected));
+        let line = request_line(&expected);
+        prop_assert_eq!(JSON.decode_request(&line), Ok(expected));
     }
 
     #[test]
@@ -366,12 +384,12 @@ proptest! {
     ) {
         let valid = Nick::new(candidate.clone());
         let named = subscriber.map(|a| a.to_string());
-        let join = one_line(OutgoingRequest::Join { nick: &candidate, subscriber: named }.to_line());
-        let leave = one_line(OutgoingRequest::Leave { nick: &candidate }.to_line());
-        let (joined, left) = (Request::parse(&join), Request::parse(&leave));
+        let join = raw_request("join", &candidate, named);
+        let leave = raw_request("leave", &candidate, None);
+        let (joined, left) = (JSON.decode_request(&join), JSON.decode_request(&leave));
         match valid {
             Ok(nick) => {
-                let subscriber = subscriber.map(unsecured_chat::frame::canonical);
+                let subscriber = subscriber.map(|a| std::net::SocketAddr::new(a.ip().to_canonical(), a.port()));
                 prop_assert_eq!(joined, Ok(Request::Join { nick: nick.clone(), subscriber }));
                 prop_assert_eq!(left, Ok(Request::Leave { nick }));
             }
@@ -384,8 +402,8 @@ proptest! {
 
     #[test]
     fn responses_round_trip(response in response()) {
-        let line = one_line(response.to_line());
-        prop_assert_eq!(Response::parse(&line), Ok(response));
+        let line = one_line(JSON.response_bytes(&response));
+        prop_assert_eq!(JSON.decode_response(&line), Ok(response));
     }
 
     #[test]
@@ -395,11 +413,11 @@ proptest! {
         prop_assert_eq!(check_nesting(json.as_bytes()).is_ok(), depth <= MAX_NESTING);
         // Inside a request, the request's own braces count as one level.
         let list = format!(r#"{{"type":"list","x":{json}}}"#);
-        let parsed = Request::parse(list.as_bytes());
+        let parsed = JSON.decode_request(list.as_bytes());
         if depth < MAX_NESTING {
             prop_assert_eq!(parsed, Ok(Request::List));
         } else {
-            prop_assert_eq!(parsed, Err(FrameError::TooDeep));
+            prop_assert_eq!(parsed, Err(FrameError::TooDeep { format: "JSON", limit: MAX_NESTING }));
         }
     }
 }

@@ -19,7 +19,7 @@ use robust::{
     KO_START, LineConn, Next, admitted_request, admitted_subscriber, answers_list,
     assert_refused_over_cap, await_subscribed, drain_until_closed, is_sync, thread_count,
 };
-use unsecured_chat::framing::MAX_LINE;
+use unsecured_chat::wire::MAX_LINE;
 
 /// Messages sent past the stalled subscriber.
 const MESSAGES: usize = 20_000;

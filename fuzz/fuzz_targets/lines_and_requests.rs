@@ -7,8 +7,9 @@
 use std::io::{self, Read};
 
 use libfuzzer_sys::fuzz_target;
-use unsecured_chat::frame::{BroadcastLine, Request, Response, check_nesting};
-use unsecured_chat::framing::{LineReader, MAX_LINE};
+use unsecured_chat::wire::Codec;
+use unsecured_chat::wire::framing::{LineReader, MAX_LINE};
+use unsecured_chat::wire::json::check_nesting;
 
 /// Hands out the input in reads whose sizes cycle through `sizes`.
 struct Chunked<'a> {
@@ -44,9 +45,9 @@ fuzz_target!(|input: &[u8]| {
     });
     while let Ok(Some(line)) = reader.read_line() {
         assert!(line.len() <= MAX_LINE && !line.contains(&b'\n'));
-        let _ = Request::parse(line);
-        let _ = BroadcastLine::parse(line);
-        let _ = Response::parse(line);
+        let _ = Codec::Json.decode_request(line);
+        let _ = Codec::Json.decode_broadcast(line);
+        let _ = Codec::Json.decode_response(line);
         let _ = check_nesting(line);
     }
 });

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use unsecured_chat::ae_client::{AeOpener, AeSealer};
-use unsecured_chat::cli::{self, ClientOptions, CryptoOptions};
-use unsecured_chat::terminal;
+use unsecured_chat::Layer;
+use unsecured_chat::app::{self, flags::ClientFlags, flags::CryptoFlags};
+use unsecured_chat::layer::ae_client::DEFAULT_TTL_SECS;
 
 /// The AE chat client: messages travel as Fernet tokens under a key derived
 /// from the shared password (PBKDF2-HMAC-SHA256, a fresh salt per message).
@@ -14,23 +14,19 @@ use unsecured_chat::terminal;
 #[command(version)]
 struct Flags {
     #[command(flatten)]
-    client: ClientOptions,
+    client: ClientFlags,
     #[command(flatten)]
-    crypto: CryptoOptions,
+    crypto: CryptoFlags,
 }
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
-    cli::init_logging("warn");
-    let settings = match flags.crypto.settings() {
-        Ok(settings) => settings,
-        Err(e) => return cli::fail(&e),
-    };
-    let opener = AeOpener::new(&settings);
-    terminal::run(
-        &flags.client.endpoint,
-        flags.client.nick(),
-        AeSealer::new(settings),
-        opener,
+    app::logging::init("warn");
+    app::exit(
+        flags
+            .crypto
+            .settings(DEFAULT_TTL_SECS)
+            .map_err(unsecured_chat::Error::from)
+            .and_then(|s| app::terminal::run_layer(Layer::Ae, &flags.client, Some(&s))),
     )
 }

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use unsecured_chat::ae_server::ae_server;
-use unsecured_chat::cli::{self, ServerOptions};
+use unsecured_chat::app::{self, flags::ServerFlags};
+use unsecured_chat::server::ae_server::ae_server;
 
 /// The AE chat server: relays only encrypted messages ({"salt", "token"}),
 /// and its log shows it never holds a readable one. It can still drop,
@@ -13,11 +13,12 @@ use unsecured_chat::cli::{self, ServerOptions};
 #[command(version)]
 struct Flags {
     #[command(flatten)]
-    server: ServerOptions,
+    server: ServerFlags,
 }
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
-    cli::init_logging("info");
-    cli::run_server(&flags.server, |_| ae_server(flags.server.trust()))
+    app::logging::init("info");
+    let trust = flags.server.trust();
+    app::exit(app::server::run(&flags.server, |_| ae_server(trust)))
 }

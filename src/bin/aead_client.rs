@@ -4,9 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use unsecured_chat::aead_client::{AeadOpener, AeadSealer, DEFAULT_TTL_SECS};
-use unsecured_chat::cli::{self, ClientOptions, CryptoOptions};
-use unsecured_chat::terminal;
+use unsecured_chat::Layer;
+use unsecured_chat::app::{self, flags::ClientFlags, flags::CryptoFlags, flags::TtlFlag};
 
 /// The AEAD chat client: the AE layer, plus the sender's nick and a counter
 /// sealed inside each token. It rejects a message relabelled with another
@@ -16,26 +15,21 @@ use unsecured_chat::terminal;
 #[command(version)]
 struct Flags {
     #[command(flatten)]
-    client: ClientOptions,
+    client: ClientFlags,
     #[command(flatten)]
-    crypto: CryptoOptions,
-    /// Seconds a message stays acceptable after it was sealed
-    #[arg(long, default_value_t = DEFAULT_TTL_SECS, value_name = "SECS")]
-    ttl: u64,
+    crypto: CryptoFlags,
+    #[command(flatten)]
+    ttl: TtlFlag,
 }
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
-    cli::init_logging("warn");
-    let settings = match flags.crypto.settings() {
-        Ok(settings) => settings,
-        Err(e) => return cli::fail(&e),
-    };
-    let opener = AeadOpener::new(&settings, flags.ttl);
-    terminal::run(
-        &flags.client.endpoint,
-        flags.client.nick(),
-        AeadSealer::new(settings),
-        opener,
+    app::logging::init("warn");
+    app::exit(
+        flags
+            .crypto
+            .settings(flags.ttl.ttl)
+            .map_err(unsecured_chat::Error::from)
+            .and_then(|s| app::terminal::run_layer(Layer::Aead, &flags.client, Some(&s))),
     )
 }

@@ -3,8 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use unsecured_chat::cli::{self, Endpoint};
-use unsecured_chat::simple_bigbrother;
+use unsecured_chat::app::{self, flags::EndpointFlags};
 
 /// Big brother: reads every conversation of the chat without taking part.
 ///
@@ -23,11 +22,11 @@ use unsecured_chat::simple_bigbrother;
 #[command(version)]
 struct Flags {
     #[command(flatten)]
-    endpoint: Endpoint,
+    endpoint: EndpointFlags,
 }
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
-    cli::init_logging("info");
-    simple_bigbrother::run(&flags.endpoint)
+    app::logging::init("info");
+    app::exit(app::tools::bigbrother(&flags.endpoint.endpoint()))
 }

@@ -3,9 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use unsecured_chat::cli::{self, ClientOptions};
-use unsecured_chat::simple_client::Plain;
-use unsecured_chat::terminal;
+use unsecured_chat::Layer;
+use unsecured_chat::app::{self, flags::ClientFlags};
 
 /// The plain chat client: each line you type is sent in clear, and every
 /// message the server broadcasts is printed as `NICK : TEXT`.
@@ -13,11 +12,11 @@ use unsecured_chat::terminal;
 #[command(version)]
 struct Flags {
     #[command(flatten)]
-    client: ClientOptions,
+    client: ClientFlags,
 }
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
-    cli::init_logging("warn");
-    terminal::run(&flags.client.endpoint, flags.client.nick(), Plain, Plain)
+    app::logging::init("warn");
+    app::exit(app::terminal::run_layer(Layer::Plain, &flags.client, None))
 }

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::{ArgGroup, Parser};
-use unsecured_chat::cli::{self, Endpoint};
-use unsecured_chat::frame::Nick;
-use unsecured_chat::simple_dos::{self, Attack};
+use unsecured_chat::Nick;
+use unsecured_chat::app::{self, flags::EndpointFlags};
+use unsecured_chat::attack::simple_dos::Attack;
 
 /// Denial of service: abuses the plain chat's trust model, in which the
 /// server believes whatever nick a request names.
@@ -30,13 +30,13 @@ use unsecured_chat::simple_dos::{self, Attack};
 #[command(group(ArgGroup::new("attack").required(true).args(["evict", "flood"])))]
 struct Flags {
     #[command(flatten)]
-    endpoint: Endpoint,
+    endpoint: EndpointFlags,
     /// Make the server drop NICK, by sending `leave` for it
     #[arg(long, value_name = "NICK")]
     evict: Option<Nick>,
     /// Join N random nicks on one connection
-    #[arg(long, value_name = "N", value_parser = cli::positive)]
-    flood: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    flood: Option<u32>,
 }
 
 impl Flags {
@@ -44,13 +44,13 @@ impl Flags {
     fn attack(&self) -> Attack {
         match (&self.evict, self.flood) {
             (Some(victim), _) => Attack::Evict(victim.clone()),
-            (None, count) => Attack::Flood(count.unwrap_or(1)),
+            (None, count) => Attack::Flood(count.map_or(1, |n| n as usize)),
         }
     }
 }
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
-    cli::init_logging("warn");
-    simple_dos::run(&flags.endpoint, &flags.attack())
+    app::logging::init("warn");
+    app::exit_status(app::tools::dos(&flags.endpoint.endpoint(), &flags.attack()))
 }

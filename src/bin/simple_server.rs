@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use unsecured_chat::cli::{self, ServerOptions};
-use unsecured_chat::simple_server::SimpleServer;
+use unsecured_chat::app::{self, flags::ServerFlags};
+use unsecured_chat::server::SimpleServer;
 
 /// The plain chat server: relays every message in clear, as the lab's
 /// simple_server.py. Without --guard it keeps the original's trust model, so
@@ -13,11 +13,14 @@ use unsecured_chat::simple_server::SimpleServer;
 #[command(version)]
 struct Flags {
     #[command(flatten)]
-    server: ServerOptions,
+    server: ServerFlags,
 }
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
-    cli::init_logging("info");
-    cli::run_server(&flags.server, |_| SimpleServer::new(flags.server.trust()))
+    app::logging::init("info");
+    let trust = flags.server.trust();
+    app::exit(app::server::run(&flags.server, |_| {
+        SimpleServer::new(trust)
+    }))
 }

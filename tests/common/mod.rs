@@ -161,8 +161,7 @@ impl Server {
 
     /// Resident memory of the server process, in KiB (Linux).
     pub fn rss_kib(&self) -> u64 {
-        unsecured_chat::process::status_field(self.pid(), "VmRSS:")
-            .expect("no VmRSS for the server")
+        chat_lab::process::status_field(self.pid(), "VmRSS:").expect("no VmRSS for the server")
     }
 
     /// Whether the process is still running.
@@ -234,7 +233,7 @@ impl Drop for Server {
 
 /// Reads the two ports from `listening on H:P (requests) and H:B (broadcast)`.
 pub fn parse_listening_line(line: &str) -> (u16, u16) {
-    unsecured_chat::process::parse_listening_line(line)
+    chat_lab::process::parse_listening_line(line)
         .unwrap_or_else(|| panic!("unexpected listening line: {line:?}"))
 }
 

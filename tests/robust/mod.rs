@@ -235,7 +235,7 @@ pub fn rss_kib(pid: u32) -> u64 {
 
 /// A numeric field of `/proc/PID/status` (a trailing unit is dropped).
 fn status_field(pid: u32, field: &str) -> u64 {
-    unsecured_chat::process::status_field(pid, field)
+    chat_lab::process::status_field(pid, field)
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
 

@@ -1,0 +1,136 @@
+//! The flags the binaries share, parsed by clap into the library's types.
+
+use clap::Args;
+
+use super::password;
+use crate::client::{Endpoint, names};
+use crate::layer::ae_client::DEFAULT_TTL_SECS;
+use crate::layer::crypto::DEFAULT_ITERATIONS;
+use crate::layer::{AeSettings, SaltMode};
+use crate::server::base_server::{
+    DEFAULT_BROADCAST_PORT, DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT,
+};
+use crate::server::{ServerConfig, TrustModel};
+use crate::wire::Nick;
+
+/// Where the server is: the flags every server and client takes.
+#[derive(Debug, Clone, Args)]
+pub struct EndpointFlags {
+    /// Host name or address of the server
+    #[arg(long, default_value = DEFAULT_HOST)]
+    pub host: String,
+    /// Request port (0 lets a server pick a free one)
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Broadcast port (0 lets a server pick a free one)
+    #[arg(long, default_value_t = DEFAULT_BROADCAST_PORT)]
+    pub broadcast_port: u16,
+}
+
+impl EndpointFlags {
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint::new(self.host.clone(), self.port, self.broadcast_port)
+    }
+}
+
+/// Flags every client takes.
+#[derive(Debug, Clone, Args)]
+pub struct ClientFlags {
+    #[command(flatten)]
+    pub endpoint: EndpointFlags,
+    /// Nick to join as (default: a random readable name)
+    #[arg(long)]
+    pub nick: Option<Nick>,
+}
+
+impl ClientFlags {
+    pub fn nick(&self) -> Nick {
+        self.nick.clone().unwrap_or_else(names::random_nick)
+    }
+}
+
+/// Flags of the encrypted clients.
+#[derive(Debug, Clone, Args)]
+pub struct CryptoFlags {
+    /// Shared password (else the CHAT_PASSWORD environment variable, else a
+    /// prompt without echo on a terminal). Never logged.
+    #[arg(long)]
+    pub password: Option<String>,
+    /// PBKDF2-HMAC-SHA256 iterations; every client of the chat must use the same
+    #[arg(long, default_value_t = DEFAULT_ITERATIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub iterations: u32,
+    /// Keep one salt for the whole session: one key derivation per sender
+    /// instead of one per message (each message still gets its own IV)
+    #[arg(long)]
+    pub session_salt: bool,
+    /// Seal messages as if this client's clock were off by SECS (negative:
+    /// behind), to replay the lab's TTL experiment
+    #[arg(
+        long,
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_name = "SECS"
+    )]
+    pub clock_offset: i64,
+}
+
+impl CryptoFlags {
+    /// The layer's settings, once the password is found; `ttl` is AEAD's.
+    pub fn settings(&self, ttl: u64) -> Result<AeSettings, password::PasswordError> {
+        Ok(AeSettings {
+            password: password::read(self.password.as_deref())?,
+            iterations: self.iterations,
+            salt_mode: if self.session_salt {
+                SaltMode::PerSession
+            } else {
+                SaltMode::PerMessage
+            },
+            clock_offset: self.clock_offset,
+            ttl,
+        })
+    }
+}
+
+/// The AEAD layer's own flag.
+#[derive(Debug, Clone, Args)]
+pub struct TtlFlag {
+    /// Seconds a message stays acceptable after it was sealed
+    #[arg(long, default_value_t = DEFAULT_TTL_SECS, value_name = "SECS")]
+    pub ttl: u64,
+}
+
+/// Flags every server takes.
+#[derive(Debug, Clone, Args)]
+pub struct ServerFlags {
+    #[command(flatten)]
+    pub endpoint: EndpointFlags,
+    /// Guarded mode: a nick belongs to the connection that joined it, is freed
+    /// when it closes, and one connection holds at most 16 nicks. Without it the
+    /// server keeps the Python original's trust model, so the lab's attacks work.
+    #[arg(long)]
+    pub guard: bool,
+    /// Most connections open at once, both ports together
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+}
+
+impl ServerFlags {
+    pub fn config(&self) -> ServerConfig {
+        let endpoint = &self.endpoint;
+        let mut config = ServerConfig::new(
+            endpoint.host.clone(),
+            endpoint.port,
+            endpoint.broadcast_port,
+        );
+        config.max_connections = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
+        config
+    }
+
+    pub fn trust(&self) -> TrustModel {
+        if self.guard {
+            TrustModel::Guarded
+        } else {
+            TrustModel::Open
+        }
+    }
+}

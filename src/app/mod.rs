@@ -1,0 +1,45 @@
+//! The command-line app: the only code that knows clap, stdout, stderr and
+//! exit codes. The binaries parse their flags with [`flags`] and call one
+//! function here; everything below returns values and errors.
+//!
+//! - [`flags`]: the flags the binaries share, into the library's types;
+//! - [`password`]: where the encrypted clients find the password;
+//! - [`logging`]: `env_logger` on stderr;
+//! - [`display`]: the one place peer text is turned into printed lines;
+//! - [`terminal`]: the interactive client;
+//! - [`server`]: a server binary's life, from bind to Ctrl-C;
+//! - [`tools`]: the attack tools as programs.
+
+pub mod display;
+pub mod flags;
+pub mod logging;
+pub mod password;
+pub mod server;
+pub mod terminal;
+pub mod tools;
+
+use std::process::ExitCode;
+
+/// The exit code for a binary's outcome: 0 on success; on an error, its
+/// whole chain of causes on stderr in one line, and 1.
+pub fn exit<E: Into<anyhow::Error>>(outcome: Result<(), E>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// The exit code for a tool that succeeds or not: 0 if `Ok(true)`, 1 if
+/// `Ok(false)` (it said why on stdout), 1 with the error on stderr.
+pub fn exit_status<E: Into<anyhow::Error>>(outcome: Result<bool, E>) -> ExitCode {
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail<E: Into<anyhow::Error>>(error: E) -> ExitCode {
+    eprintln!("error: {:#}", error.into());
+    ExitCode::FAILURE
+}

@@ -1,0 +1,35 @@
+//! Where the encrypted clients find the shared password.
+
+use std::io::IsTerminal;
+
+use crate::layer::Password;
+
+/// Environment variable read for the password when `--password` is absent.
+pub const PASSWORD_ENV: &str = "CHAT_PASSWORD";
+
+/// Why no password could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("no password: pass --password, set {PASSWORD_ENV}, or run in a terminal to be asked")]
+    Missing,
+    #[error("cannot read the password")]
+    Prompt(#[source] std::io::Error),
+    #[error("the password must not be empty")]
+    Empty,
+}
+
+/// The password from the flag, else the environment, else a no-echo prompt.
+pub fn read(flag: Option<&str>) -> Result<Password, PasswordError> {
+    let password = match (flag, std::env::var(PASSWORD_ENV)) {
+        (Some(password), _) => password.to_owned(),
+        (None, Ok(password)) => password,
+        (None, Err(_)) if std::io::stdin().is_terminal() => {
+            rpassword::prompt_password("password: ").map_err(PasswordError::Prompt)?
+        }
+        (None, Err(_)) => return Err(PasswordError::Missing),
+    };
+    if password.is_empty() {
+        return Err(PasswordError::Empty);
+    }
+    Ok(Password::new(password))
+}

@@ -1,0 +1,60 @@
+//! The attack tools as programs: run an attack, print its report.
+
+use std::io::Write;
+
+use super::display;
+use super::terminal::print_stdout;
+use crate::Error;
+use crate::attack::simple_bigbrother::{BigBrother, Overheard};
+use crate::attack::{simple_dos, simple_exploit};
+use crate::client::Endpoint;
+
+/// `simple_bigbrother`: listens until the server goes away, each message
+/// to stdout and to the timestamped log, anything else to the log only.
+pub fn bigbrother(endpoint: &Endpoint) -> Result<(), Error> {
+    let mut big_brother = BigBrother::connect(endpoint)?;
+    log::info!(
+        "listening to every conversation on {}:{}, without joining",
+        endpoint.host,
+        endpoint.broadcast_port
+    );
+    loop {
+        let overheard = big_brother.overhear_next()?;
+        let line = display::overheard(&overheard);
+        match overheard {
+            Overheard::Message { .. } => {
+                print_stdout(&line);
+                log::info!("{line}");
+            }
+            Overheard::Notice(_) | Overheard::Garbled(_) => log::warn!("{line}"),
+        }
+    }
+}
+
+/// `simple_dos`: runs the attack, prints what the server answered; whether
+/// the attack did what it says.
+pub fn dos(endpoint: &Endpoint, attack: &simple_dos::Attack) -> Result<bool, Error> {
+    let report = simple_dos::run(endpoint, attack)?;
+    print_stdout(&display::dos_report(&report));
+    Ok(report.succeeded())
+}
+
+/// `simple_exploit`: sends every payload, prints each answer and the
+/// verdict, explains; whether the server survived.
+pub fn exploit(endpoint: &Endpoint, command: &str) -> Result<bool, Error> {
+    let report = simple_exploit::run(endpoint, command)?;
+    for line in display::exploit_report(&report) {
+        print_stdout(&line);
+    }
+    print_stdout(simple_exploit::EXPLANATION);
+    Ok(report.survived())
+}
+
+/// `simple_exploit --dump`: the raw pickle on stdout, to feed to Python.
+pub fn dump_pickle(command: &str) -> Result<(), Error> {
+    let payload = simple_exploit::pickle_payload(command)?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&payload)?;
+    stdout.flush()?;
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! The lab's attacks on the plain chat, as a student's scripts would write
+//! them: on the client transport, returning what they achieved (printing it
+//! is the command-line app's business, judging it the demo's).
+//!
+//! - [`simple_bigbrother`]: reads every conversation on the broadcast port;
+//! - [`simple_dos`]: evicts a user, or floods the chat with nicks, through
+//!   the original's trust model;
+//! - [`simple_exploit`]: the pickle payload that ran code on the original,
+//!   and other hostile inputs.
+
+pub mod simple_bigbrother;
+pub mod simple_dos;
+pub mod simple_exploit;

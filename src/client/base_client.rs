@@ -1,0 +1,212 @@
+//! The client's transport, as Python's `BaseClient`: a request connection
+//! that sends one frame and waits for its response (the REQ socket), and a
+//! broadcast connection read by a thread of its own that calls `on_recv` for
+//! each frame (the SUB socket, without the original's 0.1 s polling).
+
+use std::io;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crate::layer::SealError;
+use crate::wire::{Codec, Connection, FrameError, FramingError, Request, Response};
+
+/// Where a server is: what every client and tool connects to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub broadcast_port: u16,
+}
+
+impl Endpoint {
+    pub fn new(host: impl Into<String>, port: u16, broadcast_port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            broadcast_port,
+        }
+    }
+
+    /// The endpoint of a server listening on these two addresses.
+    pub fn of(requests: SocketAddr, broadcasts: SocketAddr) -> Self {
+        Self::new(
+            requests.ip().to_string(),
+            requests.port(),
+            broadcasts.port(),
+        )
+    }
+}
+
+/// How long to try each address of the server before giving up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the client could not talk to the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No address of `host:port` accepted a connection.
+    #[error("cannot reach server at {addr}")]
+    Unreachable {
+        addr: String,
+        #[source]
+        source: io::Error,
+    },
+    /// The connection broke, or the server sent what no frame may be.
+    #[error("connection to server lost")]
+    Lost(#[from] FramingError),
+    /// The server closed the connection.
+    #[error("connection to server lost: closed by the server")]
+    Closed,
+    /// The server answered something that is not a response.
+    #[error("unexpected response from server")]
+    BadResponse(#[source] FrameError),
+    /// The layer could not seal the message.
+    #[error("cannot encrypt the message")]
+    Seal(#[from] SealError),
+}
+
+impl From<io::Error> for ClientError {
+    fn from(e: io::Error) -> Self {
+        Self::Lost(FramingError::Io(e))
+    }
+}
+
+/// Opens a TCP connection to `host:port`, trying each address it resolves to.
+pub fn connect(host: &str, port: u16) -> Result<TcpStream, ClientError> {
+    let addr = format!("{host}:{port}");
+    let unreachable = |source| ClientError::Unreachable {
+        addr: addr.clone(),
+        source,
+    };
+    let candidates: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(unreachable)?
+        .collect();
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address found");
+    for candidate in candidates {
+        match TcpStream::connect_timeout(&candidate, CONNECT_TIMEOUT) {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(unreachable(last))
+}
+
+/// The request connection: one frame out, one response back, in order.
+pub struct RequestChannel {
+    connection: Connection,
+    codec: Codec,
+}
+
+impl RequestChannel {
+    pub fn connect(endpoint: &Endpoint) -> Result<Self, ClientError> {
+        Ok(Self {
+            connection: Connection::new(connect(&endpoint.host, endpoint.port)?),
+            codec: Codec::Json,
+        })
+    }
+
+    /// Python's `send(bytes) -> bytes`: writes one frame's bytes and returns
+    /// the frame that answers it.
+    pub fn send(&mut self, body: &[u8]) -> Result<&[u8], ClientError> {
+        let answer = self
+            .connection
+            .exchange(|out| out.extend_from_slice(body))?;
+        answer.ok_or(ClientError::Closed)
+    }
+
+    /// Sends a request and reads its response.
+    pub fn request(&mut self, request: &Request<'_>) -> Result<Response, ClientError> {
+        let codec = self.codec;
+        let answer = self
+            .connection
+            .exchange(|out| codec.encode_request(request, out))?
+            .ok_or(ClientError::Closed)?;
+        codec
+            .decode_response(answer)
+            .map_err(ClientError::BadResponse)
+    }
+}
+
+/// The broadcast connection: only ever read.
+pub struct BroadcastChannel {
+    connection: Connection,
+    codec: Codec,
+}
+
+impl BroadcastChannel {
+    pub fn connect(endpoint: &Endpoint) -> Result<Self, ClientError> {
+        Ok(Self {
+            connection: Connection::new(connect(&endpoint.host, endpoint.broadcast_port)?),
+            codec: Codec::Json,
+        })
+    }
+
+    /// How the frames read here are serialised.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// Where this connection comes from, as the server sees it (on the
+    /// same host or network: no address translation in between).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.connection.local_addr()
+    }
+
+    /// Gives up waiting for a frame after `timeout` (`None`: never).
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.connection.stream().set_read_timeout(timeout)
+    }
+
+    /// The next broadcast frame; an error once the connection is gone (a
+    /// server never closes it while it runs). Blank lines carry no frame
+    /// and are skipped.
+    pub fn next_frame(&mut self) -> Result<&[u8], ClientError> {
+        self.connection
+            .reader
+            .read_nonblank_frame()?
+            .ok_or(ClientError::Closed)
+    }
+
+    /// Python's `update(on_recv)`, on a thread: calls `on_recv` for every
+    /// frame until the connection ends, then `on_end` with the reason.
+    pub fn spawn<F, E>(mut self, mut on_recv: F, on_end: E) -> io::Result<JoinHandle<()>>
+    where
+        F: FnMut(Codec, &[u8]) + Send + 'static,
+        E: FnOnce(ClientError) + Send + 'static,
+    {
+        let codec = self.codec;
+        thread::Builder::new()
+            .name("broadcast-reader".into())
+            .spawn(move || {
+                let ended = loop {
+                    match self.next_frame() {
+                        Ok(frame) => on_recv(codec, frame),
+                        Err(e) => break e,
+                    }
+                };
+                on_end(ended);
+            })
+    }
+}
+
+/// Python's `BaseClient`: both connections to one server.
+pub struct BaseClient {
+    pub requests: RequestChannel,
+    pub broadcasts: BroadcastChannel,
+}
+
+impl BaseClient {
+    /// Connects the broadcast port first, so nothing sent after the join is missed.
+    pub fn connect(endpoint: &Endpoint) -> Result<Self, ClientError> {
+        let broadcasts = BroadcastChannel::connect(endpoint)?;
+        let requests = RequestChannel::connect(endpoint)?;
+        Ok(Self {
+            requests,
+            broadcasts,
+        })
+    }
+}

@@ -1,0 +1,10 @@
+//! The clients: the transport ([`base_client`]), the chat client composed
+//! with a security layer ([`simple_client`]), and random readable nicks
+//! ([`names`]).
+
+pub mod base_client;
+pub mod names;
+pub mod simple_client;
+
+pub use base_client::{BaseClient, BroadcastChannel, ClientError, Endpoint, RequestChannel};
+pub use simple_client::{Delivery, SimpleClient, on_recv};

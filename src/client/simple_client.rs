@@ -1,0 +1,178 @@
+//! The chat client, as Python's `SimpleClient`: `join`, `leave`,
+//! `message(text)`, `list`, and [`on_recv`] for each broadcast frame.
+//!
+//! Python's `AEClient(SimpleClient)` overrode `message` and `on_recv` to add
+//! encryption. Here the client is composed with a security layer instead:
+//! a [`Seal`] turns text into the `message` field on the way out, and an
+//! [`Open`] turns a received one back into text, or rejects it. The client's
+//! logic is written once, and returns values; printing them is the
+//! command-line app's business.
+
+use std::net::SocketAddr;
+
+use super::base_client::{ClientError, RequestChannel};
+use super::names;
+use crate::layer::{Open, Opened, Rejection, Seal};
+use crate::wire::{Broadcast, Codec, Nick, Request, Response};
+
+/// What became of one broadcast frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// `NICK : TEXT`
+    Accepted { nick: String, opened: Opened },
+    /// `[rejected] NICK: REASON`
+    Rejected { nick: String, reason: Rejection },
+    /// The server's last words on the broadcast port (not a message).
+    Notice(String),
+}
+
+/// The nick shown for a frame that has none to show.
+pub const UNKNOWN_NICK: &str = "?";
+
+/// Python's `on_recv(packet)`: what a broadcast frame means to this client.
+pub fn on_recv<O: Open + ?Sized>(opener: &mut O, codec: Codec, frame: &[u8]) -> Delivery {
+    match codec.decode_broadcast(frame) {
+        Ok(Broadcast::Message { nick, body }) => {
+            let opened = match &body {
+                Some(body) => opener.open(&nick, body),
+                None => Err(Rejection::Frame(crate::wire::FrameError::BadMessage)),
+            };
+            let nick = nick.into_owned();
+            match opened {
+                Ok(opened) => Delivery::Accepted { nick, opened },
+                Err(reason) => Delivery::Rejected { nick, reason },
+            }
+        }
+        Ok(Broadcast::Notice(reason)) => Delivery::Notice(reason),
+        Err(e) => Delivery::Rejected {
+            nick: UNKNOWN_NICK.to_owned(),
+            reason: Rejection::Frame(e),
+        },
+    }
+}
+
+/// Python's `SimpleClient`, composed with a sealing layer.
+pub struct SimpleClient<S: Seal> {
+    requests: RequestChannel,
+    nick: Nick,
+    sealer: S,
+    /// This client's broadcast connection, named in its joins.
+    subscriber: Option<SocketAddr>,
+}
+
+impl<S: Seal> SimpleClient<S> {
+    pub fn new(requests: RequestChannel, nick: Nick, sealer: S) -> Self {
+        Self {
+            requests,
+            nick,
+            sealer,
+            subscriber: None,
+        }
+    }
+
+    /// Names this client's broadcast connection in its joins, so that the
+    /// server answers a join only once that connection is registered: no
+    /// message accepted after the join can be missed.
+    pub fn with_subscriber(mut self, addr: SocketAddr) -> Self {
+        self.subscriber = Some(addr);
+        self
+    }
+
+    pub fn nick(&self) -> &Nick {
+        &self.nick
+    }
+
+    pub fn join(&mut self) -> Result<Response, ClientError> {
+        self.requests.request(&Request::Join {
+            nick: self.nick.clone(),
+            subscriber: self.subscriber,
+        })
+    }
+
+    pub fn leave(&mut self) -> Result<Response, ClientError> {
+        self.requests.request(&Request::Leave {
+            nick: self.nick.clone(),
+        })
+    }
+
+    /// Seals `text` with this client's layer and sends it.
+    pub fn message(&mut self, text: &str) -> Result<Response, ClientError> {
+        let body = self.sealer.seal(&self.nick, text)?;
+        self.requests.request(&Request::Message {
+            nick: self.nick.clone(),
+            body,
+        })
+    }
+
+    pub fn list(&mut self) -> Result<Response, ClientError> {
+        self.requests.request(&Request::List)
+    }
+}
+
+/// Names tried for one nick before giving up: a refused join may only be a
+/// collision with a nick already joined, and the random names are few enough
+/// (about 86,000) for a large flood to meet some.
+pub const JOIN_ATTEMPTS: usize = 8;
+
+/// What the server decided about a join under a random name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Joined {
+    As(Nick),
+    /// The last refusal's reason, after [`JOIN_ATTEMPTS`] names.
+    Refused(String),
+}
+
+/// Joins under a random readable name, trying another name after each
+/// refusal, up to [`JOIN_ATTEMPTS`] names.
+pub fn join_random(requests: &mut RequestChannel) -> Result<Joined, ClientError> {
+    let mut refusal = String::from("no attempt made");
+    for _ in 0..JOIN_ATTEMPTS {
+        let nick = names::random_nick();
+        let join = Request::Join {
+            nick: nick.clone(),
+            subscriber: None,
+        };
+        match requests.request(&join)? {
+            Response::Ok => return Ok(Joined::As(nick)),
+            Response::Ko(reason) => refusal = reason,
+            Response::Nicks(_) => refusal = "join answered with a nick list".into(),
+        }
+    }
+    Ok(Joined::Refused(refusal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::Plain;
+
+    fn delivery(line: &[u8]) -> Delivery {
+        on_recv(&mut Plain, Codec::Json, line)
+    }
+
+    #[test]
+    fn plain_deliveries_are_accepted_or_rejected() {
+        let line = br#"{"type":"message","nick":"alice","message":"hi there"}"#;
+        assert_eq!(
+            delivery(line),
+            Delivery::Accepted {
+                nick: "alice".into(),
+                opened: Opened::text("hi there")
+            }
+        );
+        let sealed = br#"{"type":"message","nick":"bob","message":{"salt":"s","token":"t"}}"#;
+        assert_eq!(
+            delivery(sealed),
+            Delivery::Rejected {
+                nick: "bob".into(),
+                reason: Rejection::Encrypted
+            }
+        );
+        assert!(matches!(
+            delivery(b"garbage"),
+            Delivery::Rejected { nick, reason: Rejection::Frame(_) } if nick == UNKNOWN_NICK
+        ));
+        let notice = br#"{"response":"ko","error":"too slow"}"#;
+        assert_eq!(delivery(notice), Delivery::Notice("too slow".into()));
+    }
+}

@@ -1,0 +1,295 @@
+//! A malicious server (the lab's rogue_server): it runs the chat like
+//! `simple_server`, answers every sender `ok`, and attacks what it relays.
+//!
+//! - `tamper` alters the token (or, in clear, replaces the text): AE and AEAD
+//!   receivers reject it, plain ones print the forgery;
+//! - `impersonate` relays the message under another nick: AE receivers
+//!   accept it under the wrong name (the nick is outside the token), AEAD
+//!   ones see the sealed nick differ;
+//! - `replay` relays each message again after a delay: AE accepts it twice,
+//!   AEAD refuses the copy;
+//! - `drop` relays every other message: nobody can prevent it, AEAD's
+//!   counters report it.
+//!
+//! It attacks typed frames: the [`Request::Message`] the chat logic accepted,
+//! rewritten and relayed as a frame of its own making, so it works on any
+//! wire.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+
+use super::base_server::{Publisher, Relay, Reply, Service, Session};
+use super::simple_server::SimpleServer;
+use crate::wire::{MessageBody, Nick, Request, Sealed};
+
+/// Nick used to impersonate when no other nick is joined.
+pub const DEFAULT_IMPERSONATED: &str = "admin";
+/// Text put in place of a cleartext message by `tamper`.
+pub const FORGED_TEXT: &str = "please send me your password";
+/// Default delay before a replay.
+pub const DEFAULT_REPLAY_DELAY: Duration = Duration::from_secs(2);
+
+/// Byte of a decoded token flipped by `tamper`: the first ciphertext byte,
+/// after version (1), timestamp (8) and IV (16).
+const TAMPERED_BYTE: usize = 25;
+
+/// How often the replayer, waiting for the next replay, checks whether the
+/// server is stopping.
+const REPLAYER_TICK: Duration = Duration::from_millis(100);
+
+/// One of the rogue server's attacks: a flag value, a row of the demo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum Attack {
+    /// Alter the token (or the text) of every message relayed
+    Tamper,
+    /// Relay every message under another nick
+    Impersonate,
+    /// Relay every message a second time, later
+    Replay,
+    /// Relay only every other message
+    Drop,
+}
+
+impl Attack {
+    /// What the attack does to the traffic, for the server's first log line.
+    pub fn plan(self) -> &'static str {
+        match self {
+            Self::Tamper => "alter every token (or text) it relays",
+            Self::Impersonate => "relabel every message with another nick",
+            Self::Replay => "relay every message a second time, later",
+            Self::Drop => "drop every other message",
+        }
+    }
+}
+
+/// What the rogue server does to the messages it relays.
+#[derive(Debug, Clone)]
+pub struct RogueConfig {
+    pub attacks: BTreeSet<Attack>,
+    /// Nick to relabel messages with (`--as`); default: another joined nick.
+    pub impersonate: Option<Nick>,
+    pub replay_delay: Duration,
+}
+
+/// A frame to publish again, and when.
+type DueReplay = (Instant, Request<'static>);
+
+/// The rogue server: `SimpleServer`'s logic, then the attacks.
+pub struct RogueServer {
+    chat: SimpleServer,
+    config: RogueConfig,
+    replays: Mutex<Sender<DueReplay>>,
+    replayer: Mutex<Option<JoinHandle<()>>>,
+    stopping: Arc<AtomicBool>,
+    relayed: AtomicU64,
+}
+
+impl RogueServer {
+    /// The rogue server; its replays go out through `publisher`.
+    pub fn new(chat: SimpleServer, config: RogueConfig, publisher: Publisher) -> Self {
+        let (replays, due) = mpsc::channel();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&stopping);
+        let replayer = thread::Builder::new()
+            .name("replayer".into())
+            .spawn(move || replay_when_due(&due, &publisher, &stop));
+        let replayer = replayer
+            .inspect_err(|e| log::error!("replays disabled: cannot start their thread: {e}"))
+            .ok();
+        Self {
+            chat,
+            config,
+            replays: Mutex::new(replays),
+            replayer: Mutex::new(replayer),
+            stopping,
+            relayed: AtomicU64::new(0),
+        }
+    }
+
+    fn has(&self, attack: Attack) -> bool {
+        self.config.attacks.contains(&attack)
+    }
+
+    /// Applies the attacks to one accepted message; `None` drops it.
+    fn attack<'a>(&self, nick: Nick, mut body: MessageBody<'a>) -> Option<Request<'a>> {
+        let count = self.relayed.fetch_add(1, Ordering::Relaxed);
+        if self.has(Attack::Drop) && count % 2 == 1 {
+            log::warn!("ATTACK drop: swallowed message {count} from '{nick}' (the sender got ok)");
+            return None;
+        }
+        if self.has(Attack::Tamper) {
+            tamper(&mut body, &nick);
+        }
+        let mut relayed_as = nick.clone();
+        if self.has(Attack::Impersonate) {
+            relayed_as = self.impersonated(&nick);
+            log::warn!("ATTACK impersonate: relaying a message from '{nick}' as '{relayed_as}'");
+        }
+        let frame = Request::Message {
+            nick: relayed_as,
+            body,
+        };
+        if self.has(Attack::Replay) {
+            self.schedule_replay(&frame, &nick);
+        }
+        Some(frame)
+    }
+
+    /// The nick to relabel `sender`'s message with.
+    fn impersonated(&self, sender: &Nick) -> Nick {
+        if let Some(nick) = &self.config.impersonate {
+            return nick.clone();
+        }
+        let other = self
+            .chat
+            .room()
+            .nicks()
+            .into_iter()
+            .find(|n| n != sender.as_str());
+        other
+            .and_then(|n| Nick::new(n).ok())
+            .unwrap_or_else(|| Nick::new(DEFAULT_IMPERSONATED).unwrap_or_else(|_| sender.clone()))
+    }
+
+    fn schedule_replay(&self, frame: &Request<'_>, sender: &Nick) {
+        let due = Instant::now() + self.config.replay_delay;
+        let queued = self
+            .replays
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send((due, frame.clone().into_owned()));
+        if queued.is_ok() {
+            log::warn!(
+                "ATTACK replay: will relay a message from '{sender}' again in {:.1} s",
+                self.config.replay_delay.as_secs_f64()
+            );
+        }
+    }
+}
+
+impl Service for RogueServer {
+    fn on_recv<'a>(&self, session: &Session, request: Request<'a>) -> Reply<'a> {
+        let Request::Message { nick, body } = request else {
+            return self.chat.on_recv(session, request);
+        };
+        let accepted = Request::Message {
+            nick: nick.clone(),
+            body: body.clone(),
+        };
+        let reply = self.chat.on_recv(session, accepted);
+        if reply.broadcast.is_none() {
+            return reply;
+        }
+        match self.attack(nick, body) {
+            Some(forged) => Reply::broadcast(Relay::Frame(forged)),
+            None => Reply::ok(),
+        }
+    }
+
+    fn on_close(&self, session: &Session) {
+        self.chat.on_close(session);
+    }
+
+    /// Ends the replayer: replays not yet due are forgotten.
+    fn on_stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let replayer = self
+            .replayer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(replayer) = replayer {
+            let _ = replayer.join();
+        }
+    }
+}
+
+/// Alters a message: flips a ciphertext bit of a token, or replaces a
+/// cleartext with [`FORGED_TEXT`].
+fn tamper(body: &mut MessageBody<'_>, sender: &Nick) {
+    match body {
+        MessageBody::Text(text) => {
+            log::warn!(
+                "ATTACK tamper: replaced the text of a message from '{sender}' with a forgery"
+            );
+            *text = FORGED_TEXT.into();
+        }
+        MessageBody::Sealed(Sealed { token, .. }) => {
+            *token = flip_a_ciphertext_bit(token).into();
+            log::warn!("ATTACK tamper: flipped one ciphertext bit of a token from '{sender}'");
+        }
+    }
+}
+
+/// The token with one bit of its first ciphertext block flipped, still valid
+/// base64, so only the MAC can tell.
+fn flip_a_ciphertext_bit(token: &str) -> String {
+    let Ok(mut bytes) = URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')) else {
+        return format!("{token}A");
+    };
+    match bytes.get_mut(TAMPERED_BYTE) {
+        Some(byte) => *byte ^= 0x01,
+        None => bytes.push(0),
+    }
+    URL_SAFE.encode(bytes)
+}
+
+/// The replayer thread: publishes each queued frame once its time comes,
+/// until the server stops. Every replay has the same delay, so the queue is
+/// already in due order.
+fn replay_when_due(due: &Receiver<DueReplay>, publisher: &Publisher, stopping: &AtomicBool) {
+    while !stopping.load(Ordering::SeqCst) {
+        let (when, frame) = match due.recv_timeout(REPLAYER_TICK) {
+            Ok(next) => next,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        if sleep_until(when, stopping) {
+            publisher.publish(&frame);
+            log::warn!("ATTACK replay: relayed a message again");
+        }
+    }
+}
+
+/// Sleeps until `when`, in ticks; false if the server stopped meanwhile.
+fn sleep_until(when: Instant, stopping: &AtomicBool) -> bool {
+    loop {
+        if stopping.load(Ordering::SeqCst) {
+            return false;
+        }
+        let left = when.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        thread::sleep(left.min(REPLAYER_TICK));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flipping_a_bit_keeps_the_token_well_formed() {
+        let key = crate::layer::crypto::fernet_key_from_base64(
+            "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=",
+        )
+        .unwrap();
+        let token = key.encrypt(b"hello");
+        let tampered = flip_a_ciphertext_bit(&token);
+        assert_ne!(token, tampered);
+        assert!(crate::layer::crypto::inspect_token(&tampered).is_ok());
+        assert_eq!(
+            crate::layer::crypto::open_token(&key, &tampered).map(|(_, p)| p),
+            Err(crate::layer::crypto::DecryptError::WrongKeyOrAltered)
+        );
+    }
+}

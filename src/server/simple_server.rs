@@ -1,0 +1,363 @@
+//! The chat's logic, as Python's `SimpleServer`: a set of nicks and the
+//! callbacks `on_join`, `on_leave`, `on_message` and `on_list`, chosen by the
+//! frame's `type`.
+//!
+//! Two trust models. [`TrustModel::Open`] is the original's, kept on purpose
+//! so the lab's attacks work: any connection may `leave` or speak for any
+//! joined nick, and nicks stay joined until someone leaves them.
+//! [`TrustModel::Guarded`] (`--guard`) ties each nick to the request
+//! connection that joined it, frees it when that connection closes, and caps
+//! the nicks one connection may hold.
+//!
+//! Python's serialiser was a swappable pair (`_serial_function`,
+//! `_deserial_function`, pickle by default). Here the transport decodes
+//! every frame into a typed [`Request`] before the chat logic sees it (see
+//! `wire::codec`), and decoding executes nothing. What the AE server changes
+//! is which message bodies it accepts ([`Accept`]), passed in at
+//! construction.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use super::base_server::{ConnectionId, Relay, Reply, Service, Session, refused};
+use crate::wire::{MessageBody, Nick, Request, Response};
+
+/// Most nicks one request connection may hold in the guarded mode.
+pub const MAX_NICKS_PER_CONNECTION: usize = 16;
+
+/// Longest wait, on a join that names its subscriber, for that broadcast
+/// connection to be registered.
+const SUBSCRIBER_WAIT: Duration = Duration::from_secs(2);
+
+/// Who may act for a nick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustModel {
+    /// The Python original's: anyone may leave or speak for any nick.
+    Open,
+    /// `--guard`: a nick belongs to the connection that joined it.
+    Guarded,
+}
+
+/// Which message bodies the server relays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// Plain text or `{salt, token}`: the plain server relays every layer.
+    TextOrSealed,
+    /// Only `{salt, token}`: the AE server refuses cleartext.
+    SealedOnly,
+}
+
+/// Why a request about a nick is refused. `Display` is the `ko` reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    #[error("nick '{0}' is already joined")]
+    AlreadyJoined(Nick),
+    #[error("nick '{0}' is not joined")]
+    NotJoined(Nick),
+    #[error("nick '{0}' belongs to another connection")]
+    NotYours(Nick),
+    #[error("this connection already holds {MAX_NICKS_PER_CONNECTION} nicks")]
+    TooManyNicks,
+}
+
+/// The joined nicks, and which connection joined each.
+pub struct ChatRoom {
+    trust: TrustModel,
+    members: Mutex<Members>,
+}
+
+#[derive(Default)]
+struct Members {
+    by_nick: HashMap<Nick, Member>,
+    /// Nicks held per connection (guarded mode only).
+    held: HashMap<ConnectionId, usize>,
+    /// Join counter, so `list` answers in join order.
+    joins: u64,
+}
+
+struct Member {
+    owner: ConnectionId,
+    joined: u64,
+}
+
+impl ChatRoom {
+    pub fn new(trust: TrustModel) -> Self {
+        Self {
+            trust,
+            members: Mutex::default(),
+        }
+    }
+
+    pub fn join(&self, nick: Nick, by: ConnectionId) -> Result<(), RoomError> {
+        let guarded = self.trust == TrustModel::Guarded;
+        let mut members = self.lock();
+        if guarded && members.held.get(&by).copied().unwrap_or(0) >= MAX_NICKS_PER_CONNECTION {
+            return Err(RoomError::TooManyNicks);
+        }
+        let joined = members.joins;
+        match members.by_nick.entry(nick) {
+            Entry::Occupied(taken) => return Err(RoomError::AlreadyJoined(taken.key().clone())),
+            Entry::Vacant(free) => free.insert(Member { owner: by, joined }),
+        };
+        members.joins += 1;
+        if guarded {
+            *members.held.entry(by).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    pub fn leave(&self, nick: &Nick, by: ConnectionId) -> Result<(), RoomError> {
+        let mut members = self.lock();
+        let owner = self.check_may_act(&members, nick, by)?;
+        members.by_nick.remove(nick);
+        members.release_one(owner);
+        Ok(())
+    }
+
+    /// Whether `by` may send a message as `nick`.
+    pub fn check_speaker(&self, nick: &Nick, by: ConnectionId) -> Result<(), RoomError> {
+        self.check_may_act(&self.lock(), nick, by).map(|_| ())
+    }
+
+    /// Joined nicks, in join order.
+    pub fn nicks(&self) -> Vec<String> {
+        let members = self.lock();
+        let mut joined: Vec<_> = members.by_nick.iter().map(|(n, m)| (m.joined, n)).collect();
+        joined.sort_unstable();
+        joined.into_iter().map(|(_, n)| n.to_string()).collect()
+    }
+
+    /// Frees the nicks a closed connection held (guarded mode); returns them.
+    pub fn release_connection(&self, by: ConnectionId) -> Vec<Nick> {
+        if self.trust != TrustModel::Guarded {
+            return Vec::new();
+        }
+        let mut members = self.lock();
+        if members.held.remove(&by).is_none() {
+            return Vec::new();
+        }
+        let mut freed = Vec::new();
+        members.by_nick.retain(|nick, m| {
+            let keep = m.owner != by;
+            if !keep {
+                freed.push(nick.clone());
+            }
+            keep
+        });
+        freed
+    }
+
+    /// The owner of `nick`, if `by` may act for it under this trust model.
+    fn check_may_act(
+        &self,
+        members: &Members,
+        nick: &Nick,
+        by: ConnectionId,
+    ) -> Result<ConnectionId, RoomError> {
+        let member = members
+            .by_nick
+            .get(nick)
+            .ok_or_else(|| RoomError::NotJoined(nick.clone()))?;
+        if self.trust == TrustModel::Guarded && member.owner != by {
+            return Err(RoomError::NotYours(nick.clone()));
+        }
+        Ok(member.owner)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Members> {
+        // Every update under this lock completes or changes nothing.
+        self.members.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Members {
+    fn release_one(&mut self, owner: ConnectionId) {
+        if let Entry::Occupied(mut count) = self.held.entry(owner) {
+            *count.get_mut() -= 1;
+            if *count.get() == 0 {
+                count.remove();
+            }
+        }
+    }
+}
+
+/// The chat server: Python's `SimpleServer`, plugged into a `BaseServer`.
+pub struct SimpleServer {
+    room: ChatRoom,
+    accept: Accept,
+}
+
+impl SimpleServer {
+    pub fn new(trust: TrustModel) -> Self {
+        Self::accepting(trust, Accept::TextOrSealed)
+    }
+
+    pub fn accepting(trust: TrustModel, accept: Accept) -> Self {
+        Self {
+            room: ChatRoom::new(trust),
+            accept,
+        }
+    }
+
+    pub fn room(&self) -> &ChatRoom {
+        &self.room
+    }
+
+    fn on_join(
+        &self,
+        session: &Session,
+        nick: Nick,
+        subscriber: Option<SocketAddr>,
+    ) -> Reply<'static> {
+        if let Some(addr) = subscriber {
+            if !session.broadcast.wait_for_subscriber(addr, SUBSCRIBER_WAIT) {
+                log::warn!(
+                    "join of '{nick}': no broadcast connection from {addr}; answering anyway"
+                );
+            }
+        }
+        match self.room.join(nick.clone(), session.id) {
+            Ok(()) => {
+                log::info!("Client '{nick}' join");
+                Reply::ok()
+            }
+            Err(e) => refused(session, "join", e),
+        }
+    }
+
+    fn on_leave(&self, session: &Session, nick: Nick) -> Reply<'static> {
+        match self.room.leave(&nick, session.id) {
+            Ok(()) => {
+                log::info!("Client '{nick}' leave");
+                Reply::ok()
+            }
+            Err(e) => refused(session, "leave", e),
+        }
+    }
+
+    /// Relays the frame exactly as received: every field the sender put in it.
+    fn on_message(&self, session: &Session, nick: Nick, body: MessageBody<'_>) -> Reply<'static> {
+        if let Err(e) = self.room.check_speaker(&nick, session.id) {
+            return refused(session, "message", e);
+        }
+        match (&body, self.accept) {
+            (MessageBody::Text(text), Accept::TextOrSealed) => {
+                log::info!("Client '{nick}' sent message '{}'", text.escape_debug());
+            }
+            (MessageBody::Sealed(sealed), _) => log::info!(
+                "Client '{nick}' sent message: salt {}, token {} ({} bytes): ciphertext only",
+                sealed.salt.escape_debug(),
+                abbreviate(&sealed.token),
+                sealed.token.len()
+            ),
+            (MessageBody::Text(_), Accept::SealedOnly) => {
+                return refused(
+                    session,
+                    "message",
+                    "this server relays encrypted messages only: `message` must be {\"salt\", \"token\"}",
+                );
+            }
+        }
+        Reply::broadcast(Relay::Received)
+    }
+
+    fn on_list(&self) -> Reply<'static> {
+        Reply::respond(Response::Nicks(self.room.nicks()))
+    }
+}
+
+impl Service for SimpleServer {
+    fn on_recv<'a>(&self, session: &Session, request: Request<'a>) -> Reply<'a> {
+        match request {
+            Request::Join { nick, subscriber } => self.on_join(session, nick, subscriber),
+            Request::Leave { nick } => self.on_leave(session, nick),
+            Request::Message { nick, body } => self.on_message(session, nick, body),
+            Request::List => self.on_list(),
+        }
+    }
+
+    fn on_close(&self, session: &Session) {
+        for nick in self.room.release_connection(session.id) {
+            log::info!("Client '{nick}' leave (connection {} closed)", session.id);
+        }
+    }
+}
+
+/// The first characters of a token, enough to recognise it in a log.
+fn abbreviate(token: &str) -> String {
+    const SHOWN: usize = 16;
+    match token.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}...", token[..cut].escape_debug()),
+        None => token.escape_debug().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: ConnectionId = ConnectionId(1);
+    const B: ConnectionId = ConnectionId(2);
+
+    fn nick(s: &str) -> Nick {
+        Nick::new(s).unwrap()
+    }
+
+    #[test]
+    fn open_model_lets_anyone_act_for_anyone() {
+        let room = ChatRoom::new(TrustModel::Open);
+        room.join(nick("alice"), A).unwrap();
+        assert_eq!(
+            room.join(nick("alice"), B),
+            Err(RoomError::AlreadyJoined(nick("alice")))
+        );
+        room.check_speaker(&nick("alice"), B).unwrap();
+        room.leave(&nick("alice"), B).unwrap();
+        assert_eq!(
+            room.leave(&nick("alice"), A),
+            Err(RoomError::NotJoined(nick("alice")))
+        );
+        assert!(room.release_connection(A).is_empty());
+    }
+
+    #[test]
+    fn guarded_model_ties_nicks_to_their_connection() {
+        let room = ChatRoom::new(TrustModel::Guarded);
+        room.join(nick("alice"), A).unwrap();
+        assert_eq!(
+            room.leave(&nick("alice"), B),
+            Err(RoomError::NotYours(nick("alice")))
+        );
+        assert_eq!(
+            room.check_speaker(&nick("alice"), B),
+            Err(RoomError::NotYours(nick("alice")))
+        );
+        room.join(nick("bob"), B).unwrap();
+        assert_eq!(room.release_connection(A), vec![nick("alice")]);
+        assert_eq!(room.nicks(), vec!["bob"]);
+    }
+
+    #[test]
+    fn guarded_model_caps_nicks_per_connection() {
+        let room = ChatRoom::new(TrustModel::Guarded);
+        for i in 0..MAX_NICKS_PER_CONNECTION {
+            room.join(nick(&format!("n{i}")), A).unwrap();
+        }
+        assert_eq!(room.join(nick("one-more"), A), Err(RoomError::TooManyNicks));
+        room.leave(&nick("n0"), A).unwrap();
+        room.join(nick("one-more"), A).unwrap();
+        room.join(nick("other"), B).unwrap();
+    }
+
+    #[test]
+    fn lists_in_join_order() {
+        let room = ChatRoom::new(TrustModel::Open);
+        for n in ["zoe", "adam", "mia"] {
+            room.join(nick(n), A).unwrap();
+        }
+        assert_eq!(room.nicks(), vec!["zoe", "adam", "mia"]);
+    }
+}

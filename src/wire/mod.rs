@@ -1,0 +1,17 @@
+//! The protocol, and only the protocol: how frames are delimited
+//! ([`framing`]), carried on a connection ([`connection`]), serialised
+//! ([`codec`], [`json`]) and typed ([`frame`], [`nick`]). Nothing here knows
+//! about servers, clients or encryption.
+
+pub mod codec;
+pub mod connection;
+pub mod frame;
+pub mod framing;
+pub mod json;
+pub mod nick;
+
+pub use codec::Codec;
+pub use connection::Connection;
+pub use frame::{Broadcast, FrameError, MessageBody, Request, Response, Sealed};
+pub use framing::{FramingError, MAX_LINE};
+pub use nick::{Nick, NickError};
