@@ -11,18 +11,31 @@ PYTHON ?= python3
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 VENV       ?= $(TARGET_DIR)/interop-venv
 
-.PHONY: all build run-server run-client demo bench test unit interop fmt lint soak fuzz clean
+.PHONY: all build run-server run-client demo bench test unit interop interop-or-skip fmt lint soak fuzz clean
 
 all: build
 
 build:
 	$(CARGO) build --release --bins
 
+# Runs a program in the terminal's foreground, on its own, so that Ctrl-C
+# reaches it alone: it leaves the chat or stops cleanly, and make adds no
+# "Interrupt" line of its own. The program reports its own errors on stderr
+# in one line, so make adds no "Error 1" line either: these targets always
+# exit 0 (run the binary itself where its status matters).
+define run_alone
+	@if [ -t 0 ]; then set -m; $(1) & fg %1 >/dev/null; else $(1); fi || true
+endef
+
+# The first run builds in release mode (a minute or two); cargo shows its
+# progress, and a second terminal waits for the first one's build.
 run-server:
-	$(CARGO) run --release --quiet --bin $(SERVER) -- $(ARGS)
+	$(CARGO) build --release --bin $(SERVER)
+	$(call run_alone,$(TARGET_DIR)/release/$(SERVER) $(ARGS))
 
 run-client:
-	$(CARGO) run --release --quiet --bin $(CLIENT) -- $(ARGS)
+	$(CARGO) build --release --bin $(CLIENT)
+	$(call run_alone,$(TARGET_DIR)/release/$(CLIENT) $(ARGS))
 
 # The whole lab in one command: every attack against every layer, on free
 # local ports, narrated, ending with the attack/defence table.
@@ -36,12 +49,19 @@ bench:
 	$(TARGET_DIR)/release/chat_bench --suite $(ARGS)
 
 # Everything CI checks: formatting, lints, every test, and the interop
-# check with Python's cryptography wherever Python 3 is installed (CI has it).
-test: lint unit
-	@if command -v $(PYTHON) >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory interop; \
+# check with Python's cryptography. Where Python or its package index is out
+# of reach, the interop check is skipped with one line saying so, and that
+# fails the run only under CI=true.
+test: lint unit interop-or-skip
+
+interop-or-skip:
+	@skip() { echo "interop: SKIPPED: $$1; lint and every Rust test passed (make unit runs them alone); run make interop once it is fixed"; [ "$$CI" != true ]; }; \
+	if ! command -v $(PYTHON) >/dev/null 2>&1; then \
+		skip "$(PYTHON) not found"; \
+	elif ! $(MAKE) --no-print-directory -s $(VENV)/.installed >$(TARGET_DIR)/interop-install.log 2>&1; then \
+		skip "cannot install the Python environment (see $(TARGET_DIR)/interop-install.log)"; \
 	else \
-		echo "interop: SKIPPED: $(PYTHON) not found (make interop needs Python 3)"; \
+		$(MAKE) --no-print-directory interop; \
 	fi
 
 unit:

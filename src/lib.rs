@@ -60,6 +60,17 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// No server answers where the client looked: one line that names both
+    /// ports and says how to start one.
+    #[error(
+        "cannot reach server at {host} (request port {port}, broadcast port {broadcast_port}): {cause}; is one running? `make run-server` starts one"
+    )]
+    NoServer {
+        host: String,
+        port: u16,
+        broadcast_port: u16,
+        cause: String,
+    },
     #[error("cannot join as '{nick}': {reason}")]
     JoinRefused { nick: Nick, reason: String },
     #[error(transparent)]

@@ -13,16 +13,30 @@ use crate::server::base_server::{
 use crate::server::{ServerConfig, TrustModel};
 use crate::wire::Nick;
 
-/// Where the server is: the flags every server and client takes.
+/// Where the server is: the flags every client and tool takes.
 #[derive(Debug, Clone, Args)]
 pub struct EndpointFlags {
     /// Host name or address of the server
     #[arg(long, default_value = DEFAULT_HOST)]
     pub host: String,
-    /// Request port (0 lets a server pick a free one)
+    /// The server's request port
     #[arg(long, default_value_t = DEFAULT_PORT)]
     pub port: u16,
-    /// Broadcast port (0 lets a server pick a free one)
+    /// The server's broadcast port
+    #[arg(long, default_value_t = DEFAULT_BROADCAST_PORT)]
+    pub broadcast_port: u16,
+}
+
+/// Where a server listens.
+#[derive(Debug, Clone, Args)]
+pub struct ListenFlags {
+    /// Host name or address to listen on
+    #[arg(long, default_value = DEFAULT_HOST)]
+    pub host: String,
+    /// Request port (0 lets the system pick a free one, printed once listening)
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Broadcast port (0 lets the system pick a free one, printed once listening)
     #[arg(long, default_value_t = DEFAULT_BROADCAST_PORT)]
     pub broadcast_port: u16,
 }
@@ -103,7 +117,7 @@ pub struct TtlFlag {
 #[derive(Debug, Clone, Args)]
 pub struct ServerFlags {
     #[command(flatten)]
-    pub endpoint: EndpointFlags,
+    pub endpoint: ListenFlags,
     /// Guarded mode: a nick belongs to the connection that joined it, is freed
     /// when it closes, and one connection holds at most 16 nicks. Without it the
     /// server keeps the Python original's trust model, so the lab's attacks work.

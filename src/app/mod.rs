@@ -6,19 +6,26 @@
 //! - [`password`]: where the encrypted clients find the password;
 //! - [`logging`]: `env_logger` on stderr;
 //! - [`display`]: the one place peer text is turned into printed lines;
-//! - [`terminal`]: the interactive client;
+//! - [`terminal`]: the chat client's loop, [`input`] where its lines come
+//!   from (stdin, or a line editor for a person), [`screen`] where its lines
+//!   go;
 //! - [`server`]: a server binary's life, from bind to Ctrl-C;
 //! - [`tools`]: the attack tools as programs.
 
 pub mod display;
 pub mod flags;
+pub mod input;
 pub mod logging;
 pub mod password;
+pub mod screen;
 pub mod server;
 pub mod terminal;
 pub mod tools;
 
 use std::process::ExitCode;
+
+use crate::Error;
+use crate::client::{ClientError, Endpoint};
 
 /// The exit code for a binary's outcome: 0 on success; on an error, its
 /// whole chain of causes on stderr in one line, and 1.
@@ -36,6 +43,20 @@ pub fn exit_status<E: Into<anyhow::Error>>(outcome: Result<bool, E>) -> ExitCode
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => fail(e),
+    }
+}
+
+/// What a client or tool says when it cannot connect: both ports, and how to
+/// start a server; other errors pass through.
+pub fn no_server(endpoint: &Endpoint, error: ClientError) -> Error {
+    match error {
+        ClientError::Unreachable { source, .. } => Error::NoServer {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            broadcast_port: endpoint.broadcast_port,
+            cause: source.to_string(),
+        },
+        other => other.into(),
     }
 }
 

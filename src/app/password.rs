@@ -18,18 +18,32 @@ pub enum PasswordError {
     Empty,
 }
 
+/// How many times the prompt asks before giving up on empty answers.
+const PROMPT_TRIES: usize = 3;
+
 /// The password from the flag, else the environment, else a no-echo prompt.
 pub fn read(flag: Option<&str>) -> Result<Password, PasswordError> {
     let password = match (flag, std::env::var(PASSWORD_ENV)) {
         (Some(password), _) => password.to_owned(),
         (None, Ok(password)) => password,
-        (None, Err(_)) if std::io::stdin().is_terminal() => {
-            rpassword::prompt_password("password: ").map_err(PasswordError::Prompt)?
-        }
+        (None, Err(_)) if std::io::stdin().is_terminal() => prompt()?,
         (None, Err(_)) => return Err(PasswordError::Missing),
     };
     if password.is_empty() {
         return Err(PasswordError::Empty);
     }
     Ok(Password::new(password))
+}
+
+/// Asks for the password without echo; an empty answer (Enter pressed too
+/// soon) is asked again, up to [`PROMPT_TRIES`] times.
+fn prompt() -> Result<String, PasswordError> {
+    for _ in 0..PROMPT_TRIES {
+        let answer = rpassword::prompt_password("password: ").map_err(PasswordError::Prompt)?;
+        if !answer.is_empty() {
+            return Ok(answer);
+        }
+        eprintln!("the password must not be empty");
+    }
+    Err(PasswordError::Empty)
 }

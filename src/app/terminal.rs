@@ -1,21 +1,24 @@
 //! The terminal client shared by `simple_client`, `ae_client` and
-//! `aead_client`: lines from stdin become messages, broadcasts become lines
-//! on stdout, and everything else (errors, notices, the prompt's help) goes
-//! to stderr, so stdout carries exactly what PROTOCOL.md section 4 says.
+//! `aead_client`: lines typed become messages, broadcasts become lines on
+//! the screen.
 //!
 //! Python's client was a web page (pywebio) polling the broadcast socket
-//! every 0.1 s. This one is a terminal program: one thread reads stdin, the
-//! broadcast reader thread prints, and the main thread owns the request
-//! connection and reacts to events from both (and from Ctrl-C) in order.
+//! every 0.1 s. This one is a terminal program: an input thread reads lines
+//! ([`super::input`]: stdin, or a line editor when a person is at the
+//! keyboard), the broadcast reader thread shows what arrives, and the main
+//! thread owns the request connection and reacts to events from both (and
+//! from Ctrl-C) in order. What is printed where is [`super::screen`]'s
+//! business: for scripts, exactly what PROTOCOL.md section 4 says.
 
-use std::io::{self, BufRead, Write};
+use std::io;
+use std::sync::Arc;
 use std::sync::mpsc::{self, Sender};
-use std::thread;
 
 use super::display;
 use super::flags::ClientFlags;
+use super::input::{self, Input, TerminalRestore};
+use super::screen::Screen;
 use crate::Error;
-use crate::client::Delivery;
 use crate::client::{BaseClient, BroadcastChannel, ClientError, Endpoint, SimpleClient, on_recv};
 use crate::layer::{AeSettings, Layer, Open, Seal};
 use crate::wire::{Nick, Response};
@@ -30,9 +33,7 @@ Start a message with // to send a line beginning with /.";
 
 /// What the main thread reacts to.
 enum Event {
-    Line(String),
-    EndOfInput,
-    Interrupted,
+    Input(Input),
     Lost(ClientError),
 }
 
@@ -79,171 +80,179 @@ where
     S: Seal,
     O: Open + 'static,
 {
-    let base = BaseClient::connect(endpoint)?;
+    let base = BaseClient::connect(endpoint).map_err(|e| super::no_server(endpoint, e))?;
     let mut client = SimpleClient::new(base.requests, nick, sealer);
     if let Ok(addr) = base.broadcasts.local_addr() {
         client = client.with_subscriber(addr);
     }
     join(&mut client)?;
-    let (events, inbox) = mpsc::channel();
-    spawn_readers(base.broadcasts, opener, &events)?;
-    watch_interrupts(events);
-    eprintln!(
+    // Said before the line editor starts: its printer may draw a line over
+    // a prompt that is being drawn at the same moment.
+    Screen::lines().note(&format!(
         "joined as '{}' on {}:{} (type /help for commands)",
         client.nick(),
         endpoint.host,
         endpoint.port
-    );
-    chat(&mut client, inbox)
+    ));
+    let (events, inbox) = mpsc::channel();
+    let (screen, _restore) = start_input(client.nick(), &events)?;
+    spawn_reader(base.broadcasts, opener, &screen, &events)?;
+    watch_interrupts(events);
+    chat(&mut client, inbox, &screen)
 }
 
-/// The broadcast reader (which prints what it opens) and the stdin reader,
-/// both reporting to the main thread through `events`.
-fn spawn_readers<O: Open + 'static>(
+/// Starts reading input: the line editor when a person is at the keyboard
+/// (with the terminal's settings to put back when the client exits), stdin
+/// line by line otherwise.
+fn start_input(
+    nick: &Nick,
+    events: &Sender<Event>,
+) -> Result<(Arc<Screen>, Option<TerminalRestore>), Error> {
+    let to_main = events.clone();
+    let send = move |input| to_main.send(Event::Input(input)).is_ok();
+    if input::interactive() {
+        match input::spawn_editor(nick.as_str(), send.clone()) {
+            Ok(editor) => return Ok((Arc::new(editor.screen), Some(editor.restore))),
+            Err(e) => log::warn!("no line editor, reading plain lines: {e}"),
+        }
+    }
+    input::spawn_lines(send)?;
+    Ok((Arc::new(Screen::lines()), None))
+}
+
+/// The broadcast reader, which shows what it opens, and reports the end of
+/// the connection to the main thread.
+fn spawn_reader<O: Open + 'static>(
     broadcasts: BroadcastChannel,
     mut opener: O,
+    screen: &Arc<Screen>,
     events: &Sender<Event>,
 ) -> io::Result<()> {
-    let lost = events.clone();
+    let (lost, screen) = (events.clone(), Arc::clone(screen));
     broadcasts.spawn(
-        move |codec, frame| show(&on_recv(&mut opener, codec, frame)),
+        move |codec, frame| screen.delivery(&on_recv(&mut opener, codec, frame)),
         move |e| {
             let _ = lost.send(Event::Lost(e));
         },
     )?;
-    spawn_stdin_reader(events.clone())
+    Ok(())
 }
 
 fn join<S: Seal>(client: &mut SimpleClient<S>) -> Result<(), Error> {
-    match client.join()? {
-        Response::Ok => Ok(()),
-        Response::Ko(reason) => Err(Error::JoinRefused {
-            nick: client.nick().clone(),
-            reason: display::printable(&reason).into_owned(),
-        }),
-        Response::Nicks(_) => Err(Error::JoinRefused {
-            nick: client.nick().clone(),
-            reason: "the server answered with a nick list".into(),
-        }),
-    }
+    let reason = match client.join()? {
+        Response::Ok => return Ok(()),
+        Response::Ko(reason) => display::printable(&reason).into_owned(),
+        Response::Nicks(_) => "the server answered with a nick list".to_owned(),
+    };
+    Err(Error::JoinRefused {
+        nick: client.nick().clone(),
+        reason,
+    })
 }
 
 /// The main loop: reacts to each event in turn.
-fn chat<S: Seal>(client: &mut SimpleClient<S>, inbox: mpsc::Receiver<Event>) -> Result<(), Error> {
+fn chat<S: Seal>(
+    client: &mut SimpleClient<S>,
+    inbox: mpsc::Receiver<Event>,
+    screen: &Screen,
+) -> Result<(), Error> {
     for event in inbox {
         let line = match event {
-            Event::Line(line) => line,
-            Event::EndOfInput | Event::Interrupted => return leave(client),
+            Event::Input(Input::Line(line)) => line,
+            Event::Input(Input::End | Input::Interrupted) => return leave(client, screen),
             Event::Lost(e) => return Err(e.into()),
         };
         match Command::parse(&line) {
-            Command::Quit => return leave(client),
-            Command::Say(text) => say(client, text)?,
-            Command::List => list(client)?,
-            Command::Join => rejoin(client)?,
-            Command::Help => print_stdout(HELP),
-            Command::Unknown(command) => {
-                eprintln!(
-                    "unknown command '{}' (type /help)",
-                    display::printable(command)
-                );
-            }
+            Command::Quit => return leave(client, screen),
+            Command::Say(text) => say(client, text, screen)?,
+            Command::List => list(client, screen)?,
+            Command::Join => rejoin(client, screen)?,
+            Command::Help => HELP.lines().for_each(|l| screen.out(l)),
+            Command::Unknown(command) => screen.note(&format!(
+                "unknown command '{}' (type /help)",
+                display::printable(command)
+            )),
         }
     }
-    leave(client)
+    leave(client, screen)
 }
 
 /// Sends a message; a refusal is reported and the chat goes on.
-fn say<S: Seal>(client: &mut SimpleClient<S>, text: &str) -> Result<(), ClientError> {
+fn say<S: Seal>(
+    client: &mut SimpleClient<S>,
+    text: &str,
+    screen: &Screen,
+) -> Result<(), ClientError> {
     match client.message(text) {
         Ok(Response::Ok) => {}
-        Ok(Response::Ko(reason)) => eprintln!("message refused: {}", display::printable(&reason)),
-        Ok(other) => eprintln!(
+        Ok(Response::Ko(reason)) => {
+            screen.note(&format!("message refused: {}", display::printable(&reason)));
+        }
+        Ok(other) => screen.note(&format!(
             "unexpected answer to a message: {}",
             display::response(&other)
-        ),
-        Err(ClientError::Seal(e)) => eprintln!("message not sent: {e}"),
+        )),
+        Err(ClientError::Seal(e)) => screen.note(&format!("message not sent: {e}")),
         Err(e) => return Err(e),
     }
     Ok(())
 }
 
-fn list<S: Seal>(client: &mut SimpleClient<S>) -> Result<(), ClientError> {
+fn list<S: Seal>(client: &mut SimpleClient<S>, screen: &Screen) -> Result<(), ClientError> {
     match client.list()? {
-        Response::Nicks(nicks) => print_stdout(&display::nicks(&nicks)),
-        Response::Ko(reason) => eprintln!("list refused: {}", display::printable(&reason)),
-        Response::Ok => eprintln!("unexpected answer to list: ok"),
+        Response::Nicks(nicks) => screen.out(&display::nicks(&nicks)),
+        Response::Ko(reason) => {
+            screen.note(&format!("list refused: {}", display::printable(&reason)));
+        }
+        Response::Ok => screen.note("unexpected answer to list: ok"),
     }
     Ok(())
 }
 
-fn rejoin<S: Seal>(client: &mut SimpleClient<S>) -> Result<(), ClientError> {
-    match client.join()? {
-        Response::Ok => eprintln!("joined again as '{}'", client.nick()),
-        Response::Ko(reason) => eprintln!("cannot join: {}", display::printable(&reason)),
-        Response::Nicks(_) => eprintln!("unexpected answer to join"),
+/// `/join`: joins again (after an eviction, say); if the server refuses
+/// because the nick is in the chat already, says so plainly.
+fn rejoin<S: Seal>(client: &mut SimpleClient<S>, screen: &Screen) -> Result<(), ClientError> {
+    let reason = match client.join()? {
+        Response::Ok => {
+            screen.note(&format!("joined again as '{}'", client.nick()));
+            return Ok(());
+        }
+        Response::Ko(reason) => reason,
+        Response::Nicks(_) => "unexpected answer to join".to_owned(),
+    };
+    if is_listed(client)? {
+        screen.note(&format!(
+            "you are already in the chat as '{}'",
+            display::printable(client.nick().as_str())
+        ));
+    } else {
+        screen.note(&format!("cannot join: {}", display::printable(&reason)));
     }
     Ok(())
+}
+
+/// Whether the server lists this client's nick.
+fn is_listed<S: Seal>(client: &mut SimpleClient<S>) -> Result<bool, ClientError> {
+    let me = client.nick().as_str().to_owned();
+    Ok(matches!(client.list()?, Response::Nicks(nicks) if nicks.contains(&me)))
 }
 
 /// Leaves the chat, as the original did on exit.
-fn leave<S: Seal>(client: &mut SimpleClient<S>) -> Result<(), Error> {
+fn leave<S: Seal>(client: &mut SimpleClient<S>, screen: &Screen) -> Result<(), Error> {
     match client.leave()? {
         Response::Ok => {}
-        other => eprintln!("left; the server answered {}", display::response(&other)),
+        other => screen.note(&format!(
+            "left; the server answered {}",
+            display::response(&other)
+        )),
     }
-    Ok(())
-}
-
-/// Prints a delivery: broadcasts to stdout, the server's notices to stderr,
-/// a layer's warnings to stderr after the message they came with.
-fn show(delivery: &Delivery) {
-    let line = display::delivery(delivery);
-    match delivery {
-        Delivery::Notice(_) => eprintln!("{line}"),
-        Delivery::Rejected { .. } => print_stdout(&line),
-        Delivery::Accepted { opened, .. } => {
-            print_stdout(&line);
-            for warning in &opened.warnings {
-                eprintln!("{}", display::warning(warning));
-            }
-        }
-    }
-}
-
-/// Writes one line to stdout. A closed stdout (a pipe whose reader left) is
-/// not worth dying for: the chat goes on.
-pub fn print_stdout(line: &str) {
-    let mut stdout = io::stdout().lock();
-    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
-}
-
-fn spawn_stdin_reader(events: Sender<Event>) -> io::Result<()> {
-    thread::Builder::new().name("stdin".into()).spawn(move || {
-        let mut stdin = io::stdin().lock();
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match stdin.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf);
-                    let line = line.trim_end_matches(['\n', '\r']).to_owned();
-                    if events.send(Event::Line(line)).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-        let _ = events.send(Event::EndOfInput);
-    })?;
     Ok(())
 }
 
 /// Ctrl-C leaves the chat cleanly instead of killing the process.
 fn watch_interrupts(events: Sender<Event>) {
     let installed = ctrlc::set_handler(move || {
-        let _ = events.send(Event::Interrupted);
+        let _ = events.send(Event::Input(Input::Interrupted));
     });
     if let Err(e) = installed {
         log::warn!("Ctrl-C will not leave the chat cleanly: {e}");

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::display;
-use super::terminal::print_stdout;
+use super::screen::print_stdout;
 use crate::Error;
 use crate::attack::simple_bigbrother::{BigBrother, Overheard};
 use crate::attack::{simple_dos, simple_exploit};
@@ -12,7 +12,8 @@ use crate::client::Endpoint;
 /// `simple_bigbrother`: listens until the server goes away, each message
 /// to stdout and to the timestamped log, anything else to the log only.
 pub fn bigbrother(endpoint: &Endpoint) -> Result<(), Error> {
-    let mut big_brother = BigBrother::connect(endpoint)?;
+    let mut big_brother =
+        BigBrother::connect(endpoint).map_err(|e| super::no_server(endpoint, e))?;
     log::info!(
         "listening to every conversation on {}:{}, without joining",
         endpoint.host,
@@ -34,7 +35,7 @@ pub fn bigbrother(endpoint: &Endpoint) -> Result<(), Error> {
 /// `simple_dos`: runs the attack, prints what the server answered; whether
 /// the attack did what it says.
 pub fn dos(endpoint: &Endpoint, attack: &simple_dos::Attack) -> Result<bool, Error> {
-    let report = simple_dos::run(endpoint, attack)?;
+    let report = simple_dos::run(endpoint, attack).map_err(|e| super::no_server(endpoint, e))?;
     print_stdout(&display::dos_report(&report));
     Ok(report.succeeded())
 }
@@ -42,7 +43,10 @@ pub fn dos(endpoint: &Endpoint, attack: &simple_dos::Attack) -> Result<bool, Err
 /// `simple_exploit`: sends every payload, prints each answer and the
 /// verdict, explains; whether the server survived.
 pub fn exploit(endpoint: &Endpoint, command: &str) -> Result<bool, Error> {
-    let report = simple_exploit::run(endpoint, command)?;
+    let report = simple_exploit::run(endpoint, command).map_err(|e| match e {
+        simple_exploit::ExploitError::Client(e) => super::no_server(endpoint, e),
+        other => other.into(),
+    })?;
     for line in display::exploit_report(&report) {
         print_stdout(&line);
     }
