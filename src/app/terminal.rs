@@ -7,6 +7,9 @@
 //! every 0.1 s. This one is a terminal program: one thread reads stdin, the
 //! broadcast reader thread prints, and the main thread owns the request
 //! connection and reacts to events from both (and from Ctrl-C) in order.
+//!
+//! A line the client cannot send (longer than a line may be once sealed and
+//! framed) is refused here and the chat goes on; blank lines are not sent.
 
 use std::io::{self, BufRead, Write};
 use std::sync::mpsc::{self, Sender};
@@ -18,7 +21,7 @@ use crate::Error;
 use crate::client::Delivery;
 use crate::client::{BaseClient, BroadcastChannel, ClientError, Endpoint, SimpleClient, on_recv};
 use crate::layer::{AeSettings, Layer, Open, Seal};
-use crate::wire::{Nick, Response};
+use crate::wire::{MAX_LINE, Nick, Response};
 
 const HELP: &str = "\
 Type a line and press Enter to send it. Commands:
@@ -31,6 +34,9 @@ Start a message with // to send a line beginning with /.";
 /// What the main thread reacts to.
 enum Event {
     Line(String),
+    /// A line of this many bytes: too long to send whatever the layer, so
+    /// it was not even kept.
+    TooLong(usize),
     EndOfInput,
     Interrupted,
     Lost(ClientError),
@@ -121,7 +127,7 @@ fn join<S: Seal>(client: &mut SimpleClient<S>) -> Result<(), Error> {
             nick: client.nick().clone(),
             reason: display::printable(&reason).into_owned(),
         }),
-        Response::Nicks(_) => Err(Error::JoinRefused {
+        Response::Nicks { .. } => Err(Error::JoinRefused {
             nick: client.nick().clone(),
             reason: "the server answered with a nick list".into(),
         }),
@@ -133,11 +139,16 @@ fn chat<S: Seal>(client: &mut SimpleClient<S>, inbox: mpsc::Receiver<Event>) -> 
     for event in inbox {
         let line = match event {
             Event::Line(line) => line,
+            Event::TooLong(bytes) => {
+                eprintln!("message not sent: {bytes} bytes, at most {MAX_LINE} fit on a line");
+                continue;
+            }
             Event::EndOfInput | Event::Interrupted => return leave(client),
             Event::Lost(e) => return Err(e.into()),
         };
         match Command::parse(&line) {
             Command::Quit => return leave(client),
+            Command::Say(text) if text.trim().is_empty() => {}
             Command::Say(text) => say(client, text)?,
             Command::List => list(client)?,
             Command::Join => rejoin(client)?,
@@ -162,7 +173,9 @@ fn say<S: Seal>(client: &mut SimpleClient<S>, text: &str) -> Result<(), ClientEr
             "unexpected answer to a message: {}",
             display::response(&other)
         ),
-        Err(ClientError::Seal(e)) => eprintln!("message not sent: {e}"),
+        Err(e @ (ClientError::Seal(_) | ClientError::TooLong { .. })) => {
+            eprintln!("message not sent: {e}");
+        }
         Err(e) => return Err(e),
     }
     Ok(())
@@ -170,7 +183,7 @@ fn say<S: Seal>(client: &mut SimpleClient<S>, text: &str) -> Result<(), ClientEr
 
 fn list<S: Seal>(client: &mut SimpleClient<S>) -> Result<(), ClientError> {
     match client.list()? {
-        Response::Nicks(nicks) => print_stdout(&display::nicks(&nicks)),
+        Response::Nicks { nicks, more } => print_stdout(&display::nicks(&nicks, more)),
         Response::Ko(reason) => eprintln!("list refused: {}", display::printable(&reason)),
         Response::Ok => eprintln!("unexpected answer to list: ok"),
     }
@@ -181,7 +194,7 @@ fn rejoin<S: Seal>(client: &mut SimpleClient<S>) -> Result<(), ClientError> {
     match client.join()? {
         Response::Ok => eprintln!("joined again as '{}'", client.nick()),
         Response::Ko(reason) => eprintln!("cannot join: {}", display::printable(&reason)),
-        Response::Nicks(_) => eprintln!("unexpected answer to join"),
+        Response::Nicks { .. } => eprintln!("unexpected answer to join"),
     }
     Ok(())
 }
@@ -222,22 +235,49 @@ fn spawn_stdin_reader(events: Sender<Event>) -> io::Result<()> {
     thread::Builder::new().name("stdin".into()).spawn(move || {
         let mut stdin = io::stdin().lock();
         let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match stdin.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf);
-                    let line = line.trim_end_matches(['\n', '\r']).to_owned();
-                    if events.send(Event::Line(line)).is_err() {
-                        return;
-                    }
-                }
+        while let Ok(Some(bytes)) = read_bounded_line(&mut stdin, &mut buf, MAX_LINE) {
+            let event = if bytes > MAX_LINE {
+                Event::TooLong(bytes)
+            } else {
+                let line = String::from_utf8_lossy(&buf);
+                Event::Line(line.trim_end_matches('\r').to_owned())
+            };
+            if events.send(event).is_err() {
+                return;
             }
         }
         let _ = events.send(Event::EndOfInput);
     })?;
     Ok(())
+}
+
+/// Reads one line into `buf`, without its `\n`, keeping at most `limit`
+/// bytes of it: a longer line is read to its end but not kept, so a huge
+/// paste costs no memory. Returns the line's whole length (over `limit`:
+/// `buf` holds only its start), or `None` at the end of input.
+fn read_bounded_line(
+    input: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> io::Result<Option<usize>> {
+    buf.clear();
+    let mut length = 0;
+    loop {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            return Ok((length > 0).then_some(length));
+        }
+        let newline = memchr::memchr(b'\n', available);
+        let piece = &available[..newline.unwrap_or(available.len())];
+        let room = (limit + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(&piece[..piece.len().min(room)]);
+        length += piece.len();
+        let consumed = piece.len() + usize::from(newline.is_some());
+        input.consume(consumed);
+        if newline.is_some() {
+            return Ok(Some(length));
+        }
+    }
 }
 
 /// Ctrl-C leaves the chat cleanly instead of killing the process.
@@ -253,6 +293,21 @@ fn watch_interrupts(events: Sender<Event>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_lines_keeping_at_most_the_limit() {
+        let mut input = io::Cursor::new(b"short\r\nfar too long\n\nlast".to_vec());
+        let mut buf = Vec::new();
+        let mut next = || read_bounded_line(&mut input, &mut buf, 6).unwrap();
+        assert_eq!(next(), Some(6));
+        assert_eq!(next(), Some(12));
+        assert_eq!(next(), Some(0));
+        assert_eq!(next(), Some(4));
+        assert_eq!(next(), None);
+        let mut input = io::Cursor::new(b"far too long\n".to_vec());
+        read_bounded_line(&mut input, &mut buf, 6).unwrap();
+        assert_eq!(buf, b"far too");
+    }
 
     #[test]
     fn parses_commands_and_messages() {
