@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 use unsecured_chat::wire::framing::{FramingError, LineReader, MAX_LINE, push_line};
 use unsecured_chat::wire::json::{MAX_NESTING, check_nesting};
-use unsecured_chat::wire::nick::MAX_NICK_CHARS;
+use unsecured_chat::wire::nick::{MAX_NICK_CHARS, Refused};
 use unsecured_chat::wire::{
     Broadcast, Codec, FrameError, MessageBody, Nick, Request, Response, Sealed,
 };
@@ -299,10 +299,14 @@ fn key() -> impl Strategy<Value = String> {
     ]
 }
 
-/// A valid nick: 1 to [`MAX_NICK_CHARS`] characters, no control character.
+/// A valid nick: 1 to [`MAX_NICK_CHARS`] characters of no refused category,
+/// NFC, no white space at either end.
 fn nick() -> impl Strategy<Value = String> {
-    let ch = any::<char>().prop_filter("a control character", |c| !c.is_control());
-    prop::collection::vec(ch, 1..=MAX_NICK_CHARS).prop_map(String::from_iter)
+    let ch = any::<char>().prop_map(|c| if Refused::of(c).is_some() { 'x' } else { c });
+    prop::collection::vec(ch, 1..=MAX_NICK_CHARS).prop_filter_map("no nick", |chars| {
+        let typed: Result<Nick, _> = String::from_iter(chars).trim().parse();
+        typed.ok().map(|nick| nick.to_string())
+    })
 }
 
 /// Runs every parser on a line; they may refuse it, never panic.
@@ -425,8 +429,8 @@ proptest! {
 fn response() -> impl Strategy<Value = Response> {
     prop_oneof![
         Just(Response::Ok),
-        text().prop_map(Response::Ko),
-        prop::collection::vec(text(), 0..8).prop_map(Response::Nicks),
+        text().prop_map(Response::ko),
+        prop::collection::vec(text(), 0..8).prop_map(Response::nicks),
     ]
 }
 

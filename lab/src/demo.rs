@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use unsecured_chat::app::display::printable;
 use unsecured_chat::client::{Endpoint, RequestChannel};
 use unsecured_chat::server::rogue_server::FORGED_TEXT;
 use unsecured_chat::{Request, Response};
@@ -262,8 +263,10 @@ struct Scene<'a> {
 }
 
 impl Scene<'_> {
+    /// Narrates a line, which may quote what peers sent (a log line, a
+    /// client's output): escaped as every tool prints peer text.
     fn say(&mut self, line: &str) {
-        (self.narrate)(line);
+        (self.narrate)(&printable(line));
     }
 
     /// The layer's server.
@@ -583,7 +586,7 @@ fn list(server: &ServerProcess) -> Result<Vec<String>, DemoError> {
     let mut requests =
         RequestChannel::connect(&endpoint).map_err(|e| DemoError(format!("list: {e}")))?;
     match requests.request(&Request::List) {
-        Ok(Response::Nicks(nicks)) => Ok(nicks),
+        Ok(Response::Nicks { nicks, .. }) => Ok(nicks),
         Ok(other) => Err(DemoError(format!("list answered {other:?}"))),
         Err(e) => Err(DemoError(format!("list: {e}"))),
     }
@@ -668,6 +671,20 @@ pub fn table(cells: &[Cell]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_narration_escapes_what_peers_sent() {
+        let bins = Binaries::at("/nonexistent");
+        let mut said = Vec::new();
+        let mut narrate = |line: &str| said.push(line.to_owned());
+        let mut scene = Scene {
+            bins: &bins,
+            layer: Layer::Plain,
+            narrate: &mut narrate,
+        };
+        scene.say("bob's client prints: eve : a\u{202e}b\u{2028}c");
+        assert_eq!(said, ["bob's client prints: eve : a\\u{202e}b\\u{2028}c"]);
+    }
 
     #[test]
     fn only_aead_stops_the_rogue_server_and_only_the_guard_stops_the_dos() {

@@ -9,7 +9,7 @@ use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -56,12 +56,22 @@ impl Binaries {
 /// Lines of a child's output stream, read on a thread of their own.
 pub struct Lines {
     rx: Receiver<String>,
+    /// Lets a paused reader start (see [`Stderr::Paused`]).
+    resume: Option<Sender<()>>,
 }
 
 impl Lines {
     fn spawn(stream: impl Read + Send + 'static) -> Self {
+        Self::spawn_gated(stream, None)
+    }
+
+    /// A reader that reads nothing until `gate` says go (or is dropped).
+    fn spawn_gated(stream: impl Read + Send + 'static, gate: Option<Receiver<()>>) -> Self {
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
+            if let Some(gate) = gate {
+                let _ = gate.recv();
+            }
             for line in BufReader::new(stream).lines() {
                 let Ok(line) = line else { return };
                 if tx.send(line).is_err() {
@@ -69,7 +79,22 @@ impl Lines {
                 }
             }
         });
-        Self { rx }
+        Self { rx, resume: None }
+    }
+
+    fn paused(stream: impl Read + Send + 'static) -> Self {
+        let (go, gate) = mpsc::channel();
+        let mut lines = Self::spawn_gated(stream, Some(gate));
+        lines.resume = Some(go);
+        lines
+    }
+
+    /// Starts reading a stream that was left unread until now: until then
+    /// the child's writes to it block once the pipe is full.
+    pub fn resume(&mut self) {
+        if let Some(go) = self.resume.take() {
+            let _ = go.send(());
+        }
     }
 
     /// The next line, if one comes within `timeout` (`None` also when the
@@ -93,6 +118,16 @@ impl Lines {
     }
 }
 
+/// What becomes of a child's stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stderr {
+    /// Read line by line as it comes.
+    Read,
+    /// A pipe nobody reads until [`Lines::resume`]: the child's writes
+    /// block once it is full, as with a terminal paused by Ctrl-S.
+    Paused,
+}
+
 /// A running child process with piped stdin, stdout and stderr.
 pub struct Process {
     child: Child,
@@ -103,6 +138,20 @@ pub struct Process {
 
 impl Process {
     pub fn spawn<I, S>(binary: &Path, args: I, envs: &[(&str, &str)]) -> Result<Self, ProcessError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Self::spawn_with(binary, args, envs, Stderr::Read)
+    }
+
+    /// [`spawn`](Self::spawn), choosing what becomes of stderr.
+    pub fn spawn_with<I, S>(
+        binary: &Path,
+        args: I,
+        envs: &[(&str, &str)],
+        stderr: Stderr,
+    ) -> Result<Self, ProcessError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -119,14 +168,17 @@ impl Process {
         let mut child = command
             .spawn()
             .map_err(|e| ProcessError(format!("cannot start {}: {e}", binary.display())))?;
-        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        let (Some(stdout), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
             return Err(ProcessError("child has no stdout or stderr".into()));
         };
         Ok(Self {
             stdin: child.stdin.take(),
             child,
             stdout: Lines::spawn(stdout),
-            stderr: Lines::spawn(stderr),
+            stderr: match stderr {
+                Stderr::Read => Lines::spawn(err),
+                Stderr::Paused => Lines::paused(err),
+            },
         })
     }
 
@@ -195,8 +247,18 @@ impl ServerProcess {
         args: &[&str],
         envs: &[(&str, &str)],
     ) -> Result<Self, ProcessError> {
+        Self::start_with(binary, args, envs, Stderr::Read)
+    }
+
+    /// [`start`](Self::start), choosing what becomes of stderr.
+    pub fn start_with(
+        binary: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        stderr: Stderr,
+    ) -> Result<Self, ProcessError> {
         let all_args = ["--port", "0", "--broadcast-port", "0"].iter().chain(args);
-        let process = Process::spawn(binary, all_args, envs)?;
+        let process = Process::spawn_with(binary, all_args, envs, stderr)?;
         let line = process.stdout.next(SERVER_START_TIMEOUT).ok_or_else(|| {
             ProcessError(format!("{} printed no listening line", binary.display()))
         })?;

@@ -4,7 +4,7 @@
 //!
 //! - [`flags`]: the flags the binaries share, into the library's types;
 //! - [`password`]: where the encrypted clients find the password;
-//! - [`logging`]: `env_logger` on stderr;
+//! - [`logging`]: `env_logger` on stderr, through a queue that never blocks;
 //! - [`display`]: the one place peer text is turned into printed lines;
 //! - [`terminal`]: the chat client's loop, [`input`] where its lines come
 //!   from (stdin, or a line editor for a person), [`screen`] where its lines
@@ -28,8 +28,10 @@ use crate::Error;
 use crate::client::{ClientError, Endpoint};
 
 /// The exit code for a binary's outcome: 0 on success; on an error, its
-/// whole chain of causes on stderr in one line, and 1.
+/// whole chain of causes on stderr in one line, and 1. Queued log lines are
+/// written first.
 pub fn exit<E: Into<anyhow::Error>>(outcome: Result<(), E>) -> ExitCode {
+    logging::flush();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
@@ -39,6 +41,7 @@ pub fn exit<E: Into<anyhow::Error>>(outcome: Result<(), E>) -> ExitCode {
 /// The exit code for a tool that succeeds or not: 0 if `Ok(true)`, 1 if
 /// `Ok(false)` (it said why on stdout), 1 with the error on stderr.
 pub fn exit_status<E: Into<anyhow::Error>>(outcome: Result<bool, E>) -> ExitCode {
+    logging::flush();
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,

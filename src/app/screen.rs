@@ -83,7 +83,7 @@ impl Screen {
             Delivery::Notice(_) => self.note(&line),
             Delivery::Rejected { .. } => self.show(&line, Paint::Alarm, Stream::Out),
             Delivery::Accepted { nick, opened } => {
-                let paint = if *nick == self.me {
+                let paint = if nick.as_str() == self.me {
                     Paint::Own
                 } else {
                     Paint::Message

@@ -9,6 +9,9 @@
 //! thread owns the request connection and reacts to events from both (and
 //! from Ctrl-C) in order. What is printed where is [`super::screen`]'s
 //! business: for scripts, exactly what PROTOCOL.md section 4 says.
+//!
+//! A line the client cannot send (longer than a line may be once sealed and
+//! framed) is refused here and the chat goes on; blank lines are not sent.
 
 use std::io;
 use std::sync::Arc;
@@ -21,7 +24,7 @@ use super::screen::Screen;
 use crate::Error;
 use crate::client::{BaseClient, BroadcastChannel, ClientError, Endpoint, SimpleClient, on_recv};
 use crate::layer::{AeSettings, Layer, Open, Seal};
-use crate::wire::{Nick, Response};
+use crate::wire::{MAX_LINE, Nick, Response};
 
 const HELP: &str = "\
 Type a line and press Enter to send it. Commands:
@@ -142,7 +145,7 @@ fn join<S: Seal>(client: &mut SimpleClient<S>) -> Result<(), Error> {
     let reason = match client.join()? {
         Response::Ok => return Ok(()),
         Response::Ko(reason) => display::printable(&reason).into_owned(),
-        Response::Nicks(_) => "the server answered with a nick list".to_owned(),
+        Response::Nicks { .. } => "the server answered with a nick list".to_owned(),
     };
     Err(Error::JoinRefused {
         nick: client.nick().clone(),
@@ -159,11 +162,18 @@ fn chat<S: Seal>(
     for event in inbox {
         let line = match event {
             Event::Input(Input::Line(line)) => line,
+            Event::Input(Input::TooLong(bytes)) => {
+                screen.note(&format!(
+                    "message not sent: {bytes} bytes, at most {MAX_LINE} fit on a line"
+                ));
+                continue;
+            }
             Event::Input(Input::End | Input::Interrupted) => return leave(client, screen),
             Event::Lost(e) => return Err(e.into()),
         };
         match Command::parse(&line) {
             Command::Quit => return leave(client, screen),
+            Command::Say(text) if text.trim().is_empty() => {}
             Command::Say(text) => say(client, text, screen)?,
             Command::List => list(client, screen)?,
             Command::Join => rejoin(client, screen)?,
@@ -192,7 +202,9 @@ fn say<S: Seal>(
             "unexpected answer to a message: {}",
             display::response(&other)
         )),
-        Err(ClientError::Seal(e)) => screen.note(&format!("message not sent: {e}")),
+        Err(e @ (ClientError::Seal(_) | ClientError::TooLong { .. })) => {
+            screen.note(&format!("message not sent: {e}"));
+        }
         Err(e) => return Err(e),
     }
     Ok(())
@@ -200,7 +212,7 @@ fn say<S: Seal>(
 
 fn list<S: Seal>(client: &mut SimpleClient<S>, screen: &Screen) -> Result<(), ClientError> {
     match client.list()? {
-        Response::Nicks(nicks) => screen.out(&display::nicks(&nicks)),
+        Response::Nicks { nicks, more } => screen.out(&display::nicks(&nicks, more)),
         Response::Ko(reason) => {
             screen.note(&format!("list refused: {}", display::printable(&reason)));
         }
@@ -217,8 +229,8 @@ fn rejoin<S: Seal>(client: &mut SimpleClient<S>, screen: &Screen) -> Result<(), 
             screen.note(&format!("joined again as '{}'", client.nick()));
             return Ok(());
         }
-        Response::Ko(reason) => reason,
-        Response::Nicks(_) => "unexpected answer to join".to_owned(),
+        Response::Ko(reason) => reason.to_string(),
+        Response::Nicks { .. } => "unexpected answer to join".to_owned(),
     };
     if is_listed(client)? {
         screen.note(&format!(
@@ -234,7 +246,7 @@ fn rejoin<S: Seal>(client: &mut SimpleClient<S>, screen: &Screen) -> Result<(), 
 /// Whether the server lists this client's nick.
 fn is_listed<S: Seal>(client: &mut SimpleClient<S>) -> Result<bool, ClientError> {
     let me = client.nick().as_str().to_owned();
-    Ok(matches!(client.list()?, Response::Nicks(nicks) if nicks.contains(&me)))
+    Ok(matches!(client.list()?, Response::Nicks { nicks, .. } if nicks.contains(&me)))
 }
 
 /// Leaves the chat, as the original did on exit.

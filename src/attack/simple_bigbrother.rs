@@ -9,15 +9,17 @@
 //! encrypted layers do, and then big brother sees salts and tokens.
 
 use crate::client::{BroadcastChannel, ClientError, Endpoint};
-use crate::wire::{Broadcast, Codec, FrameError, MessageBody};
+use crate::wire::{Broadcast, ClaimedNick, Codec, FrameError, MessageBody, Reason};
 
 /// What one broadcast frame tells an eavesdropper.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overheard {
-    /// A relayed message: who the frame says sent it, and `M` as received.
-    Message { nick: String, message: String },
+    /// A relayed message: who the frame says sent it (judged by the nick
+    /// rules, so that an impossible nick is shown for what it is), and `M`
+    /// as received.
+    Message { nick: ClaimedNick, message: String },
     /// The server's last words before it closes the connection.
-    Notice(String),
+    Notice(Reason),
     /// A frame that is not a message (a rogue server may send anything).
     Garbled(FrameError),
 }
@@ -29,7 +31,7 @@ pub const UNREADABLE: &str = "(a message field of no known shape)";
 pub fn overhear(codec: Codec, frame: &[u8]) -> Overheard {
     match codec.decode_broadcast(frame) {
         Ok(Broadcast::Message { nick, body }) => Overheard::Message {
-            nick: nick.into_owned(),
+            nick: ClaimedNick::check(nick),
             message: body
                 .as_ref()
                 .map_or_else(|| UNREADABLE.to_owned(), as_received),
@@ -85,7 +87,7 @@ mod tests {
         assert_eq!(
             heard(plain),
             Overheard::Message {
-                nick: "alice".into(),
+                nick: ClaimedNick::check("alice"),
                 message: "meet at noon".into()
             }
         );
@@ -94,7 +96,7 @@ mod tests {
         assert_eq!(
             heard(sealed),
             Overheard::Message {
-                nick: "bob".into(),
+                nick: ClaimedNick::check("bob"),
                 message: r#"{"salt":"c2FsdA==","token":"gAAA"}"#.into()
             }
         );
@@ -103,7 +105,7 @@ mod tests {
     #[test]
     fn notices_and_garbage_are_not_messages() {
         let notice = br#"{"response":"ko","error":"too slow"}"#;
-        assert_eq!(heard(notice), Overheard::Notice("too slow".into()));
+        assert_eq!(heard(notice), Overheard::Notice(Reason::new("too slow")));
         assert!(matches!(heard(b"\xff"), Overheard::Garbled(_)));
     }
 }

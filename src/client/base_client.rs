@@ -9,7 +9,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::layer::SealError;
-use crate::wire::{Codec, Connection, FrameError, FramingError, Request, Response};
+use crate::wire::{Codec, Connection, FrameError, FramingError, MAX_LINE, Request, Response};
 
 /// Where a server is: what every client and tool connects to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +63,10 @@ pub enum ClientError {
     /// The layer could not seal the message.
     #[error("cannot encrypt the message")]
     Seal(#[from] SealError),
+    /// The request, once encoded, is longer than a line may be: it was not
+    /// sent, since the server would refuse it and close the connection.
+    #[error("{bytes} bytes once encoded, at most {MAX_LINE} allowed on a line")]
+    TooLong { bytes: usize },
 }
 
 impl From<io::Error> for ClientError {
@@ -118,13 +122,15 @@ impl RequestChannel {
         answer.ok_or(ClientError::Closed)
     }
 
-    /// Sends a request and reads its response.
+    /// Sends a request and reads its response. A request too long for a
+    /// line is refused here, unsent: the connection stays usable.
     pub fn request(&mut self, request: &Request<'_>) -> Result<Response, ClientError> {
         let codec = self.codec;
-        let answer = self
-            .connection
-            .exchange(|out| codec.encode_request(request, out))?
-            .ok_or(ClientError::Closed)?;
+        let body = codec.request_bytes(request);
+        if body.len() > MAX_LINE {
+            return Err(ClientError::TooLong { bytes: body.len() });
+        }
+        let answer = self.send(&body)?;
         codec
             .decode_response(answer)
             .map_err(ClientError::BadResponse)

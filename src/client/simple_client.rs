@@ -13,40 +13,55 @@ use std::net::SocketAddr;
 use super::base_client::{ClientError, RequestChannel};
 use super::names;
 use crate::layer::{Open, Opened, Rejection, Seal};
-use crate::wire::{Broadcast, Codec, Nick, Request, Response};
+use crate::wire::{
+    Broadcast, ClaimedNick, Codec, FrameError, MessageBody, Nick, Reason, Request, Response,
+};
 
 /// What became of one broadcast frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    /// `NICK : TEXT`
-    Accepted { nick: String, opened: Opened },
+    /// `NICK : TEXT`: only ever from a valid nick.
+    Accepted { nick: Nick, opened: Opened },
     /// `[rejected] NICK: REASON`
-    Rejected { nick: String, reason: Rejection },
+    Rejected {
+        nick: ClaimedNick,
+        reason: Rejection,
+    },
     /// The server's last words on the broadcast port (not a message).
-    Notice(String),
+    Notice(Reason),
 }
 
-/// The nick shown for a frame that has none to show.
-pub const UNKNOWN_NICK: &str = "?";
-
 /// Python's `on_recv(packet)`: what a broadcast frame means to this client.
+/// A frame whose nick breaks the rules an honest server enforces comes from
+/// a rogue one, and is rejected before any layer sees it.
 pub fn on_recv<O: Open + ?Sized>(opener: &mut O, codec: Codec, frame: &[u8]) -> Delivery {
     match codec.decode_broadcast(frame) {
-        Ok(Broadcast::Message { nick, body }) => {
-            let opened = match &body {
-                Some(body) => opener.open(&nick, body),
-                None => Err(Rejection::Frame(crate::wire::FrameError::BadMessage)),
-            };
-            let nick = nick.into_owned();
-            match opened {
-                Ok(opened) => Delivery::Accepted { nick, opened },
-                Err(reason) => Delivery::Rejected { nick, reason },
-            }
-        }
+        Ok(Broadcast::Message { nick, body }) => match Nick::claimed(nick) {
+            Ok(nick) => open(opener, nick, body.as_ref()),
+            Err(invalid) => Delivery::Rejected {
+                reason: Rejection::Frame(FrameError::Nick(invalid.why.clone())),
+                nick: ClaimedNick::Invalid(invalid),
+            },
+        },
         Ok(Broadcast::Notice(reason)) => Delivery::Notice(reason),
         Err(e) => Delivery::Rejected {
-            nick: UNKNOWN_NICK.to_owned(),
+            nick: ClaimedNick::Missing,
             reason: Rejection::Frame(e),
+        },
+    }
+}
+
+/// The layer's verdict on a message from a valid nick.
+fn open<O: Open + ?Sized>(opener: &mut O, nick: Nick, body: Option<&MessageBody<'_>>) -> Delivery {
+    let opened = match body {
+        Some(body) => opener.open(nick.as_str(), body),
+        None => Err(Rejection::Frame(FrameError::BadMessage)),
+    };
+    match opened {
+        Ok(opened) => Delivery::Accepted { nick, opened },
+        Err(reason) => Delivery::Rejected {
+            nick: nick.into(),
+            reason,
         },
     }
 }
@@ -134,8 +149,8 @@ pub fn join_random(requests: &mut RequestChannel) -> Result<Joined, ClientError>
         };
         match requests.request(&join)? {
             Response::Ok => return Ok(Joined::As(nick)),
-            Response::Ko(reason) => refusal = reason,
-            Response::Nicks(_) => refusal = "join answered with a nick list".into(),
+            Response::Ko(reason) => refusal = reason.to_string(),
+            Response::Nicks { .. } => refusal = "join answered with a nick list".into(),
         }
     }
     Ok(Joined::Refused(refusal))
@@ -150,13 +165,17 @@ mod tests {
         on_recv(&mut Plain, Codec::Json, line)
     }
 
+    fn nick(nick: &str) -> Nick {
+        Nick::new(nick).unwrap()
+    }
+
     #[test]
     fn plain_deliveries_are_accepted_or_rejected() {
         let line = br#"{"type":"message","nick":"alice","message":"hi there"}"#;
         assert_eq!(
             delivery(line),
             Delivery::Accepted {
-                nick: "alice".into(),
+                nick: nick("alice"),
                 opened: Opened::text("hi there")
             }
         );
@@ -164,15 +183,32 @@ mod tests {
         assert_eq!(
             delivery(sealed),
             Delivery::Rejected {
-                nick: "bob".into(),
+                nick: nick("bob").into(),
                 reason: Rejection::Encrypted
             }
         );
         assert!(matches!(
             delivery(b"garbage"),
-            Delivery::Rejected { nick, reason: Rejection::Frame(_) } if nick == UNKNOWN_NICK
+            Delivery::Rejected {
+                nick: ClaimedNick::Missing,
+                reason: Rejection::Frame(_)
+            }
         ));
         let notice = br#"{"response":"ko","error":"too slow"}"#;
-        assert_eq!(delivery(notice), Delivery::Notice("too slow".into()));
+        assert_eq!(delivery(notice), Delivery::Notice(Reason::new("too slow")));
+    }
+
+    #[test]
+    fn a_message_from_a_nick_no_honest_server_relays_is_rejected() {
+        let line = "{\"type\":\"message\",\"nick\":\"\u{202e}ecila\",\"message\":\"hi\"}";
+        let Delivery::Rejected {
+            nick: ClaimedNick::Invalid(invalid),
+            reason,
+        } = delivery(line.as_bytes())
+        else {
+            panic!("accepted a message from an invalid nick");
+        };
+        assert_eq!(invalid.text, "\u{202e}ecila");
+        assert!(reason.to_string().contains("format characters"), "{reason}");
     }
 }

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use super::broadcast::{Ended, Hub};
 use crate::wire::framing::{self, FramingError, MAX_LINE};
-use crate::wire::{Codec, Connection, Request, Response};
+use crate::wire::{Codec, Connection, Reason, Request, Response};
 
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 6666;
@@ -54,6 +54,13 @@ const STACK_SIZE: usize = if cfg!(debug_assertions) {
 /// error, and how long to wait for each read, before closing it.
 const DRAIN_LIMIT: usize = 1024 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Bytes of answers a request connection may have queued before they are
+/// written, even while further requests are already buffered: pipelined
+/// requests are answered in writes of about this size, so a connection
+/// holds at most this plus one answer (at most [`MAX_LINE`] + 1 bytes),
+/// whatever it sends. See docs/ROBUSTNESS.md for the whole bound.
+pub const OUT_BUDGET: usize = 32 * 1024;
 
 /// Pause after a failed `accept` (out of file descriptors, say), so the
 /// accept loop does not spin.
@@ -148,14 +155,15 @@ impl<'a> Reply<'a> {
     }
 }
 
-/// Logs a refused request and answers it `ko`.
+/// Logs a refused request and answers it `ko`, the reason bounded in both.
 pub fn refused(session: &Session, what: &str, reason: impl fmt::Display) -> Reply<'static> {
+    let reason = Reason::new(reason);
     log::warn!(
         "refused {what} from {} ({}): {reason}",
         session.id,
         session.peer
     );
-    Reply::ko(reason)
+    Reply::respond(Response::Ko(reason))
 }
 
 /// The chat logic plugged into a [`BaseServer`].
@@ -650,7 +658,8 @@ enum Closed {
 /// The request connection's thread: frames in, replies out, until it closes.
 ///
 /// Responses to requests that arrived together are written together: the
-/// output is flushed only when no further whole frame is waiting.
+/// output is flushed when no further whole frame is waiting, or once
+/// [`OUT_BUDGET`] bytes are queued.
 fn serve_requests<S: Service>(
     mut connection: Connection,
     service: &S,
@@ -669,7 +678,7 @@ fn serve_requests<S: Service>(
         connection
             .writer
             .queue(|out| codec.encode_response(&response, out));
-        if !connection.reader.has_buffered_frame() {
+        if connection.writer.pending() >= OUT_BUDGET || !connection.reader.has_buffered_frame() {
             if let Err(e) = connection.writer.flush() {
                 return Closed::Io(e);
             }

@@ -586,7 +586,7 @@ impl Subscription {
         if self.subscriber.lock().mid_line {
             push_line(&mut line, &[]);
         }
-        let notice = Response::Ko(reason);
+        let notice = Response::ko(reason);
         push_line_with(&mut line, |out| {
             self.hub.codec.encode_response(&notice, out)
         });

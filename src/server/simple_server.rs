@@ -9,6 +9,10 @@
 //! connection that joined it, frees it when that connection closes, and caps
 //! the nicks one connection may hold.
 //!
+//! A nick that looks like a joined one (the same UTS #39 skeleton,
+//! [`Nick::skeleton`]) is refused as already joined, in both models: it is
+//! the same person to whoever reads the chat.
+//!
 //! Python's serialiser was a swappable pair (`_serial_function`,
 //! `_deserial_function`, pickle by default). Here the transport decodes
 //! every frame into a typed [`Request`] before the chat logic sees it (see
@@ -16,14 +20,14 @@
 //! is which message bodies it accepts ([`Accept`]), passed in at
 //! construction.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::base_server::{ConnectionId, Relay, Reply, Service, Session, refused};
-use crate::wire::{MessageBody, Nick, Request, Response};
+use crate::wire::{MAX_LINE, MessageBody, Nick, Request, Response};
 
 /// Most nicks one request connection may hold in the guarded mode.
 pub const MAX_NICKS_PER_CONNECTION: usize = 16;
@@ -31,6 +35,12 @@ pub const MAX_NICKS_PER_CONNECTION: usize = 16;
 /// Longest wait, on a join that names its subscriber, for that broadcast
 /// connection to be registered.
 const SUBSCRIBER_WAIT: Duration = Duration::from_secs(2);
+
+/// Bytes a nick takes in a list answer besides its own: at least its two
+/// quotes and a comma in JSON. A list answer holds nicks while they add up
+/// to at most [`MAX_LINE`] bytes counted this way, so it never copies more
+/// nicks than a line could carry; the codec then cuts to the exact size.
+const LISTED_NICK_OVERHEAD: usize = 3;
 
 /// Who may act for a nick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +65,8 @@ pub enum Accept {
 pub enum RoomError {
     #[error("nick '{0}' is already joined")]
     AlreadyJoined(Nick),
+    #[error("nick '{nick}' looks like '{joined}', which is already joined")]
+    LooksLike { nick: Nick, joined: Nick },
     #[error("nick '{0}' is not joined")]
     NotJoined(Nick),
     #[error("nick '{0}' belongs to another connection")]
@@ -72,15 +84,21 @@ pub struct ChatRoom {
 #[derive(Default)]
 struct Members {
     by_nick: HashMap<Nick, Member>,
+    /// The joined nicks by join number: `list` answers in join order,
+    /// reading only the nicks it shows.
+    in_order: BTreeMap<u64, Nick>,
+    /// The joined nick of each confusable skeleton.
+    by_skeleton: HashMap<String, Nick>,
     /// Nicks held per connection (guarded mode only).
     held: HashMap<ConnectionId, usize>,
-    /// Join counter, so `list` answers in join order.
+    /// Join counter.
     joins: u64,
 }
 
 struct Member {
     owner: ConnectionId,
     joined: u64,
+    skeleton: String,
 }
 
 impl ChatRoom {
@@ -93,16 +111,12 @@ impl ChatRoom {
 
     pub fn join(&self, nick: Nick, by: ConnectionId) -> Result<(), RoomError> {
         let guarded = self.trust == TrustModel::Guarded;
+        let skeleton = nick.skeleton();
         let mut members = self.lock();
         if guarded && members.held.get(&by).copied().unwrap_or(0) >= MAX_NICKS_PER_CONNECTION {
             return Err(RoomError::TooManyNicks);
         }
-        let joined = members.joins;
-        match members.by_nick.entry(nick) {
-            Entry::Occupied(taken) => return Err(RoomError::AlreadyJoined(taken.key().clone())),
-            Entry::Vacant(free) => free.insert(Member { owner: by, joined }),
-        };
-        members.joins += 1;
+        members.admit(nick, skeleton, by)?;
         if guarded {
             *members.held.entry(by).or_default() += 1;
         }
@@ -112,7 +126,7 @@ impl ChatRoom {
     pub fn leave(&self, nick: &Nick, by: ConnectionId) -> Result<(), RoomError> {
         let mut members = self.lock();
         let owner = self.check_may_act(&members, nick, by)?;
-        members.by_nick.remove(nick);
+        members.remove(nick);
         members.release_one(owner);
         Ok(())
     }
@@ -124,10 +138,24 @@ impl ChatRoom {
 
     /// Joined nicks, in join order.
     pub fn nicks(&self) -> Vec<String> {
+        self.lock().in_order.values().map(Nick::to_string).collect()
+    }
+
+    /// The list answer: the first joined nicks, in join order, while their
+    /// bytes (plus [`LISTED_NICK_OVERHEAD`] each) add up to at most
+    /// `budget`, and how many are left out.
+    pub fn list(&self, budget: usize) -> Response {
         let members = self.lock();
-        let mut joined: Vec<_> = members.by_nick.iter().map(|(n, m)| (m.joined, n)).collect();
-        joined.sort_unstable();
-        joined.into_iter().map(|(_, n)| n.to_string()).collect()
+        let shown = fitting(members.in_order.values(), budget);
+        // Counted first, so the copy is allocated once, at its size.
+        let nicks: Vec<String> = members
+            .in_order
+            .values()
+            .take(shown)
+            .map(Nick::to_string)
+            .collect();
+        let more = members.in_order.len() - shown;
+        Response::Nicks { nicks, more }
     }
 
     /// Frees the nicks a closed connection held (guarded mode); returns them.
@@ -139,14 +167,15 @@ impl ChatRoom {
         if members.held.remove(&by).is_none() {
             return Vec::new();
         }
-        let mut freed = Vec::new();
-        members.by_nick.retain(|nick, m| {
-            let keep = m.owner != by;
-            if !keep {
-                freed.push(nick.clone());
-            }
-            keep
-        });
+        let freed: Vec<Nick> = members
+            .by_nick
+            .iter()
+            .filter(|(_, m)| m.owner == by)
+            .map(|(nick, _)| nick.clone())
+            .collect();
+        for nick in &freed {
+            members.remove(nick);
+        }
         freed
     }
 
@@ -173,7 +202,51 @@ impl ChatRoom {
     }
 }
 
+/// How many of `nicks`, in order, fit in `budget` bytes, each counted with
+/// [`LISTED_NICK_OVERHEAD`].
+fn fitting<'a>(nicks: impl Iterator<Item = &'a Nick>, budget: usize) -> usize {
+    let mut used = 0usize;
+    nicks
+        .take_while(|nick| {
+            used = used.saturating_add(nick.as_str().len() + LISTED_NICK_OVERHEAD);
+            used <= budget
+        })
+        .count()
+}
+
 impl Members {
+    /// Adds `nick`, of this `skeleton`, unless it or a lookalike is joined.
+    fn admit(&mut self, nick: Nick, skeleton: String, by: ConnectionId) -> Result<(), RoomError> {
+        if let Some(joined) = self.by_skeleton.get(&skeleton) {
+            return Err(if *joined == nick {
+                RoomError::AlreadyJoined(nick)
+            } else {
+                RoomError::LooksLike {
+                    nick,
+                    joined: joined.clone(),
+                }
+            });
+        }
+        let joined = self.joins;
+        self.joins += 1;
+        self.in_order.insert(joined, nick.clone());
+        self.by_skeleton.insert(skeleton.clone(), nick.clone());
+        let member = Member {
+            owner: by,
+            joined,
+            skeleton,
+        };
+        self.by_nick.insert(nick, member);
+        Ok(())
+    }
+
+    fn remove(&mut self, nick: &Nick) {
+        if let Some(member) = self.by_nick.remove(nick) {
+            self.in_order.remove(&member.joined);
+            self.by_skeleton.remove(&member.skeleton);
+        }
+    }
+
     fn release_one(&mut self, owner: ConnectionId) {
         if let Entry::Occupied(mut count) = self.held.entry(owner) {
             *count.get_mut() -= 1;
@@ -265,7 +338,7 @@ impl SimpleServer {
     }
 
     fn on_list(&self) -> Reply<'static> {
-        Reply::respond(Response::Nicks(self.room.nicks()))
+        Reply::respond(self.room.list(MAX_LINE))
     }
 }
 
@@ -350,6 +423,59 @@ mod tests {
         room.leave(&nick("n0"), A).unwrap();
         room.join(nick("one-more"), A).unwrap();
         room.join(nick("other"), B).unwrap();
+    }
+
+    #[test]
+    fn a_lookalike_of_a_joined_nick_is_refused_as_already_joined() {
+        let room = ChatRoom::new(TrustModel::Open);
+        room.join(nick("alice"), A).unwrap();
+        for lookalike in ["\u{430}lice", "alic\u{435}", "aIice"] {
+            let refused = room.join(nick(lookalike), B).unwrap_err();
+            assert_eq!(
+                refused,
+                RoomError::LooksLike {
+                    nick: nick(lookalike),
+                    joined: nick("alice")
+                }
+            );
+            assert!(refused.to_string().contains("already joined"));
+        }
+        room.leave(&nick("alice"), A).unwrap();
+        room.join(nick("\u{430}lice"), B).unwrap();
+        assert_eq!(room.nicks(), vec!["\u{430}lice"]);
+    }
+
+    #[test]
+    fn case_is_significant_alice_and_capital_alice_are_two_people() {
+        let room = ChatRoom::new(TrustModel::Open);
+        room.join(nick("alice"), A).unwrap();
+        room.join(nick("Alice"), B).unwrap();
+        assert_eq!(room.nicks(), vec!["alice", "Alice"]);
+    }
+
+    #[test]
+    fn a_list_answer_keeps_what_its_budget_holds_and_counts_the_rest() {
+        let room = ChatRoom::new(TrustModel::Open);
+        for n in ["ab", "cd", "ef"] {
+            room.join(nick(n), A).unwrap();
+        }
+        let two = 2 * (2 + LISTED_NICK_OVERHEAD);
+        let expected = Response::Nicks {
+            nicks: vec!["ab".into(), "cd".into()],
+            more: 1,
+        };
+        assert_eq!(room.list(two), expected);
+        assert_eq!(room.list(two + 4), expected);
+        assert_eq!(room.list(usize::MAX), Response::nicks(room.nicks()));
+    }
+
+    #[test]
+    fn released_and_left_nicks_free_their_skeleton() {
+        let room = ChatRoom::new(TrustModel::Guarded);
+        room.join(nick("alice"), A).unwrap();
+        room.release_connection(A);
+        room.join(nick("\u{430}lice"), B).unwrap();
+        assert_eq!(room.nicks(), vec!["\u{430}lice"]);
     }
 
     #[test]

@@ -48,7 +48,11 @@ impl Codec {
         self.encode(request, out);
     }
 
-    /// Appends a response frame to `out`.
+    /// Appends a response frame to `out`: never more than [`MAX_LINE`]
+    /// bytes, a nick list being cut to the nicks that fit and the others
+    /// counted in `more` (PROTOCOL.md section 5).
+    ///
+    /// [`MAX_LINE`]: super::framing::MAX_LINE
     pub fn encode_response(self, response: &Response, out: &mut Vec<u8>) {
         match self {
             Self::Json => json::encode_response(response, out),
@@ -87,7 +91,7 @@ impl Codec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::frame::{MessageBody, Sealed};
+    use crate::wire::frame::{MessageBody, Reason, Sealed};
     use crate::wire::nick::Nick;
 
     const JSON: Codec = Codec::Json;
@@ -215,8 +219,12 @@ mod tests {
         for response in [
             Response::Ok,
             Response::ko("nick 'bob' is already joined"),
-            Response::Nicks(vec!["a".into(), "b \"c\"".into()]),
-            Response::Nicks(vec![]),
+            Response::nicks(vec!["a".into(), "b \"c\"".into()]),
+            Response::nicks(vec![]),
+            Response::Nicks {
+                nicks: vec!["a".into()],
+                more: 7,
+            },
         ] {
             let bytes = JSON.response_bytes(&response);
             assert_eq!(JSON.decode_response(&bytes), Ok(response));
@@ -299,7 +307,7 @@ mod tests {
         let notice = br#"{"response":"ko","error":"too slow"}"#;
         assert_eq!(
             JSON.decode_broadcast(notice),
-            Ok(Broadcast::Notice("too slow".into()))
+            Ok(Broadcast::Notice(Reason::new("too slow")))
         );
     }
 }

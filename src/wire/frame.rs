@@ -39,7 +39,8 @@ pub enum FrameError {
     NotAnObject(&'static str),
     #[error("missing field `type`")]
     MissingType,
-    #[error("unknown request type '{}' (expected join, leave, message or list)", .0.escape_debug())]
+    /// The type, cut to [`ECHOED_CHARS`]: a reason never echoes a request.
+    #[error("unknown request type '{}' (expected join, leave, message or list)", Echo(.0))]
     UnknownType(String),
     #[error("bad field: {0}")]
     BadField(String),
@@ -47,8 +48,111 @@ pub enum FrameError {
     Nick(#[from] NickError),
     #[error("field `message` must be a text string or a {{\"salt\", \"token\"}} object")]
     BadMessage,
-    #[error("unknown response status '{}'", .0.escape_debug())]
+    #[error("unknown response status '{}'", Echo(.0))]
     UnknownStatus(String),
+}
+
+/// Most characters of a peer's text that a reason quotes.
+pub const ECHOED_CHARS: usize = 32;
+
+/// A peer's text quoted in a reason: escaped, and cut to [`ECHOED_CHARS`]
+/// characters, so that the reason names what was wrong without carrying it.
+struct Echo<'a>(&'a str);
+
+impl fmt::Display for Echo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut chars = self.0.chars();
+        for c in chars.by_ref().take(ECHOED_CHARS) {
+            write!(f, "{}", c.escape_debug())?;
+        }
+        if chars.next().is_some() {
+            f.write_str("...")?;
+        }
+        Ok(())
+    }
+}
+
+/// Longest `ko` reason, in characters (PROTOCOL.md section 2).
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// What ends a reason that was cut.
+const CUT_MARK: &str = "...";
+
+/// The reason of a `ko`: at most [`MAX_REASON_CHARS`] characters. Made only
+/// by [`Reason::new`], which cuts a longer text, so no answer, whoever
+/// builds it, can echo a whole request or grow past a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason(String);
+
+impl Reason {
+    /// The first [`MAX_REASON_CHARS`] characters of `text`, ending in `...`
+    /// where cut. Formatting stops there: a long text costs no more.
+    pub fn new(text: impl fmt::Display) -> Self {
+        let mut bounded = Bounded {
+            text: String::new(),
+            chars: 0,
+            cut: false,
+        };
+        // A write error only means that the bound was reached.
+        let _ = fmt::write(&mut bounded, format_args!("{text}"));
+        if bounded.cut {
+            let keep = MAX_REASON_CHARS - CUT_MARK.chars().count();
+            let end = bounded.text.char_indices().nth(keep).map_or(0, |(i, _)| i);
+            bounded.text.truncate(end);
+            bounded.text.push_str(CUT_MARK);
+        }
+        Self(bounded.text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for Reason {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Reason {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// A text sink that takes [`MAX_REASON_CHARS`] characters, then fails.
+struct Bounded {
+    text: String,
+    chars: usize,
+    cut: bool,
+}
+
+impl fmt::Write for Bounded {
+    fn write_str(&mut self, piece: &str) -> fmt::Result {
+        for c in piece.chars() {
+            if self.chars == MAX_REASON_CHARS {
+                self.cut = true;
+                return Err(fmt::Error);
+            }
+            self.text.push(c);
+            self.chars += 1;
+        }
+        Ok(())
+    }
 }
 
 /// The `message` field `M` of a message frame (PROTOCOL.md section 3).
@@ -168,7 +272,7 @@ fn parse_address(text: &str) -> Result<SocketAddr, FrameError> {
         .map_err(|_| {
             FrameError::BadField(format!(
                 "`subscriber` must be an IP:PORT address, not '{}'",
-                text.escape_debug()
+                Echo(text)
             ))
         })
 }
@@ -183,14 +287,20 @@ pub enum Response {
     /// `{"response":"ok"}`
     Ok,
     /// `{"response":"ko","error":REASON}`
-    Ko(String),
-    /// `{"response":[N1, N2, ...]}`
-    Nicks(Vec<String>),
+    Ko(Reason),
+    /// `{"response":[N1, N2, ...]}`, and `"more":N` when `more` nicks are
+    /// joined but left out so that the answer fits on a line.
+    Nicks { nicks: Vec<String>, more: usize },
 }
 
 impl Response {
     pub fn ko(reason: impl fmt::Display) -> Self {
-        Self::Ko(reason.to_string())
+        Self::Ko(Reason::new(reason))
+    }
+
+    /// A list answer with every joined nick in it.
+    pub fn nicks(nicks: Vec<String>) -> Self {
+        Self::Nicks { nicks, more: 0 }
     }
 
     /// The response an [`Envelope`] holds, if it is one (client side).
@@ -199,7 +309,10 @@ impl Response {
             Some(Status::Word(s)) if s == "ok" => Ok(Self::Ok),
             Some(Status::Word(s)) if s == "ko" => Ok(Self::Ko(reason_of(envelope.error))),
             Some(Status::Word(other)) => Err(FrameError::UnknownStatus(other.into_owned())),
-            Some(Status::Nicks(nicks)) => Ok(Self::Nicks(nicks)),
+            Some(Status::Nicks(nicks)) => Ok(Self::Nicks {
+                nicks,
+                more: envelope.more.unwrap_or(0),
+            }),
             None => Err(missing("response")),
         }
     }
@@ -211,30 +324,39 @@ impl Serialize for Response {
         struct Answer<'r, T: Serialize> {
             response: T,
             #[serde(skip_serializing_if = "Option::is_none")]
-            error: Option<&'r str>,
+            error: Option<&'r Reason>,
+            #[serde(skip_serializing_if = "is_zero")]
+            more: usize,
         }
         match self {
             Self::Ok => Answer::<&str> {
                 response: "ok",
                 error: None,
+                more: 0,
             }
             .serialize(s),
             Self::Ko(reason) => Answer {
                 response: "ko",
                 error: Some(reason),
+                more: 0,
             }
             .serialize(s),
-            Self::Nicks(nicks) => Answer {
+            Self::Nicks { nicks, more } => Answer {
                 response: nicks,
                 error: None,
+                more: *more,
             }
             .serialize(s),
         }
     }
 }
 
-fn reason_of(error: Option<Cow<'_, str>>) -> String {
-    error.map_or_else(|| "no reason given".to_owned(), Cow::into_owned)
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn reason_of(error: Option<Cow<'_, str>>) -> Reason {
+    error.map_or_else(|| Reason::new("no reason given"), Reason::new)
 }
 
 /// A frame read from the broadcast port.
@@ -249,7 +371,7 @@ pub enum Broadcast<'a> {
     },
     /// The server's last words before it closes the connection (too slow,
     /// server full): a `{"response":"ko","error":...}` frame.
-    Notice(String),
+    Notice(Reason),
 }
 
 impl<'a> Broadcast<'a> {
@@ -271,7 +393,7 @@ impl<'a> Broadcast<'a> {
 
 /// Every field a frame of the protocol may carry, whichever way it travels:
 /// requests (`type`, `nick`, `message`, `subscriber`), responses and notices
-/// (`response`, `error`). Unknown fields are ignored.
+/// (`response`, `error`, `more`). Unknown fields are ignored.
 #[derive(Debug, Default, Deserialize)]
 pub struct Envelope<'a> {
     #[serde(rename = "type", borrow, default)]
@@ -286,6 +408,8 @@ pub struct Envelope<'a> {
     pub response: Option<Status<'a>>,
     #[serde(borrow, default)]
     pub error: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub more: Option<usize>,
 }
 
 /// A response's `response` field: a status word, or the list of nicks.
@@ -429,4 +553,36 @@ impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
     }
 
     skip_other_shapes!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_is_cut_to_200_characters() {
+        assert_eq!(Reason::new("short").as_str(), "short");
+        let exact = "é".repeat(MAX_REASON_CHARS);
+        assert_eq!(Reason::new(&exact).as_str(), exact);
+        let cut = Reason::new("é".repeat(MAX_REASON_CHARS + 1));
+        assert_eq!(cut.chars().count(), MAX_REASON_CHARS);
+        assert!(cut.ends_with("é..."));
+    }
+
+    #[test]
+    fn an_echo_names_a_value_without_carrying_it() {
+        let long = FrameError::UnknownType("\u{1}".repeat(1000)).to_string();
+        assert_eq!(
+            long,
+            format!(
+                "unknown request type '{}...' (expected join, leave, message or list)",
+                "\\u{1}".repeat(ECHOED_CHARS)
+            )
+        );
+        assert!(
+            FrameError::UnknownType("dance".into())
+                .to_string()
+                .contains("'dance'")
+        );
+    }
 }

@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use super::frame::{Broadcast, Envelope, FrameError, Request, Response};
+use super::frame::{Broadcast, Envelope, FrameError, Reason, Request, Response};
+use super::framing::MAX_LINE;
 
 /// Deepest nesting of arrays and objects accepted anywhere in a request. The
 /// protocol needs 3; the limit keeps frames that would exhaust another
@@ -50,12 +51,48 @@ pub fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
     }
 }
 
-/// Appends a response's compact JSON to `out`.
+/// Appends a response's compact JSON to `out`: at most [`MAX_LINE`] bytes,
+/// whatever the response (PROTOCOL.md section 5). `ok` is a constant, a
+/// `ko` reason is at most 200 characters (6 bytes each at worst once
+/// escaped), and a nick list keeps the nicks that fit.
 pub fn encode_response(response: &Response, out: &mut Vec<u8>) {
     match response {
         Response::Ok => out.extend_from_slice(OK),
-        other => encode(other, out),
+        Response::Nicks { nicks, more } => encode_nicks(nicks, *more, out),
+        Response::Ko(_) => encode(response, out),
     }
+}
+
+/// The end of a list answer at its longest: `],"more":`, a count, `}`.
+const LIST_TAIL_MAX: usize = r#"],"more":}"#.len() + 20;
+
+/// `{"response":[N1,...],"more":M}`, keeping the nicks that fit in
+/// [`MAX_LINE`] bytes in order, and counting the others in `more`, added to
+/// the `more` the answer already had. One pass: each nick is written, and
+/// taken back if it went over.
+fn encode_nicks(nicks: &[String], more: usize, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(br#"{"response":["#);
+    let mut kept = 0;
+    for nick in nicks {
+        let before = out.len();
+        if kept > 0 {
+            out.push(b',');
+        }
+        encode(nick.as_str(), out);
+        if out.len() - start + LIST_TAIL_MAX > MAX_LINE {
+            out.truncate(before);
+            break;
+        }
+        kept += 1;
+    }
+    out.push(b']');
+    let more = more.saturating_add(nicks.len() - kept);
+    if more > 0 {
+        out.extend_from_slice(br#","more":"#);
+        out.extend_from_slice(more.to_string().as_bytes());
+    }
+    out.push(b'}');
 }
 
 fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
@@ -67,7 +104,8 @@ fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
 
 fn serde_error(e: serde_json::Error) -> FrameError {
     match e.classify() {
-        serde_json::error::Category::Data => FrameError::BadField(e.to_string()),
+        // serde quotes the value it refused: bounded like any reason.
+        serde_json::error::Category::Data => FrameError::BadField(Reason::new(e).to_string()),
         _ => FrameError::Malformed {
             format: FORMAT,
             reason: e.to_string(),
@@ -108,4 +146,58 @@ pub fn check_nesting(json: &[u8]) -> Result<(), FrameError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::frame::MAX_REASON_CHARS;
+
+    fn encoded(response: &Response) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_response(response, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_list_that_would_not_fit_keeps_the_nicks_that_fit_and_counts_the_others() {
+        let nicks: Vec<String> = (0..300)
+            .map(|i| format!("{i:03}{}", "🦀".repeat(60)))
+            .collect();
+        let line = encoded(&Response::Nicks {
+            nicks: nicks.clone(),
+            more: 5,
+        });
+        assert!(line.len() <= MAX_LINE, "{} bytes", line.len());
+        let Ok(Response::Nicks { nicks: kept, more }) = decode_response(&line) else {
+            panic!("not a list");
+        };
+        assert_eq!(kept[..], nicks[..kept.len()]);
+        assert_eq!(more, 5 + nicks.len() - kept.len());
+        // One more nick, and room for the longest tail, would not have fit.
+        let head = r#"{"response":"#.len();
+        let one_more = serde_json::to_vec(&nicks[..=kept.len()]).unwrap();
+        assert!(head + one_more.len() - 1 + LIST_TAIL_MAX > MAX_LINE);
+    }
+
+    #[test]
+    fn a_short_list_is_the_exercise_dictionary() {
+        let line = encoded(&Response::nicks(vec!["a".into(), "b\"".into()]));
+        assert_eq!(line, br#"{"response":["a","b\""]}"#);
+    }
+
+    #[test]
+    fn a_ko_never_echoes_a_whole_request() {
+        let hostile = format!(r#"{{"type":"{}"}}"#, "\\u0001".repeat(10_000));
+        let Err(refusal) = decode_request(hostile.as_bytes()) else {
+            panic!("accepted");
+        };
+        let Response::Ko(reason) = Response::ko(&refusal) else {
+            unreachable!()
+        };
+        assert!(reason.chars().count() <= MAX_REASON_CHARS);
+        assert!(reason.starts_with("unknown request type '"), "{reason}");
+        let line = encoded(&Response::Ko(reason));
+        assert!(line.len() < 2 * 1024, "{} bytes", line.len());
+    }
 }

@@ -12,6 +12,6 @@ pub mod nick;
 
 pub use codec::Codec;
 pub use connection::Connection;
-pub use frame::{Broadcast, FrameError, MessageBody, Request, Response, Sealed};
+pub use frame::{Broadcast, FrameError, MessageBody, Reason, Request, Response, Sealed};
 pub use framing::{FramingError, MAX_LINE};
-pub use nick::{Nick, NickError};
+pub use nick::{ClaimedNick, InvalidNick, Nick, NickError};

@@ -37,9 +37,11 @@ fn main() -> ExitCode {
     let disagreements = cells.iter().filter(|c| !c.agrees()).count();
     if disagreements > 0 {
         eprintln!("error: {disagreements} cell(s) differ from the lab's expected outcome");
+        unsecured_chat::app::logging::flush();
         return ExitCode::FAILURE;
     }
     println!("every cell agrees with the lab's expected outcome");
+    unsecured_chat::app::logging::flush();
     ExitCode::SUCCESS
 }
 

@@ -1,0 +1,58 @@
+//! Logging never stops the service (issue 14, finding 4; PROTOCOL.md
+//! section 5): with the server's stderr a pipe that nobody reads, as a
+//! terminal paused with Ctrl-S, the real `simple_server` goes on serving
+//! joins and messages, and says how many log lines it dropped once its
+//! stderr is read again.
+
+mod hostile;
+
+use chat_lab::process::Stderr;
+use hostile::{PATIENCE, Raw, ok, start_server};
+use unsecured_chat::app::logging::QUEUE_BYTES;
+
+/// Bytes of text in each message: each is logged in full, at info level.
+const TEXT_BYTES: usize = 16 * 1024;
+
+/// Messages whose log lines add up to three times what the log queue holds,
+/// on top of the 64 KiB a pipe holds: far more than fits.
+const MESSAGES: usize = 3 * QUEUE_BYTES / TEXT_BYTES;
+
+#[test]
+fn a_stderr_nobody_reads_stops_no_one_and_the_lost_lines_are_counted() {
+    let mut server = start_server(exe!("simple_server"), &[], Stderr::Paused);
+    let mut alice = Raw::connect(server.port);
+    assert_eq!(alice.join("alice"), ok());
+    let text = "x".repeat(TEXT_BYTES);
+    for i in 0..MESSAGES {
+        // Each answer must come: Raw fails the test after PATIENCE.
+        assert_eq!(alice.say("alice", &text), ok(), "message {i}");
+    }
+
+    let mut bob = Raw::connect(server.port);
+    let mut sub = Raw::connect(server.broadcast_port);
+    assert_eq!(bob.join_with("bob", &sub), ok());
+    assert_eq!(bob.say("bob", "still served"), ok());
+    let line = sub.line().expect("the broadcast port closed");
+    let frame: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        (frame["nick"].as_str(), frame["message"].as_str()),
+        (Some("bob"), Some("still served"))
+    );
+    assert_eq!(
+        alice.list()["response"],
+        serde_json::json!(["alice", "bob"])
+    );
+
+    server.process.stderr.resume();
+    let report = server
+        .process
+        .stderr
+        .find(PATIENCE, |l| l.contains("log line(s) dropped"))
+        .expect("no report of the dropped log lines");
+    let dropped: usize = report
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {report:?}"));
+    assert!(dropped > 0 && dropped <= MESSAGES + 4, "{report}");
+}
