@@ -18,11 +18,13 @@ all: build
 build:
 	$(CARGO) build --release --bins
 
+# Not echoed: ARGS may hold a password (better given as CHAT_PASSWORD or
+# --password-file, which the clients prefer).
 run-server:
-	$(CARGO) run --release --quiet --bin $(SERVER) -- $(ARGS)
+	@$(CARGO) run --release --quiet --bin $(SERVER) -- $(ARGS)
 
 run-client:
-	$(CARGO) run --release --quiet --bin $(CLIENT) -- $(ARGS)
+	@$(CARGO) run --release --quiet --bin $(CLIENT) -- $(ARGS)
 
 # The whole lab in one command: every attack against every layer, on free
 # local ports, narrated, ending with the attack/defence table.

@@ -5,8 +5,9 @@
 //!
 //! Python's client was a web page (pywebio) polling the broadcast socket
 //! every 0.1 s. This one is a terminal program: one thread reads stdin, the
-//! broadcast reader thread prints, and the main thread owns the request
-//! connection and reacts to events from both (and from Ctrl-C) in order.
+//! broadcast pipeline's verifier thread prints (`client::inbox`), and the
+//! main thread owns the request connection and reacts to events from both
+//! (and from Ctrl-C) in order.
 
 use std::io::{self, BufRead, Write};
 use std::sync::mpsc::{self, Sender};
@@ -16,7 +17,8 @@ use super::display;
 use super::flags::ClientFlags;
 use crate::Error;
 use crate::client::Delivery;
-use crate::client::{BaseClient, BroadcastChannel, ClientError, Endpoint, SimpleClient, on_recv};
+use crate::client::{BaseClient, BroadcastChannel, ClientError, Endpoint, SimpleClient};
+use crate::client::{Inbox, Verifier};
 use crate::layer::{AeSettings, Layer, Open, Seal};
 use crate::wire::{Nick, Response};
 
@@ -97,16 +99,17 @@ where
     chat(&mut client, inbox)
 }
 
-/// The broadcast reader (which prints what it opens) and the stdin reader,
-/// both reporting to the main thread through `events`.
+/// The broadcast pipeline (a reader thread, and a verifier thread that
+/// prints what it opens) and the stdin reader, reporting to the main thread
+/// through `events`.
 fn spawn_readers<O: Open + 'static>(
     broadcasts: BroadcastChannel,
-    mut opener: O,
+    opener: O,
     events: &Sender<Event>,
 ) -> io::Result<()> {
     let lost = events.clone();
-    broadcasts.spawn(
-        move |codec, frame| show(&on_recv(&mut opener, codec, frame)),
+    Verifier::new(Inbox::spawn(broadcasts)?, opener).spawn(
+        |delivery| show(&delivery),
         move |e| {
             let _ = lost.send(Event::Lost(e));
         },
