@@ -101,6 +101,8 @@ pub struct FloodReport {
     pub junk_over_budget: usize,
     /// Junk bob verified and found forged.
     pub junk_unverified: usize,
+    /// Frames bob's reader dropped unread, its queue full (and said so).
+    pub shed: usize,
     /// Whether bob lost his connection (disconnected by the server).
     pub disconnected: bool,
 }
@@ -139,6 +141,7 @@ pub fn run(config: &FloodConfig) -> Result<FloodReport, ProcessError> {
         honest_line: outcome.honest,
         junk_over_budget: outcome.over_budget,
         junk_unverified: outcome.unverified,
+        shed: outcome.shed,
         disconnected,
     })
 }
@@ -213,6 +216,7 @@ struct Outcome {
     honest: Option<String>,
     over_budget: usize,
     unverified: usize,
+    shed: usize,
 }
 
 /// Reads bob's lines, tallying the junk, until one is about alice.
@@ -229,6 +233,8 @@ fn watch(stdout: &Lines, within: Duration) -> Outcome {
             outcome.over_budget += 1;
         } else if line.ends_with("cannot verify: wrong password or altered message") {
             outcome.unverified += 1;
+        } else if line.ends_with("receiver overloaded, not verified") {
+            outcome.shed += 1;
         }
     }
     outcome

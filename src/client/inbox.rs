@@ -50,6 +50,22 @@ struct Queue {
     frames: usize,
     bytes: usize,
     end: End,
+    /// Whether the verifier is asleep, waiting for an item: the reader
+    /// wakes it only then, so a busy verifier costs the reader no system
+    /// call per frame.
+    waiting: bool,
+}
+
+impl Queue {
+    fn new() -> Self {
+        Self {
+            items: VecDeque::new(),
+            frames: 0,
+            bytes: 0,
+            end: End::Open,
+            waiting: false,
+        }
+    }
 }
 
 struct Shared {
@@ -75,13 +91,44 @@ impl Shared {
             queue.bytes += frame.len();
             queue.items.push_back(Item::Frame(frame.to_vec()));
         }
+        let wake = queue.waiting;
         drop(queue);
-        self.ready.notify_one();
+        if wake {
+            self.ready.notify_one();
+        }
     }
 
     fn end(&self, reason: ClientError) {
         self.lock().end = End::Ended(reason);
         self.ready.notify_one();
+    }
+
+    /// Waits while the queue is empty and the connection open, at most
+    /// `timeout` (`None`: as long as it takes).
+    fn wait<'q>(
+        &self,
+        mut queue: MutexGuard<'q, Queue>,
+        timeout: Option<Duration>,
+    ) -> MutexGuard<'q, Queue> {
+        let empty = |q: &mut Queue| q.items.is_empty() && matches!(q.end, End::Open);
+        if !empty(&mut queue) {
+            return queue;
+        }
+        queue.waiting = true;
+        let mut queue = match timeout {
+            None => self
+                .ready
+                .wait_while(queue, empty)
+                .unwrap_or_else(PoisonError::into_inner),
+            Some(t) => {
+                self.ready
+                    .wait_timeout_while(queue, t, empty)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+        };
+        queue.waiting = false;
+        queue
     }
 }
 
@@ -106,12 +153,7 @@ impl Inbox {
     /// ends, or at the next frame once this inbox is dropped.
     pub fn spawn(mut channel: BroadcastChannel) -> io::Result<Self> {
         let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue {
-                items: VecDeque::new(),
-                frames: 0,
-                bytes: 0,
-                end: End::Open,
-            }),
+            queue: Mutex::new(Queue::new()),
             ready: Condvar::new(),
         });
         let filled = Arc::clone(&shared);
@@ -130,20 +172,7 @@ impl Inbox {
     /// The next item, waiting at most `timeout` (`None`: as long as it
     /// takes); `None` if nothing came, and at once after [`Inbound::Ended`].
     pub fn next(&self, timeout: Option<Duration>) -> Option<Inbound> {
-        let waiting = |q: &mut Queue| q.items.is_empty() && matches!(q.end, End::Open);
-        let queue = self.shared.lock();
-        let ready = &self.shared.ready;
-        let mut queue = match timeout {
-            None => ready
-                .wait_while(queue, waiting)
-                .unwrap_or_else(PoisonError::into_inner),
-            Some(t) => {
-                ready
-                    .wait_timeout_while(queue, t, waiting)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0
-            }
-        };
+        let mut queue = self.shared.wait(self.shared.lock(), timeout);
         take(&mut queue)
     }
 }
@@ -248,18 +277,9 @@ impl<O: Open + 'static> Verifier<O> {
 mod tests {
     use super::*;
 
-    fn queue() -> Queue {
-        Queue {
-            items: VecDeque::new(),
-            frames: 0,
-            bytes: 0,
-            end: End::Open,
-        }
-    }
-
     #[test]
     fn shed_frames_are_reported_in_their_place_and_the_end_once() {
-        let mut q = queue();
+        let mut q = Queue::new();
         q.items.push_back(Item::Frame(b"a".to_vec()));
         q.items.push_back(Item::Shed(2));
         q.items.push_back(Item::Frame(b"b".to_vec()));
@@ -280,7 +300,7 @@ mod tests {
     #[test]
     fn a_full_queue_sheds_and_never_blocks_the_reader() {
         let shared = Shared {
-            queue: Mutex::new(queue()),
+            queue: Mutex::new(Queue::new()),
             ready: Condvar::new(),
         };
         let big = vec![b'x'; INBOX_BYTES / 2];
