@@ -330,6 +330,28 @@ fn a_late_message_from_a_superseded_session_is_flagged() {
     );
 }
 
+// --- Outsiders -------------------------------------------------------------
+
+/// In the original's trust model anyone may send a message for a joined
+/// nick, and the server relays it; without the password it cannot be
+/// sealed, so AE and AEAD receivers refuse it.
+#[test]
+fn an_outsider_speaking_as_a_joined_nick_is_refused_by_ae_and_aead() {
+    let server = ae_server_here();
+    let endpoint = endpoint(&server);
+    let _alice = client("aead_client", &endpoint, "alice", &[]);
+    let (ae, aead) = (
+        client("ae_client", &endpoint, "bob", &[]),
+        client("aead_client", &endpoint, "carol", &[]),
+    );
+    let guess = AeSettings::new(Password::new("a guess"));
+    let mut outsider = Sender::speaking_as(&endpoint, "alice", AeadSealer::new(&guess));
+    assert_eq!(outsider.say("I resign"), Response::Ok);
+    let refused = "[rejected] alice: cannot verify: wrong password or altered message";
+    assert_eq!(next_line(&ae.stdout), refused);
+    assert_eq!(next_line(&aead.stdout), refused);
+}
+
 // --- 5. Plaintexts are JSON objects ---------------------------------------
 
 #[test]
