@@ -28,7 +28,9 @@ define run_alone
 endef
 
 # The first run builds in release mode (a minute or two); cargo shows its
-# progress, and a second terminal waits for the first one's build.
+# progress, and a second terminal waits for the first one's build. The
+# command is not echoed: ARGS may hold a password (better given as
+# CHAT_PASSWORD or --password-file, which the clients prefer).
 run-server:
 	$(CARGO) build --release --bin $(SERVER)
 	$(call run_alone,$(TARGET_DIR)/release/$(SERVER) $(ARGS))

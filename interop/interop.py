@@ -3,14 +3,18 @@
 
 The lab's scheme is PBKDF2-HMAC-SHA256 (100 iterations, 32 bytes, a fresh
 16-byte salt per message sent in clear as standard base64) and a Fernet token
-under that key. This script does it with Python's `cryptography`, as the lab's
-AEClient and AEADClient do, and checks both directions against the real
-binaries on free local ports:
+under that key. The project's second scheme (`--kdf hkdf`) derives one master
+key per room with PBKDF2, then each message's key with HKDF-SHA256 of the
+master and the message's salt (docs/PROTOCOL.md). This script does both with
+Python's `cryptography`, as the lab's AEClient and AEADClient do, and checks
+both directions against the real binaries on free local ports, for each
+scheme:
 
   AE    Rust -> Python: a frame sent by ae_client decrypts to its text here;
         Python -> Rust: a frame made here is printed by ae_client.
-  AEAD  the same with aead_client, whose plaintext is {"nick", "message"};
-        and a Python frame relabelled with another nick is rejected.
+  AEAD  the same with aead_client, whose plaintext is {"nick", "message",
+        "room", ...}; a Python frame relabelled with another nick is
+        rejected, and so is one sealed for another room.
 
 Usage: interop.py BIN_DIR   (the directory holding ae_server, ae_client and
 aead_client). Prints one PASS or FAIL line per check and exits non-zero if
@@ -29,12 +33,21 @@ import time
 
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 # The lab's parameters (PROTOCOL.md section 3.2).
 ITERATIONS = 100
 KEY_LEN = 32
 SALT_LEN = 16
+
+# The hkdf scheme's constants (docs/PROTOCOL.md, src/layer/kdf.rs).
+MASTER_SALT_PREFIX = b"tp-unsecured-chat/hkdf-v1/room:"
+MESSAGE_KEY_INFO = b"tp-unsecured-chat/hkdf-v1/fernet"
+
+# The room the Rust clients are in (their default), and another one.
+ROOM = "lobby"
+OTHER_ROOM = "elsewhere"
 
 PASSWORD = "interop-s3cret"
 HOST = "127.0.0.1"
@@ -51,30 +64,49 @@ SYNC_NICK = "sync-probe"
 SYNC_RETRY_SECS = 0.05
 
 
-# --- The lab's crypto, with Python's cryptography ------------------------
+# --- The two key schemes, with Python's cryptography ---------------------
+
+
+def pbkdf2(password: str, salt: bytes) -> bytes:
+    kdf = PBKDF2HMAC(
+        algorithm=hashes.SHA256(), length=KEY_LEN, salt=salt, iterations=ITERATIONS
+    )
+    return kdf.derive(password.encode())
 
 
 def derive_key_from_password(password: str, salt: bytes) -> bytes:
     """The lab's key: PBKDF2-HMAC-SHA256, as a Fernet key (URL-safe base64)."""
-    kdf = PBKDF2HMAC(
-        algorithm=hashes.SHA256(), length=KEY_LEN, salt=salt, iterations=ITERATIONS
-    )
-    return base64.urlsafe_b64encode(kdf.derive(password.encode()))
+    return base64.urlsafe_b64encode(pbkdf2(password, salt))
 
 
-def encrypt_message(password: str, plaintext: bytes) -> dict:
+def hkdf_message_key(password: str, room: str, salt: bytes) -> bytes:
+    """The hkdf scheme's key: HKDF-SHA256 of the room's master key and the
+    message salt, as a Fernet key."""
+    master = pbkdf2(password, MASTER_SALT_PREFIX + room.encode())
+    key = HKDF(algorithm=hashes.SHA256(), length=KEY_LEN, salt=salt,
+               info=MESSAGE_KEY_INFO).derive(master)
+    return base64.urlsafe_b64encode(key)
+
+
+def message_key(kdf: str, password: str, salt: bytes) -> bytes:
+    if kdf == "hkdf":
+        return hkdf_message_key(password, ROOM, salt)
+    return derive_key_from_password(password, salt)
+
+
+def encrypt_message(kdf: str, password: str, plaintext: bytes) -> dict:
     """The `message` field the lab's client sends: {"salt", "token"}."""
     salt = os.urandom(SALT_LEN)
-    token = Fernet(derive_key_from_password(password, salt)).encrypt(plaintext)
+    token = Fernet(message_key(kdf, password, salt)).encrypt(plaintext)
     return {"salt": base64.b64encode(salt).decode(), "token": token.decode()}
 
 
-def decrypt_message(password: str, sealed: dict) -> bytes:
+def decrypt_message(kdf: str, password: str, sealed: dict) -> bytes:
     """Opens a {"salt", "token"} field; raises if it cannot be verified."""
     salt = base64.b64decode(sealed["salt"], validate=True)
     if len(salt) != SALT_LEN:
         raise ValueError(f"salt of {len(salt)} bytes, expected {SALT_LEN}")
-    return Fernet(derive_key_from_password(password, salt)).decrypt(sealed["token"])
+    return Fernet(message_key(kdf, password, salt)).decrypt(sealed["token"])
 
 
 # --- Processes and connections --------------------------------------------
@@ -83,10 +115,11 @@ def decrypt_message(password: str, sealed: dict) -> bytes:
 class Process:
     """A binary whose stdout and stderr are read line by line on threads."""
 
-    def __init__(self, args: list):
+    def __init__(self, args: list, env=None):
         self.args = args
         self.proc = subprocess.Popen(
             args,
+            env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -178,11 +211,13 @@ def start_server(bin_dir: str, started: list) -> tuple:
     return ports[0], ports[1]
 
 
-def start_client(bin_dir: str, name: str, ports: tuple, started: list) -> Process:
-    """Starts a Rust client as RUST_NICK and waits until it has joined."""
+def start_client(bin_dir: str, name: str, kdf: str, ports: tuple, started: list) -> Process:
+    """Starts a Rust client as RUST_NICK, the password in its environment,
+    and waits until it has joined."""
     client = Process([os.path.join(bin_dir, name), "--host", HOST,
                       "--port", str(ports[0]), "--broadcast-port", str(ports[1]),
-                      "--nick", RUST_NICK, "--password", PASSWORD])
+                      "--nick", RUST_NICK, "--kdf", kdf],
+                     env=dict(os.environ, CHAT_PASSWORD=PASSWORD))
     started.append(client)
     client.wait_for("stderr", lambda l: l.startswith("joined as "))
     return client
@@ -193,7 +228,7 @@ def expect_ok(response: dict):
         raise AssertionError(f"the server answered {response}")
 
 
-def wait_until_subscribed(client: Process, python: LineSocket, marker: bytes):
+def wait_until_subscribed(client: Process, python: LineSocket, kdf: str, marker: bytes):
     """Returns once the server has certainly subscribed the client's
     broadcast connection.
 
@@ -204,7 +239,7 @@ def wait_until_subscribed(client: Process, python: LineSocket, marker: bytes):
     expect_ok(python.send_json({"type": "join", "nick": SYNC_NICK}))
     deadline = time.monotonic() + TIMEOUT_SECS
     while time.monotonic() < deadline:
-        expect_ok(python.send_json(python_frame(SYNC_NICK, marker)))
+        expect_ok(python.send_json(python_frame(kdf, SYNC_NICK, marker)))
         try:
             client.wait_for("stdout", lambda line: True, timeout=SYNC_RETRY_SECS)
             break
@@ -238,7 +273,8 @@ def check(name: str, attempt):
         print(f"FAIL {name}: got {observed!r}, expected {expected!r}", flush=True)
 
 
-def rust_frame_opened_by_python(client: Process, listener: LineSocket, text: str) -> bytes:
+def rust_frame_opened_by_python(kdf: str, client: Process, listener: LineSocket,
+                                text: str) -> bytes:
     """Sends `text` through the Rust client; returns what Python decrypts.
 
     The listener connected before the client started, and the server
@@ -249,7 +285,7 @@ def rust_frame_opened_by_python(client: Process, listener: LineSocket, text: str
     while True:
         frame = listener.read_json()
         if frame.get("nick") == RUST_NICK:
-            return decrypt_message(PASSWORD, frame["message"])
+            return decrypt_message(kdf, PASSWORD, frame["message"])
 
 
 def delivery_from(client: Process, nick: str) -> str:
@@ -260,9 +296,10 @@ def delivery_from(client: Process, nick: str) -> str:
     )
 
 
-def python_frame(nick: str, plaintext: bytes) -> dict:
+def python_frame(kdf: str, nick: str, plaintext: bytes) -> dict:
     """A message frame exactly as the lab's Python client sends it."""
-    return {"type": "message", "nick": nick, "message": encrypt_message(PASSWORD, plaintext)}
+    message = encrypt_message(kdf, PASSWORD, plaintext)
+    return {"type": "message", "nick": nick, "message": message}
 
 
 def printed_for(client: Process, python: LineSocket, frame: dict) -> str:
@@ -271,39 +308,59 @@ def printed_for(client: Process, python: LineSocket, frame: dict) -> str:
     return delivery_from(client, frame["nick"])
 
 
-def check_ae(client: Process, listener: LineSocket, python: LineSocket):
+def check_ae(kdf: str, client: Process, listener: LineSocket, python: LineSocket):
     text = "hello from Rust, é ✓"
-    check("AE   Rust -> Python: ae_client's frame decrypts with cryptography",
-          lambda: (rust_frame_opened_by_python(client, listener, text).decode(), text))
+    check(f"AE   {kdf:4} Rust -> Python: ae_client's frame decrypts with cryptography",
+          lambda: (rust_frame_opened_by_python(kdf, client, listener, text).decode(), text))
 
     text = "hello from Python, é ✓"
-    frame = python_frame(PYTHON_NICK, ae_plaintext(PYTHON_NICK, text))
-    check("AE   Python -> Rust: ae_client prints cryptography's frame",
+    frame = python_frame(kdf, PYTHON_NICK, ae_plaintext(PYTHON_NICK, text))
+    check(f"AE   {kdf:4} Python -> Rust: ae_client prints cryptography's frame",
           lambda: (printed_for(client, python, frame), f"{PYTHON_NICK} : {text}"))
 
 
-def sealed_nick_and_text(plaintext: bytes) -> tuple:
-    """The AEAD plaintext's nick and message (further fields are allowed)."""
+def sealed_fields(plaintext: bytes) -> tuple:
+    """The AEAD plaintext's nick, message and room (further fields are
+    allowed), and whether it is a JSON object at all."""
     sealed = json.loads(plaintext)
-    return sealed.get("nick"), sealed.get("message")
+    if not isinstance(sealed, dict):
+        return ("not an object", sealed)
+    return sealed.get("nick"), sealed.get("message"), sealed.get("room")
 
 
-def check_aead(client: Process, listener: LineSocket, python: LineSocket):
+def check_aead(kdf: str, client: Process, listener: LineSocket, python: LineSocket):
     text = "sealed by Rust"
-    check("AEAD Rust -> Python: aead_client's token holds its nick and text",
-          lambda: (sealed_nick_and_text(rust_frame_opened_by_python(client, listener, text)),
-                   (RUST_NICK, text)))
+    check(f"AEAD {kdf:4} Rust -> Python: aead_client's token holds its nick, text and room",
+          lambda: (sealed_fields(rust_frame_opened_by_python(kdf, client, listener, text)),
+                   (RUST_NICK, text, ROOM)))
 
     text = "sealed by Python"
-    frame = python_frame(PYTHON_NICK, aead_plaintext(PYTHON_NICK, text))
-    check("AEAD Python -> Rust: aead_client prints cryptography's frame",
+    frame = python_frame(kdf, PYTHON_NICK, aead_plaintext(PYTHON_NICK, text))
+    check(f"AEAD {kdf:4} Python -> Rust: aead_client prints cryptography's room-bound frame",
           lambda: (printed_for(client, python, frame), f"{PYTHON_NICK} : {text}"))
 
     # A rogue server's relabelling: the same token, another nick on the frame.
     relabelled = dict(frame, nick=RELABEL_NICK)
-    check("AEAD Python frame relabelled: aead_client rejects it",
+    check(f"AEAD {kdf:4} Python frame relabelled: aead_client rejects it",
           lambda: (printed_for(client, python, relabelled),
                    f"[rejected] {RELABEL_NICK}: sender mismatch (sealed by {PYTHON_NICK})"))
+
+    # A frame sealed for another chat that shares the password (under this
+    # chat's key, so that what refuses it is the sealed room; with the hkdf
+    # scheme a frame from the other room's own key would not even verify).
+    other = aead_plaintext(PYTHON_NICK, "meant for another room", OTHER_ROOM)
+    expected = (f"[rejected] {PYTHON_NICK}: sealed for room '{OTHER_ROOM}', "
+                f"this client is in '{ROOM}'")
+    check(f"AEAD {kdf:4} Python frame for another room: aead_client rejects it",
+          lambda: (printed_for(client, python, python_frame(kdf, PYTHON_NICK, other)),
+                   expected))
+
+    # The contract wants an object; serde alone would read an array.
+    array = json.dumps([PYTHON_NICK, "an array", ROOM]).encode()
+    check(f"AEAD {kdf:4} Python array plaintext: aead_client rejects it",
+          lambda: (printed_for(client, python, python_frame(kdf, PYTHON_NICK, array)),
+                   f"[rejected] {PYTHON_NICK}: sealed content is not a JSON object "
+                   "(sent by an AE client?)"))
 
 
 def ae_plaintext(nick: str, text: str) -> bytes:
@@ -311,32 +368,36 @@ def ae_plaintext(nick: str, text: str) -> bytes:
     return text.encode()
 
 
-def aead_plaintext(nick: str, text: str) -> bytes:
-    """What the lab's AEADClient encrypts: the sender's nick and the text."""
-    return json.dumps({"nick": nick, "message": text}).encode()
+def aead_plaintext(nick: str, text: str, room: str = ROOM) -> bytes:
+    """What an AEAD client encrypts: the sender's nick, the text, and the
+    room it is meant for (the lab's AEADClient had no room)."""
+    return json.dumps({"nick": nick, "message": text, "room": room}).encode()
 
 
 def run_layer(bin_dir: str, layer: tuple, started: list):
     """One layer's checks against a server and client of their own."""
-    client_name, plaintext, checks = layer
+    client_name, kdf, plaintext, checks = layer
     ports = start_server(bin_dir, started)
     listener = LineSocket(ports[1])
     python = LineSocket(ports[0])
     try:
-        client = start_client(bin_dir, client_name, ports, started)
+        client = start_client(bin_dir, client_name, kdf, ports, started)
         for nick in (PYTHON_NICK, RELABEL_NICK):
             expect_ok(python.send_json({"type": "join", "nick": nick}))
-        wait_until_subscribed(client, python, plaintext(SYNC_NICK, "sync marker"))
-        checks(client, listener, python)
+        wait_until_subscribed(client, python, kdf, plaintext(SYNC_NICK, "sync marker"))
+        checks(kdf, client, listener, python)
     finally:
         listener.close()
         python.close()
 
 
-# Each layer: its Rust client, the lab's plaintext for it, and its checks.
+# Each layer: its Rust client, its key scheme, the plaintext for it, and
+# its checks.
 LAYERS = (
-    ("ae_client", ae_plaintext, check_ae),
-    ("aead_client", aead_plaintext, check_aead),
+    ("ae_client", "lab", ae_plaintext, check_ae),
+    ("aead_client", "lab", aead_plaintext, check_aead),
+    ("ae_client", "hkdf", ae_plaintext, check_ae),
+    ("aead_client", "hkdf", aead_plaintext, check_aead),
 )
 
 
@@ -351,8 +412,9 @@ def main() -> int:
             try:
                 run_layer(bin_dir, layer, started)
             except Exception as error:  # a broken setup fails its layer, not the script
-                FAILURES.append(layer[0])
-                print(f"FAIL {layer[0]}: setup failed: {type(error).__name__}: {error}")
+                FAILURES.append(f"{layer[0]} --kdf {layer[1]}")
+                print(f"FAIL {layer[0]} --kdf {layer[1]}: setup failed: "
+                      f"{type(error).__name__}: {error}")
     finally:
         for process in started:
             process.kill()

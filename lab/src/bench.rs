@@ -3,8 +3,10 @@
 //! measured, so the numbers compare.
 //!
 //! Each sender waits for its `ok` before its next message, as the original's
-//! clients do. Each reader does a real client's work on every line: parse the
-//! frame and open it with its layer (decrypt, for AE and AEAD). A message's
+//! clients do. Each reader does a real client's work on every line, through
+//! the client's own receive pipeline (a thread that reads and queues, one
+//! that parses the frame and opens it with its layer: decrypt, for AE and
+//! AEAD). A message's
 //! latency runs from the moment its sender writes it to the moment the last
 //! reader has it; a delivery that never arrives is counted in `lost`.
 //!
@@ -22,11 +24,11 @@ use serde::Serialize;
 
 pub mod suite;
 
-use unsecured_chat::client::{BroadcastChannel, ClientError, Delivery, Endpoint, RequestChannel};
-use unsecured_chat::client::{SimpleClient, on_recv};
+use unsecured_chat::client::{BroadcastChannel, Delivery, Endpoint, RequestChannel};
+use unsecured_chat::client::{Inbox, Received, SimpleClient, Verifier};
 use unsecured_chat::layer::crypto::DEFAULT_ITERATIONS;
 use unsecured_chat::layer::{AeSettings, Layer, Open, Password, SaltMode, Seal};
-use unsecured_chat::wire::{FramingError, Nick, Response};
+use unsecured_chat::wire::{Nick, Response};
 
 use crate::process::{Binaries, ServerProcess};
 
@@ -42,7 +44,7 @@ const SYNC_INTERVAL: Duration = Duration::from_millis(20);
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 /// Once every sender is done, how long a reader waits for missing lines.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-/// Read timeout of a reader, so it can notice the drain deadline.
+/// How long a reader waits for a delivery, so it can notice the drain deadline.
 const READ_TICK: Duration = Duration::from_millis(200);
 /// Connection cap of a server the benchmark starts: far above any run's needs.
 const MAX_CONNECTIONS: &str = "65536";
@@ -332,12 +334,9 @@ fn spawn_reader(
     done: &Arc<AtomicBool>,
 ) -> Result<JoinHandle<Vec<u64>>, BenchError> {
     let channel = BroadcastChannel::connect(&server.endpoint()).map_err(|e| error("reader", e))?;
-    channel
-        .set_read_timeout(Some(READ_TICK))
-        .map_err(|e| error("reader", e))?;
+    let inbox = Inbox::spawn(channel).map_err(|e| error("reader thread", e))?;
     let mut reader = Reader {
-        channel,
-        opener: opener(config)?,
+        verifier: Verifier::new(inbox, opener(config)?),
         arrivals: vec![u64::MAX; config.messages],
         received: 0,
         synced: false,
@@ -354,8 +353,7 @@ fn spawn_reader(
 
 /// One broadcast reader doing a real client's work on each line.
 struct Reader {
-    channel: BroadcastChannel,
-    opener: Box<dyn Open>,
+    verifier: Verifier<Box<dyn Open>>,
     arrivals: Vec<u64>,
     received: usize,
     synced: bool,
@@ -365,14 +363,10 @@ impl Reader {
     fn read_all(&mut self, start: Instant, synced: &AtomicUsize, done: &AtomicBool) {
         let mut drain_deadline = None;
         while self.received < self.arrivals.len() {
-            let codec = self.channel.codec();
-            match self.channel.next_frame() {
-                Ok(frame) => {
-                    let delivery = on_recv(&mut self.opener, codec, frame);
-                    self.record(&delivery, start, synced);
-                }
-                Err(ClientError::Lost(FramingError::TimedOut { .. })) => {}
-                Err(_) => return,
+            match self.verifier.next(Some(READ_TICK)) {
+                Some(Received::Delivery(delivery)) => self.record(&delivery, start, synced),
+                Some(Received::Ended(_)) => return,
+                None => {}
             }
             if done.load(Ordering::Acquire) {
                 let deadline =

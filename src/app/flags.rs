@@ -1,12 +1,15 @@
 //! The flags the binaries share, parsed by clap into the library's types.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 use super::password;
 use crate::client::{Endpoint, names};
 use crate::layer::ae_client::DEFAULT_TTL_SECS;
 use crate::layer::crypto::DEFAULT_ITERATIONS;
-use crate::layer::{AeSettings, SaltMode};
+use crate::layer::room::DEFAULT_ROOM;
+use crate::layer::{AeSettings, Kdf, Password, Room, SaltMode};
 use crate::server::base_server::{
     DEFAULT_BROADCAST_PORT, DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT,
 };
@@ -63,16 +66,30 @@ impl ClientFlags {
     }
 }
 
-/// Flags of the encrypted clients.
+/// Flags of the encrypted clients. Their `Debug` hides the password.
 #[derive(Debug, Clone, Args)]
 pub struct CryptoFlags {
-    /// Shared password (else the CHAT_PASSWORD environment variable, else a
-    /// prompt without echo on a terminal). Never logged.
-    #[arg(long)]
-    pub password: Option<String>,
+    /// Read the shared password from the first line of FILE (`-`: of stdin).
+    /// Without it: the CHAT_PASSWORD environment variable, else a prompt
+    /// without echo on a terminal. The password is never logged
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Shared password on the command line: visible to every user of the
+    /// machine and kept in shell history (a warning says so); prefer the others
+    #[arg(long, conflicts_with = "password_file")]
+    pub password: Option<Password>,
     /// PBKDF2-HMAC-SHA256 iterations; every client of the chat must use the same
     #[arg(long, default_value_t = DEFAULT_ITERATIONS, value_parser = clap::value_parser!(u32).range(1..))]
     pub iterations: u32,
+    /// Key scheme, the same for every client of the chat: lab (PBKDF2 for
+    /// each message's salt, as the exercise) or hkdf (PBKDF2 once per room
+    /// and password, then HKDF-SHA256 for each message's salt)
+    #[arg(long, value_enum, default_value_t = Kdf::Lab)]
+    pub kdf: Kdf,
+    /// The chat this client is in: sealed in every AEAD message, which
+    /// receivers in another room refuse (and part of the key with --kdf hkdf)
+    #[arg(long, default_value = DEFAULT_ROOM)]
+    pub room: Room,
     /// Keep one salt for the whole session: one key derivation per sender
     /// instead of one per message (each message still gets its own IV)
     #[arg(long)]
@@ -91,9 +108,12 @@ pub struct CryptoFlags {
 impl CryptoFlags {
     /// The layer's settings, once the password is found; `ttl` is AEAD's.
     pub fn settings(&self, ttl: u64) -> Result<AeSettings, password::PasswordError> {
+        let password = password::read(self.password.as_ref(), self.password_file.as_deref())?;
         Ok(AeSettings {
-            password: password::read(self.password.as_deref())?,
+            password,
             iterations: self.iterations,
+            kdf: self.kdf,
+            room: self.room.clone(),
             salt_mode: if self.session_salt {
                 SaltMode::PerSession
             } else {

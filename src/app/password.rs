@@ -1,49 +1,160 @@
-//! Where the encrypted clients find the shared password.
+//! Where the encrypted clients find the shared password, most private
+//! first: `--password-file FILE` (`-` for the first line of stdin), the
+//! `CHAT_PASSWORD` environment variable, a prompt without echo on a
+//! terminal. `--password P` works too, with a warning: the command line is
+//! readable by every user of the machine (`ps`, `/proc/PID/cmdline`) and
+//! stays in the shell's history.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
 
 use crate::layer::Password;
 
-/// Environment variable read for the password when `--password` is absent.
+/// Environment variable read for the password when no flag gives it.
 pub const PASSWORD_ENV: &str = "CHAT_PASSWORD";
+
+/// What `--password-file` takes to mean stdin.
+pub const STDIN_PATH: &str = "-";
+
+/// What the clients say on stderr when the password is on the command line.
+pub const VISIBLE_PASSWORD_WARNING: &str = "warning: --password is visible to every user of this machine (ps, /proc) and stays in your shell history; prefer CHAT_PASSWORD, --password-file FILE or the prompt";
+
+/// Room reserved for a password line, so that reading it does not leave
+/// copies behind in reallocated buffers.
+const LINE_CAPACITY: usize = 1024;
 
 /// Why no password could be had.
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
-    #[error("no password: pass --password, set {PASSWORD_ENV}, or run in a terminal to be asked")]
+    #[error(
+        "no password: pass --password-file FILE, set {PASSWORD_ENV}, or run in a terminal to be asked"
+    )]
     Missing,
     #[error("cannot read the password")]
     Prompt(#[source] std::io::Error),
+    #[error("cannot read the password file {}", .path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the password must not be empty")]
     Empty,
+}
+
+/// The password from `--password-file`, else `--password` (with a warning
+/// on stderr), else the environment, else a no-echo prompt.
+pub fn read(flag: Option<&Password>, file: Option<&Path>) -> Result<Password, PasswordError> {
+    let password = match (file, flag) {
+        (Some(path), _) => from_file(path)?,
+        (None, Some(password)) => {
+            eprintln!("{VISIBLE_PASSWORD_WARNING}");
+            password.clone()
+        }
+        (None, None) => from_env_or_prompt()?,
+    };
+    if password.is_empty() {
+        return Err(PasswordError::Empty);
+    }
+    Ok(password)
+}
+
+/// The first line of `path`, or of stdin for `-` (the rest of stdin is then
+/// the chat's input, as usual).
+fn from_file(path: &Path) -> Result<Password, PasswordError> {
+    let failed = |source| PasswordError::File {
+        path: path.to_owned(),
+        source,
+    };
+    let mut line = Zeroizing::new(String::with_capacity(LINE_CAPACITY));
+    if path == Path::new(STDIN_PATH) {
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(failed)?;
+    } else {
+        let contents = Zeroizing::new(std::fs::read_to_string(path).map_err(failed)?);
+        line.push_str(contents.lines().next().unwrap_or_default());
+    }
+    let end = line.trim_end_matches(['\n', '\r']).len();
+    line.truncate(end);
+    Ok(Password::from(line))
+}
+
+fn from_env_or_prompt() -> Result<Password, PasswordError> {
+    match std::env::var(PASSWORD_ENV) {
+        Ok(password) => Ok(Password::from(Zeroizing::new(password))),
+        Err(_) if std::io::stdin().is_terminal() => prompt(),
+        Err(_) => Err(PasswordError::Missing),
+    }
 }
 
 /// How many times the prompt asks before giving up on empty answers.
 const PROMPT_TRIES: usize = 3;
 
-/// The password from the flag, else the environment, else a no-echo prompt.
-pub fn read(flag: Option<&str>) -> Result<Password, PasswordError> {
-    let password = match (flag, std::env::var(PASSWORD_ENV)) {
-        (Some(password), _) => password.to_owned(),
-        (None, Ok(password)) => password,
-        (None, Err(_)) if std::io::stdin().is_terminal() => prompt()?,
-        (None, Err(_)) => return Err(PasswordError::Missing),
-    };
-    if password.is_empty() {
-        return Err(PasswordError::Empty);
-    }
-    Ok(Password::new(password))
-}
-
 /// Asks for the password without echo; an empty answer (Enter pressed too
 /// soon) is asked again, up to [`PROMPT_TRIES`] times.
-fn prompt() -> Result<String, PasswordError> {
+fn prompt() -> Result<Password, PasswordError> {
     for _ in 0..PROMPT_TRIES {
-        let answer = rpassword::prompt_password("password: ").map_err(PasswordError::Prompt)?;
-        if !answer.is_empty() {
-            return Ok(answer);
+        let typed = Zeroizing::new(
+            rpassword::prompt_password("password: ").map_err(PasswordError::Prompt)?,
+        );
+        if !typed.is_empty() {
+            return Ok(Password::from(typed));
         }
         eprintln!("the password must not be empty");
     }
     Err(PasswordError::Empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_file_gives_its_first_line() {
+        let path = std::env::temp_dir().join(format!("chat-password-{}", std::process::id()));
+        std::fs::write(&path, "s3cret\r\nsecond line\n").unwrap();
+        let password = read(None, Some(&path)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(password.expose(), b"s3cret");
+    }
+
+    /// The flags, the settings made of them, and the key schedules never
+    /// show the password or a key in `Debug`.
+    #[test]
+    fn the_password_never_shows_in_debug() {
+        use clap::Parser;
+
+        use crate::app::flags::CryptoFlags;
+        use crate::layer::Kdf;
+
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            crypto: CryptoFlags,
+        }
+        const SECRET: &str = "hunter2-but-longer";
+        let cli = Cli::try_parse_from(["client", "--password", SECRET, "--kdf", "hkdf"]).unwrap();
+        let settings = cli.crypto.settings(30).unwrap();
+        let shown = format!(
+            "{cli:?} {settings:?} {:?} {:?}",
+            settings.message_keys(),
+            crate::layer::kdf::MessageKeys::new(Kdf::Lab, &settings.password, &settings.room, 1)
+        );
+        assert!(shown.contains("Password(<hidden>)"), "{shown}");
+        assert!(shown.contains("RawKey(<hidden>)"), "{shown}");
+        assert!(!shown.contains(SECRET), "{shown}");
+    }
+
+    #[test]
+    fn a_missing_file_says_which() {
+        let err = read(None, Some(Path::new("/nonexistent/password"))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot read the password file /nonexistent/password"
+        );
+    }
 }

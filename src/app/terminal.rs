@@ -5,9 +5,10 @@
 //! Python's client was a web page (pywebio) polling the broadcast socket
 //! every 0.1 s. This one is a terminal program: an input thread reads lines
 //! ([`super::input`]: stdin, or a line editor when a person is at the
-//! keyboard), the broadcast reader thread shows what arrives, and the main
-//! thread owns the request connection and reacts to events from both (and
-//! from Ctrl-C) in order. What is printed where is [`super::screen`]'s
+//! keyboard), the broadcast pipeline (`client::inbox`: a reader thread that
+//! only reads, a verifier thread that opens) shows what arrives, and the
+//! main thread owns the request connection and reacts to events from both
+//! (and from Ctrl-C) in order. What is printed where is [`super::screen`]'s
 //! business: for scripts, exactly what PROTOCOL.md section 4 says.
 //!
 //! A line the client cannot send (longer than a line may be once sealed and
@@ -22,7 +23,8 @@ use super::flags::ClientFlags;
 use super::input::{self, Input, TerminalRestore};
 use super::screen::Screen;
 use crate::Error;
-use crate::client::{BaseClient, BroadcastChannel, ClientError, Endpoint, SimpleClient, on_recv};
+use crate::client::{BaseClient, BroadcastChannel, ClientError, Endpoint, SimpleClient};
+use crate::client::{Inbox, Verifier};
 use crate::layer::{AeSettings, Layer, Open, Seal};
 use crate::wire::{MAX_LINE, Nick, Response};
 
@@ -123,17 +125,18 @@ fn start_input(
     Ok((Arc::new(Screen::lines()), None))
 }
 
-/// The broadcast reader, which shows what it opens, and reports the end of
-/// the connection to the main thread.
+/// The broadcast pipeline: a reader thread that only reads and queues, and
+/// a verifier thread that opens each frame and shows it; the end of the
+/// connection is reported to the main thread.
 fn spawn_reader<O: Open + 'static>(
     broadcasts: BroadcastChannel,
-    mut opener: O,
+    opener: O,
     screen: &Arc<Screen>,
     events: &Sender<Event>,
 ) -> io::Result<()> {
     let (lost, screen) = (events.clone(), Arc::clone(screen));
-    broadcasts.spawn(
-        move |codec, frame| screen.delivery(&on_recv(&mut opener, codec, frame)),
+    Verifier::new(Inbox::spawn(broadcasts)?, opener).spawn(
+        move |delivery| screen.delivery(&delivery),
         move |e| {
             let _ = lost.send(Event::Lost(e));
         },

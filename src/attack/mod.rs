@@ -6,8 +6,14 @@
 //! - [`simple_dos`]: evicts a user, or floods the chat with nicks, through
 //!   the original's trust model;
 //! - [`simple_exploit`]: the pickle payload that ran code on the original,
-//!   and other hostile inputs.
+//!   and other hostile inputs;
+//!
+//! and one on the encrypted layers' receivers:
+//!
+//! - [`salt_flood`]: junk frames under fresh salts, each costing a receiver
+//!   of the lab's key scheme a PBKDF2 run, sent without the password.
 
+pub mod salt_flood;
 pub mod simple_bigbrother;
 pub mod simple_dos;
 pub mod simple_exploit;

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 
 use super::base_client::{ClientError, RequestChannel};
 use super::names;
-use crate::layer::{Open, Opened, Rejection, Seal};
+use crate::layer::{Open, Opened, Rejection, Seal, Verdict};
 use crate::wire::{
     Broadcast, ClaimedNick, Codec, FrameError, MessageBody, Nick, Reason, Request, Response,
 };
@@ -110,13 +110,19 @@ impl<S: Seal> SimpleClient<S> {
         })
     }
 
-    /// Seals `text` with this client's layer and sends it.
+    /// Seals `text` with this client's layer and sends it. The layer then
+    /// learns the server's answer ([`Seal::verdict`]), so that a counter is
+    /// spent only on a message that was broadcast. (If the connection
+    /// fails, no verdict is given: the message's fate is unknown, and the
+    /// client is done with this server anyway.)
     pub fn message(&mut self, text: &str) -> Result<Response, ClientError> {
         let body = self.sealer.seal(&self.nick, text)?;
-        self.requests.request(&Request::Message {
+        let response = self.requests.request(&Request::Message {
             nick: self.nick.clone(),
             body,
-        })
+        })?;
+        self.sealer.verdict(Verdict::of(&response));
+        Ok(response)
     }
 
     pub fn list(&mut self) -> Result<Response, ClientError> {

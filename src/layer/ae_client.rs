@@ -8,7 +8,13 @@
 
 use fernet::Fernet;
 
-use super::crypto::{self, CryptoError, DEFAULT_ITERATIONS, KeyCache, Password, Salt};
+use super::aead_client::SealedPlaintext;
+use super::clock::{Clock, SystemClock};
+use super::crypto::{self, CryptoError, DEFAULT_ITERATIONS, Salt};
+use super::kdf::{Kdf, MessageKeys};
+use super::key_cache::KeyCache;
+use super::room::Room;
+use super::secret::Password;
 use super::{Open, Opened, Rejection, Seal, SealError};
 use crate::wire::{MessageBody, Nick, Sealed};
 
@@ -27,12 +33,17 @@ pub enum SaltMode {
     PerSession,
 }
 
-/// The shared secret, how keys are derived from it, and how the encrypted
-/// layers judge time.
+/// The shared secret, how keys are derived from it, the room, and how the
+/// encrypted layers judge time. Its `Debug` hides the password.
 #[derive(Debug, Clone)]
 pub struct AeSettings {
     pub password: Password,
     pub iterations: u32,
+    /// The key scheme (`--kdf`); every client of a chat must use the same.
+    pub kdf: Kdf,
+    /// The chat this client is in (`--room`): sealed in every AEAD message,
+    /// and part of the master key under the `hkdf` scheme.
+    pub room: Room,
     pub salt_mode: SaltMode,
     /// Seconds this sender's clock is off by (negative: behind). Zero but
     /// for the lab's TTL experiment.
@@ -46,31 +57,43 @@ impl AeSettings {
         Self {
             password,
             iterations: DEFAULT_ITERATIONS,
+            kdf: Kdf::Lab,
+            room: Room::default(),
             salt_mode: SaltMode::PerMessage,
             clock_offset: 0,
             ttl: DEFAULT_TTL_SECS,
         }
     }
+
+    /// The key schedule these settings describe; under `hkdf` this runs the
+    /// one expensive derivation, so a sealer or opener calls it once.
+    pub fn message_keys(&self) -> MessageKeys {
+        MessageKeys::new(self.kdf, &self.password, &self.room, self.iterations)
+    }
 }
 
 /// The sending half: text in, `{salt, token}` out.
 pub struct AeSealer {
-    settings: AeSettings,
+    keys: MessageKeys,
+    salt_mode: SaltMode,
+    clock_offset: i64,
     /// The session's salt (base64) and key, in [`SaltMode::PerSession`].
     session: Option<(String, Fernet)>,
 }
 
 impl AeSealer {
-    pub fn new(settings: AeSettings) -> Self {
+    pub fn new(settings: &AeSettings) -> Self {
         Self {
-            settings,
+            keys: settings.message_keys(),
+            salt_mode: settings.salt_mode,
+            clock_offset: settings.clock_offset,
             session: None,
         }
     }
 
     /// Python's `encrypt_message(password, message) -> (salt, token)`.
     pub fn encrypt_message(&mut self, plaintext: &[u8]) -> Result<Sealed<'static>, CryptoError> {
-        let now = crypto::unix_now(self.settings.clock_offset);
+        let now = crypto::unix_now(self.clock_offset);
         let (salt, key) = self.salt_and_key()?;
         let token = crypto::encrypt_at(&key, plaintext, now);
         Ok(Sealed {
@@ -84,13 +107,8 @@ impl AeSealer {
             return Ok(session.clone());
         }
         let salt = Salt::generate()?;
-        let key = crypto::derive_key_from_password(
-            &self.settings.password,
-            &salt,
-            self.settings.iterations,
-        );
-        let fresh = (salt.to_base64(), key);
-        if self.settings.salt_mode == SaltMode::PerSession {
+        let fresh = (salt.to_base64(), self.keys.key(&salt));
+        if self.salt_mode == SaltMode::PerSession {
             self.session = Some(fresh.clone());
         }
         Ok(fresh)
@@ -106,25 +124,52 @@ impl Seal for AeSealer {
 /// The receiving half: `{salt, token}` in, text out, or a rejection.
 pub struct AeOpener {
     keys: KeyCache,
+    clock: Box<dyn Clock>,
 }
 
 impl AeOpener {
     pub fn new(settings: &AeSettings) -> Self {
+        Self::with_clock(settings, Box::new(SystemClock::new()))
+    }
+
+    /// An opener reading the time (for its derivation budget) from `clock`.
+    pub fn with_clock(settings: &AeSettings, clock: Box<dyn Clock>) -> Self {
         Self {
-            keys: KeyCache::new(settings.password.clone(), settings.iterations),
+            keys: KeyCache::new(settings.message_keys()),
+            clock,
         }
     }
 
     /// Python's `decrypt_message(password, token, salt)`: no TTL, as the
-    /// lab's AE client.
-    pub fn decrypt_message(&mut self, token: &str, salt: &str) -> Result<String, Rejection> {
-        let (_, plaintext) = self.keys.open(salt, token)?;
-        String::from_utf8(plaintext).map_err(|_| crypto::DecryptError::NotUtf8.into())
+    /// lab's AE client; `nick` is who the frame says sent it.
+    pub fn decrypt_message(
+        &mut self,
+        nick: &str,
+        token: &str,
+        salt: &str,
+    ) -> Result<Opened, Rejection> {
+        let now = self.clock.monotonic();
+        let (_, plaintext) = self.keys.open(nick, salt, token, now)?;
+        let text = String::from_utf8(plaintext).map_err(|_| crypto::DecryptError::NotUtf8)?;
+        Ok(shown_by_ae(text))
     }
+}
 
-    /// The derived-key cache, for layers built on this one.
-    pub fn keys(&mut self) -> &mut KeyCache {
-        &mut self.keys
+/// What an AE client shows of a decrypted text. An AEAD client's message
+/// (a JSON object with a sealed nick, text and room) is shown as its text,
+/// with a note that none of what AEAD seals is checked here, rather than as
+/// raw JSON.
+fn shown_by_ae(text: String) -> Opened {
+    let Ok(sealed) = SealedPlaintext::parse(text.as_bytes()) else {
+        return Opened::text(text);
+    };
+    let note = format!(
+        "sealed by an AEAD client (as '{}', for room '{}'); an AE client checks neither, nor the message's age or replays",
+        sealed.nick, sealed.room
+    );
+    Opened {
+        text: sealed.message.into_owned(),
+        warnings: vec![note],
     }
 }
 
@@ -137,10 +182,9 @@ pub fn sealed_body<'m>(body: &'m MessageBody<'_>) -> Result<&'m Sealed<'m>, Reje
 }
 
 impl Open for AeOpener {
-    fn open(&mut self, _nick: &str, body: &MessageBody<'_>) -> Result<Opened, Rejection> {
+    fn open(&mut self, nick: &str, body: &MessageBody<'_>) -> Result<Opened, Rejection> {
         let sealed = sealed_body(body)?;
-        self.decrypt_message(&sealed.token, &sealed.salt)
-            .map(Opened::text)
+        self.decrypt_message(nick, &sealed.token, &sealed.salt)
     }
 }
 
@@ -161,7 +205,7 @@ mod tests {
 
     #[test]
     fn a_receiver_with_the_password_reads_the_message() {
-        let mut sealer = AeSealer::new(settings("s3cret"));
+        let mut sealer = AeSealer::new(&settings("s3cret"));
         let body = MessageBody::Sealed(sealer.encrypt_message(b"hello").unwrap());
         let mut opener = AeOpener::new(&settings("s3cret"));
         assert_eq!(opened(&mut opener, &body), Ok("hello".into()));
@@ -169,7 +213,7 @@ mod tests {
 
     #[test]
     fn a_wrong_password_is_a_rejection_never_garbage() {
-        let mut sealer = AeSealer::new(settings("s3cret"));
+        let mut sealer = AeSealer::new(&settings("s3cret"));
         let body = MessageBody::Sealed(sealer.encrypt_message(b"hello").unwrap());
         let mut opener = AeOpener::new(&settings("guess"));
         assert_eq!(
@@ -186,14 +230,52 @@ mod tests {
     fn session_salts_keep_one_salt_but_fresh_tokens() {
         let mut s = settings("s3cret");
         s.salt_mode = SaltMode::PerSession;
-        let mut sealer = AeSealer::new(s);
+        let mut sealer = AeSealer::new(&s);
         let a = sealer.encrypt_message(b"same").unwrap();
         let b = sealer.encrypt_message(b"same").unwrap();
         assert_eq!(a.salt, b.salt);
         assert_ne!(a.token, b.token);
-        let mut per_message = AeSealer::new(settings("s3cret"));
+        let mut per_message = AeSealer::new(&settings("s3cret"));
         let c = per_message.encrypt_message(b"same").unwrap();
         let d = per_message.encrypt_message(b"same").unwrap();
         assert_ne!(c.salt, d.salt);
+    }
+
+    /// What an AE receiver makes of `plaintext`, sealed by an AE sealer.
+    fn ae_reading(plaintext: &[u8]) -> Opened {
+        let sealed = AeSealer::new(&settings("s3cret"))
+            .encrypt_message(plaintext)
+            .unwrap();
+        AeOpener::new(&settings("s3cret"))
+            .open("bob", &MessageBody::Sealed(sealed))
+            .unwrap()
+    }
+
+    #[test]
+    fn an_aead_message_shows_as_its_text_with_a_note() {
+        let aead = br#"{"nick":"bob","message":"hi","room":"lobby","seq":0,"session":"x"}"#;
+        let opened = ae_reading(aead);
+        assert_eq!(opened.text, "hi");
+        assert_eq!(
+            opened.warnings,
+            [
+                "sealed by an AEAD client (as 'bob', for room 'lobby'); an AE client checks neither, nor the message's age or replays"
+            ]
+        );
+        // A text that merely looks like JSON is shown as typed.
+        let typed = r#"{"nick":"bob"}"#;
+        assert_eq!(ae_reading(typed.as_bytes()), Opened::text(typed));
+    }
+
+    #[test]
+    fn both_key_schemes_round_trip_and_do_not_mix() {
+        let mut hkdf = settings("s3cret");
+        hkdf.kdf = Kdf::Hkdf;
+        let body = MessageBody::Sealed(AeSealer::new(&hkdf).encrypt_message(b"hi").unwrap());
+        assert_eq!(opened(&mut AeOpener::new(&hkdf), &body), Ok("hi".into()));
+        assert_eq!(
+            opened(&mut AeOpener::new(&settings("s3cret")), &body),
+            Err("cannot verify: wrong password or altered message".into())
+        );
     }
 }

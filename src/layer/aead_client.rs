@@ -3,43 +3,58 @@
 //! Fernet has no associated data: the clear `nick` of a frame is not
 //! authenticated, so with AE a rogue server can relabel a message. The lab's
 //! simple answer is to seal the nick inside the token and compare it on
-//! receipt; that is the plaintext `{"nick": N, "message": TEXT}` here.
+//! receipt. Here the sealed plaintext is the JSON object
+//! `{"nick": N, "message": TEXT, "room": R, "seq": S, "session": ID}`:
 //!
-//! Nick binding does not stop a replay: the copy is a valid token from the
-//! right sender. So a receiver also refuses tokens older than a TTL (or too
-//! far in the future), and tokens it has already accepted, remembering them
-//! only as long as the TTL would accept them. Beyond the lab, each sender
-//! seals a counter and a random session id, so that messages a server drops
-//! or reorders are reported. The extra fields are optional: a receiver that
-//! does not know them (the Python original's) still accepts the message.
+//! - `nick` and `room` bind the message to its sender and its chat, so it
+//!   can be neither relabelled nor replayed into another chat that shares
+//!   the password;
+//! - a TTL refuses old tokens (and tokens too far in the future), and a
+//!   [`ReplayGuard`] refuses a token already accepted;
+//! - `seq` and `session`, optional, let a receiver report messages a server
+//!   dropped, reordered, or held back from a sender's previous session
+//!   ([`SequenceTracker`]).
+//!
+//! The opener runs its checks in one fixed order ([`AeadOpener`]); a layer
+//! built on this one (a signed layer) plugs its own check of the sender in
+//! through [`SenderCheck`], and the counters are kept under whatever sender
+//! that check vouches for.
 
 use std::borrow::Cow;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde::{Deserialize, Serialize};
 
 use super::ae_client::{AeSealer, AeSettings, sealed_body};
-use super::crypto::{self, KeyCache};
-use super::{Open, Opened, Rejection, Seal, SealError};
+use super::clock::{Clock, SteadyWall, SystemClock};
+use super::counters::{SequenceTracker, Stamp};
+use super::crypto;
+use super::key_cache::KeyCache;
+use super::replay::ReplayGuard;
+use super::room::Room;
+use super::{Open, Opened, Rejection, Seal, SealError, Verdict};
 use crate::wire::{MessageBody, Nick, Sealed};
-
-/// Senders whose counters a receiver follows; past this it starts afresh.
-const MAX_TRACKED_SENDERS: usize = 4096;
 
 /// Length of a sender's random session id.
 const SESSION_ID_LEN: usize = 12;
 
-/// The Fernet plaintext of the AEAD layer.
+/// Bytes JSON allows before a value: a plaintext's first other byte says
+/// whether it is an object.
+const JSON_WHITESPACE: &[u8] = b" \t\n\r";
+
+/// The Fernet plaintext of the AEAD layer. Unknown fields are ignored, so a
+/// layer may add its own.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SealedPlaintext<'a> {
     #[serde(borrow)]
     pub nick: Cow<'a, str>,
     #[serde(borrow)]
     pub message: Cow<'a, str>,
-    /// The sender's message counter, from 0.
+    /// The chat the sender meant the message for.
+    #[serde(borrow)]
+    pub room: Cow<'a, str>,
+    /// The sender's counter of messages the server accepted, from 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
     /// The sender's session: counters restart with each session.
@@ -47,15 +62,41 @@ pub struct SealedPlaintext<'a> {
     pub session: Option<Cow<'a, str>>,
 }
 
-/// The sending half: seals the nick, a counter and the text.
+impl<'a> SealedPlaintext<'a> {
+    /// Reads a decrypted plaintext, which must be a JSON object: serde
+    /// would also read a struct from an array (`["bob","hi","lobby"]`),
+    /// which the contract does not allow.
+    pub fn parse(json: &'a [u8]) -> Result<Self, Rejection> {
+        let first = json.iter().find(|b| !JSON_WHITESPACE.contains(b));
+        if first != Some(&b'{') {
+            return Err(Rejection::NotAnObject);
+        }
+        serde_json::from_slice(json).map_err(|e| Rejection::BadPlaintext(e.to_string()))
+    }
+
+    /// The counters, if the sender sealed them, with the token's date.
+    fn stamp(&self, sent_at: u64) -> Option<Stamp<'_>> {
+        Some(Stamp {
+            session: self.session.as_deref()?,
+            seq: self.seq?,
+            sent_at,
+        })
+    }
+}
+
+/// The sending half: seals the nick, the room, a counter and the text.
 pub struct AeadSealer {
     ae: AeSealer,
+    room: Room,
     session: String,
+    /// The counter of the next message the server will accept.
     next_seq: u64,
+    /// The counter of the message sealed last, until its verdict.
+    pending: Option<u64>,
 }
 
 impl AeadSealer {
-    pub fn new(settings: AeSettings) -> Self {
+    pub fn new(settings: &AeSettings) -> Self {
         let session = rand::rng()
             .sample_iter(Alphanumeric)
             .take(SESSION_ID_LEN)
@@ -63,12 +104,16 @@ impl AeadSealer {
             .collect();
         Self {
             ae: AeSealer::new(settings),
+            room: settings.room.clone(),
             session,
             next_seq: 0,
+            pending: None,
         }
     }
 
-    /// Python's AEAD `encrypt_message`: the nick goes inside the token.
+    /// Python's AEAD `encrypt_message`: the nick goes inside the token. The
+    /// counter moves on only once the server accepts the message
+    /// ([`Seal::verdict`]).
     pub fn encrypt_message(
         &mut self,
         nick: &Nick,
@@ -77,12 +122,28 @@ impl AeadSealer {
         let plaintext = SealedPlaintext {
             nick: nick.as_str().into(),
             message: text.into(),
+            room: self.room.as_str().into(),
             seq: Some(self.next_seq),
             session: Some(self.session.as_str().into()),
         };
-        let json = serde_json::to_vec(&plaintext).map_err(|e| SealError::Encode(e.to_string()))?;
-        let sealed = self.ae.encrypt_message(&json)?;
-        self.next_seq += 1;
+        let json = to_json(&plaintext)?;
+        self.encrypt_json(&json)
+    }
+
+    /// Seals any plaintext object (a layer built on this one adds its
+    /// fields around [`SealedPlaintext`]); it counts as the message sealed
+    /// last, whose verdict commits the counter.
+    pub fn encrypt_plaintext<T: Serialize>(
+        &mut self,
+        plaintext: &T,
+    ) -> Result<Sealed<'static>, SealError> {
+        let json = to_json(plaintext)?;
+        self.encrypt_json(&json)
+    }
+
+    fn encrypt_json(&mut self, json: &[u8]) -> Result<Sealed<'static>, SealError> {
+        let sealed = self.ae.encrypt_message(json)?;
+        self.pending = Some(self.next_seq);
         Ok(sealed)
     }
 }
@@ -91,153 +152,140 @@ impl Seal for AeadSealer {
     fn seal(&mut self, nick: &Nick, text: &str) -> Result<MessageBody<'static>, SealError> {
         self.encrypt_message(nick, text).map(MessageBody::Sealed)
     }
+
+    fn verdict(&mut self, verdict: Verdict) {
+        match (self.pending.take(), verdict) {
+            (Some(seq), Verdict::Accepted) => self.next_seq = seq.saturating_add(1),
+            (_, Verdict::Refused) | (None, _) => {}
+        }
+    }
 }
 
-/// The receiving half: verifies, checks the sealed nick, the token's age,
-/// replays, and each sender's counter.
-pub struct AeadOpener {
+fn to_json<T: Serialize>(plaintext: &T) -> Result<Vec<u8>, SealError> {
+    serde_json::to_vec(plaintext).map_err(|e| SealError::Encode(e.to_string()))
+}
+
+/// Who sealed a message, as far as a layer can tell, once the token, its
+/// age, its room and its sealed nick have passed: the name the counters
+/// are kept under, or why the message is refused.
+pub trait SenderCheck: Send {
+    fn sender<'p>(
+        &mut self,
+        plaintext: &'p SealedPlaintext<'_>,
+        raw: &[u8],
+    ) -> Result<Cow<'p, str>, Rejection>;
+}
+
+/// The AEAD layer's own answer: whoever knows the shared password may seal
+/// any nick, so the sealed nick is all a receiver can name the sender by.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SharedPassword;
+
+impl SenderCheck for SharedPassword {
+    fn sender<'p>(
+        &mut self,
+        plaintext: &'p SealedPlaintext<'_>,
+        _raw: &[u8],
+    ) -> Result<Cow<'p, str>, Rejection> {
+        Ok(Cow::Borrowed(&plaintext.nick))
+    }
+}
+
+/// The receiving half. For each message, in this order: the token's MAC
+/// (within the budget of new salts), its age, the plaintext's shape, its
+/// room, its sealed nick, the [`SenderCheck`], the replay guard, then the
+/// counters, which only ever warn.
+pub struct AeadOpener<C: SenderCheck = SharedPassword> {
     keys: KeyCache,
+    room: Room,
     ttl: u64,
+    time: SteadyWall,
     replays: ReplayGuard,
-    senders: SequenceTracker,
+    counters: SequenceTracker,
+    check: C,
 }
 
 impl AeadOpener {
     pub fn new(settings: &AeSettings) -> Self {
+        Self::with_clock(settings, Box::new(SystemClock::new()))
+    }
+
+    /// An opener that reads the time from `clock`.
+    pub fn with_clock(settings: &AeSettings, clock: Box<dyn Clock>) -> Self {
+        Self::with_check(settings, clock, SharedPassword)
+    }
+}
+
+impl<C: SenderCheck> AeadOpener<C> {
+    /// An opener whose sender check is `check`.
+    pub fn with_check(settings: &AeSettings, clock: Box<dyn Clock>, check: C) -> Self {
         Self {
-            keys: KeyCache::new(settings.password.clone(), settings.iterations),
+            keys: KeyCache::new(settings.message_keys()),
+            room: settings.room.clone(),
             ttl: settings.ttl,
-            replays: ReplayGuard::default(),
-            senders: SequenceTracker::default(),
+            time: SteadyWall::new(clock),
+            replays: ReplayGuard::new(settings.ttl),
+            counters: SequenceTracker::new(settings.ttl),
+            check,
         }
     }
 
-    /// Python's `decrypt_message(password, token, salt, nick)`, judged at
-    /// `now` (seconds since the Unix epoch).
+    /// Python's `decrypt_message(password, token, salt, nick)`: `nick` is
+    /// the frame's, which the sealed one must match.
     pub fn decrypt_message(
         &mut self,
         token: &str,
         salt: &str,
         nick: &str,
-        now: u64,
     ) -> Result<Opened, Rejection> {
-        let (info, plaintext) = self.keys.open(salt, token)?;
-        crypto::check_freshness(info.timestamp, now, self.ttl)?;
-        let sealed: SealedPlaintext<'_> = serde_json::from_slice(&plaintext)
-            .map_err(|e| Rejection::BadPlaintext(e.to_string()))?;
-        if sealed.nick != nick {
-            return Err(Rejection::SenderMismatch {
-                sealed_by: sealed.nick.into_owned(),
-            });
-        }
-        self.replays
-            .remember(info.mac, info.timestamp.saturating_add(self.ttl), now)?;
-        let warnings = self.senders.observe(nick, &sealed).into_iter().collect();
+        let now = self.time.now();
+        let (info, plaintext) = self.keys.open(nick, salt, token, now.monotonic)?;
+        crypto::check_freshness(info.timestamp, now.unix, self.ttl)?;
+        let sealed = SealedPlaintext::parse(&plaintext)?;
+        self.check_binding(&sealed, nick)?;
+        let sender = self.check.sender(&sealed, &plaintext)?;
+        self.replays.remember(info.mac, now.monotonic)?;
+        let anomaly = sealed
+            .stamp(info.timestamp)
+            .and_then(|stamp| self.counters.observe(&sender, stamp, now.monotonic));
         Ok(Opened {
+            warnings: anomaly.map(|a| a.describe(nick)).into_iter().collect(),
             text: sealed.message.into_owned(),
-            warnings,
         })
     }
-}
 
-impl Open for AeadOpener {
-    fn open(&mut self, nick: &str, body: &MessageBody<'_>) -> Result<Opened, Rejection> {
-        let sealed = sealed_body(body)?;
-        let now = crypto::unix_now(0);
-        self.decrypt_message(&sealed.token, &sealed.salt, nick, now)
-    }
-}
-
-/// The tokens accepted and still within their TTL.
-#[derive(Default)]
-pub struct ReplayGuard {
-    seen: HashSet<[u8; 32]>,
-    /// `(expiry, mac)`, soonest first, to forget tokens once they expire.
-    expiries: BinaryHeap<Reverse<(u64, [u8; 32])>>,
-}
-
-impl ReplayGuard {
-    /// Accepts a token's MAC once; `expires` is when the TTL check would
-    /// start refusing the token anyway, so it need not be remembered after.
-    pub fn remember(&mut self, mac: [u8; 32], expires: u64, now: u64) -> Result<(), Rejection> {
-        self.forget_expired(now);
-        if !self.seen.insert(mac) {
-            return Err(Rejection::Replay);
+    /// The sealed room is this client's, and the sealed nick the frame's.
+    fn check_binding(&self, sealed: &SealedPlaintext<'_>, nick: &str) -> Result<(), Rejection> {
+        if sealed.room != self.room.as_str() {
+            return Err(Rejection::OtherRoom {
+                sealed_for: sealed.room.clone().into_owned(),
+                room: self.room.clone(),
+            });
         }
-        self.expiries.push(Reverse((expires, mac)));
+        if sealed.nick != nick {
+            return Err(Rejection::SenderMismatch {
+                sealed_by: sealed.nick.clone().into_owned(),
+            });
+        }
         Ok(())
     }
-
-    /// Tokens remembered now.
-    pub fn len(&self) -> usize {
-        self.seen.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
-    }
-
-    fn forget_expired(&mut self, now: u64) {
-        while let Some(Reverse((expires, mac))) = self.expiries.peek().copied() {
-            if expires >= now {
-                return;
-            }
-            self.expiries.pop();
-            self.seen.remove(&mac);
-        }
-    }
 }
 
-/// Each sender's session and the counter expected next.
-#[derive(Default)]
-struct SequenceTracker {
-    expected: HashMap<String, (String, u64)>,
-}
-
-impl SequenceTracker {
-    /// Starts following a sender first seen now (the first message tells
-    /// nothing: messages before it were sent before this receiver listened).
-    fn start_following(&mut self, nick: &str, session: &str, next: u64) {
-        if self.expected.len() >= MAX_TRACKED_SENDERS {
-            self.expected.clear();
-        }
-        self.expected
-            .insert(nick.to_owned(), (session.to_owned(), next));
-    }
-
-    /// Records a message; returns what its counter reveals, if anything.
-    fn observe(&mut self, nick: &str, sealed: &SealedPlaintext<'_>) -> Option<String> {
-        let (Some(seq), Some(session)) = (sealed.seq, sealed.session.as_deref()) else {
-            return None;
-        };
-        let next = seq.saturating_add(1);
-        let Some(entry) = self.expected.get_mut(nick) else {
-            self.start_following(nick, session, next);
-            return None;
-        };
-        if entry.0 != session {
-            *entry = (session.to_owned(), next);
-            return None;
-        }
-        let expected = entry.1;
-        entry.1 = entry.1.max(next);
-        match seq.cmp(&expected) {
-            std::cmp::Ordering::Equal => None,
-            std::cmp::Ordering::Greater => {
-                Some(format!("{} message(s) from {nick} missing", seq - expected))
-            }
-            std::cmp::Ordering::Less => Some(format!("message from {nick} arrived out of order")),
-        }
+impl<C: SenderCheck> Open for AeadOpener<C> {
+    fn open(&mut self, nick: &str, body: &MessageBody<'_>) -> Result<Opened, Rejection> {
+        let sealed = sealed_body(body)?;
+        self.decrypt_message(&sealed.token, &sealed.salt, nick)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::layer::DecryptError;
-    use crate::layer::crypto::Password;
-
-    const NOW: u64 = 1_800_000_000;
+    use crate::layer::clock::ManualClock;
+    use crate::layer::secret::Password;
 
     fn settings() -> AeSettings {
         AeSettings::new(Password::new("s3cret"))
@@ -247,35 +295,81 @@ mod tests {
         Nick::new(s).unwrap()
     }
 
-    fn open(
-        opener: &mut AeadOpener,
-        sealed: &Sealed<'_>,
-        nick: &str,
-        now: u64,
-    ) -> Result<Opened, Rejection> {
-        opener.decrypt_message(&sealed.token, &sealed.salt, nick, now)
+    fn open(opener: &mut AeadOpener, sealed: &Sealed<'_>, nick: &str) -> Result<Opened, Rejection> {
+        opener.decrypt_message(&sealed.token, &sealed.salt, nick)
+    }
+
+    /// Seals `text` as `nick` and reports it accepted by the server.
+    fn sent(sealer: &mut AeadSealer, nick_: &str, text: &str) -> Sealed<'static> {
+        let sealed = sealer.encrypt_message(&nick(nick_), text).unwrap();
+        sealer.verdict(Verdict::Accepted);
+        sealed
+    }
+
+    /// A token made with the AE layer's sealer, so of any plaintext.
+    fn raw(plaintext: &[u8]) -> Sealed<'static> {
+        AeSealer::new(&settings())
+            .encrypt_message(plaintext)
+            .unwrap()
+    }
+
+    fn rejection(result: Result<Opened, Rejection>) -> String {
+        result.map(|o| o.text).unwrap_err().to_string()
     }
 
     #[test]
     fn accepts_once_from_the_sealed_sender_only() {
-        let sealed = AeadSealer::new(settings())
-            .encrypt_message(&nick("alice"), "hi")
-            .unwrap();
+        let sealed = sent(&mut AeadSealer::new(&settings()), "alice", "hi");
         let mut opener = AeadOpener::new(&settings());
-        let now = crypto::unix_now(0);
         assert_eq!(
-            open(&mut opener, &sealed, "bob", now),
+            open(&mut opener, &sealed, "bob"),
             Err(Rejection::SenderMismatch {
                 sealed_by: "alice".into()
             })
         );
         assert_eq!(
-            open(&mut opener, &sealed, "alice", now).map(|o| o.text),
+            open(&mut opener, &sealed, "alice").map(|o| o.text),
             Ok("hi".into())
         );
+        assert_eq!(open(&mut opener, &sealed, "alice"), Err(Rejection::Replay));
+    }
+
+    #[test]
+    fn a_message_sealed_for_another_room_is_refused() {
+        let mut ops = settings();
+        ops.room = Room::new("ops").unwrap();
+        let sealed = sent(&mut AeadSealer::new(&ops), "alice", "deploy now");
+        let mut lobby = AeadOpener::new(&settings());
         assert_eq!(
-            open(&mut opener, &sealed, "alice", now),
-            Err(Rejection::Replay)
+            rejection(open(&mut lobby, &sealed, "alice")),
+            "sealed for room 'ops', this client is in 'lobby'"
+        );
+        assert!(open(&mut AeadOpener::new(&ops), &sealed, "alice").is_ok());
+    }
+
+    #[test]
+    fn the_plaintext_must_be_an_object_with_a_room() {
+        let mut opener = AeadOpener::new(&settings());
+        let array = raw(br#"["alice","hi","lobby"]"#);
+        assert_eq!(
+            open(&mut opener, &array, "alice"),
+            Err(Rejection::NotAnObject)
+        );
+        let ae_text = raw(b"hello from an AE client");
+        assert_eq!(
+            rejection(open(&mut opener, &ae_text, "alice")),
+            "sealed content is not a JSON object (sent by an AE client?)"
+        );
+        let no_room = raw(br#"{"nick":"alice","message":"hi"}"#);
+        let reason = rejection(open(&mut opener, &no_room, "alice"));
+        assert!(
+            reason.starts_with("sealed content is not {nick, message, room}: missing field `room`"),
+            "{reason}"
+        );
+        let minimal = raw(br#" {"nick":"alice","message":"hi","room":"lobby"}"#);
+        assert_eq!(
+            open(&mut opener, &minimal, "alice").map(|o| o.text),
+            Ok("hi".into())
         );
     }
 
@@ -283,12 +377,9 @@ mod tests {
     fn the_labs_clock_experiments() {
         let mut behind = settings();
         behind.clock_offset = -45;
-        let stale = AeadSealer::new(behind)
-            .encrypt_message(&nick("alice"), "late")
-            .unwrap();
+        let stale = sent(&mut AeadSealer::new(&behind), "alice", "late");
         let mut opener = AeadOpener::new(&settings());
-        let now = crypto::unix_now(0);
-        let err = open(&mut opener, &stale, "alice", now).unwrap_err();
+        let err = open(&mut opener, &stale, "alice").unwrap_err();
         assert!(
             matches!(
                 err,
@@ -299,61 +390,115 @@ mod tests {
             ),
             "{err}"
         );
-
         let mut ahead = settings();
         ahead.clock_offset = 120;
-        let early = AeadSealer::new(ahead)
-            .encrypt_message(&nick("alice"), "early")
-            .unwrap();
-        let err = open(&mut opener, &early, "alice", now).unwrap_err();
+        let early = sent(&mut AeadSealer::new(&ahead), "alice", "early");
+        let err = open(&mut opener, &early, "alice").unwrap_err();
         assert!(
             matches!(err, Rejection::Decrypt(DecryptError::FromTheFuture { .. })),
             "{err}"
         );
     }
 
+    /// The replay guard forgets a token once the TTL check refuses it; a
+    /// wall clock stepped back afterwards must not make it acceptable again.
     #[test]
-    fn replay_memory_is_bounded_by_the_ttl() {
-        let mut guard = ReplayGuard::default();
-        for i in 0..100u8 {
-            guard.remember([i; 32], NOW + 30, NOW).unwrap();
-        }
-        assert_eq!(guard.len(), 100);
-        guard.remember([200; 32], NOW + 31 + 30, NOW + 31).unwrap();
-        assert_eq!(guard.len(), 1);
+    fn a_wall_clock_stepped_back_does_not_revive_a_forgotten_token() {
+        let token = sent(&mut AeadSealer::new(&settings()), "alice", "pay bob");
+        let clock = ManualClock::new(crypto::unix_now(0));
+        let mut opener = AeadOpener::with_clock(&settings(), Box::new(clock.clone()));
+        assert!(open(&mut opener, &token, "alice").is_ok());
+
+        // TTL + skew + 1 s later, the next message makes the guard forget it.
+        let window = settings().ttl + crypto::MAX_CLOCK_SKEW_SECS + 1;
+        clock.advance(Duration::from_secs(window));
+        let mut later = settings();
+        later.clock_offset = i64::try_from(window).unwrap();
+        let next = sent(&mut AeadSealer::new(&later), "bob", "hello");
+        assert!(open(&mut opener, &next, "bob").is_ok());
+        assert_eq!(opener.replays.len(), 1, "only the new token is remembered");
+        let err = open(&mut opener, &token, "alice").unwrap_err();
+        assert!(
+            matches!(err, Rejection::Decrypt(DecryptError::Expired { .. })),
+            "{err}"
+        );
+
+        // The wall clock is set back so that the token looks 10 s old.
+        clock.step_wall(10 - i64::try_from(window).unwrap());
+        let err = open(&mut opener, &token, "alice").unwrap_err();
+        assert!(
+            matches!(err, Rejection::Decrypt(DecryptError::Expired { .. })),
+            "{err}"
+        );
     }
 
     #[test]
     fn counters_reveal_drops_and_reordering() {
-        let mut sealer = AeadSealer::new(settings());
+        let mut sealer = AeadSealer::new(&settings());
         let msgs: Vec<_> = (0..5)
-            .map(|i| {
-                sealer
-                    .encrypt_message(&nick("alice"), &format!("m{i}"))
-                    .unwrap()
-            })
+            .map(|i| sent(&mut sealer, "alice", &format!("m{i}")))
             .collect();
         let mut opener = AeadOpener::new(&settings());
-        let now = crypto::unix_now(0);
         let warnings = |o: Result<Opened, Rejection>| o.unwrap().warnings;
-        assert!(warnings(open(&mut opener, &msgs[0], "alice", now)).is_empty());
+        assert!(warnings(open(&mut opener, &msgs[0], "alice")).is_empty());
         assert_eq!(
-            warnings(open(&mut opener, &msgs[3], "alice", now)),
+            warnings(open(&mut opener, &msgs[3], "alice")),
             vec!["2 message(s) from alice missing"]
         );
         assert_eq!(
-            warnings(open(&mut opener, &msgs[1], "alice", now)),
+            warnings(open(&mut opener, &msgs[1], "alice")),
             vec!["message from alice arrived out of order"]
         );
-        assert!(warnings(open(&mut opener, &msgs[4], "alice", now)).is_empty());
+        assert!(warnings(open(&mut opener, &msgs[4], "alice")).is_empty());
+    }
+
+    #[test]
+    fn a_refused_message_spends_no_counter() {
+        let mut sealer = AeadSealer::new(&settings());
+        let first = sent(&mut sealer, "alice", "one");
+        sealer.encrypt_message(&nick("alice"), "refused").unwrap();
+        sealer.verdict(Verdict::Refused);
+        let next = sent(&mut sealer, "alice", "two");
+        let mut opener = AeadOpener::new(&settings());
+        assert!(
+            open(&mut opener, &first, "alice")
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
+        assert!(
+            open(&mut opener, &next, "alice")
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_late_message_from_a_replaced_session_is_flagged() {
+        let (mut old, mut new) = (AeadSealer::new(&settings()), AeadSealer::new(&settings()));
+        let old0 = sent(&mut old, "alice", "old 0");
+        let old1 = sent(&mut old, "alice", "old 1");
+        let new0 = sent(&mut new, "alice", "new 0");
+        let new1 = sent(&mut new, "alice", "new 1");
+        let mut opener = AeadOpener::new(&settings());
+        let warnings = |o: Result<Opened, Rejection>| o.unwrap().warnings;
+        assert!(warnings(open(&mut opener, &old0, "alice")).is_empty());
+        assert!(warnings(open(&mut opener, &new0, "alice")).is_empty());
+        let late = warnings(open(&mut opener, &old1, "alice"));
+        assert_eq!(late.len(), 1);
+        assert!(
+            late[0].starts_with("message from a superseded session of alice"),
+            "{late:?}"
+        );
+        assert!(warnings(open(&mut opener, &new1, "alice")).is_empty());
     }
 
     #[test]
     fn plaintext_without_counters_is_accepted() {
-        let json = br#"{"nick":"alice","message":"from python"}"#;
-        let sealed = AeSealer::new(settings()).encrypt_message(json).unwrap();
+        let json = br#"{"nick":"alice","message":"from python","room":"lobby"}"#;
         let mut opener = AeadOpener::new(&settings());
-        let opened = open(&mut opener, &sealed, "alice", crypto::unix_now(0)).unwrap();
+        let opened = open(&mut opener, &raw(json), "alice").unwrap();
         assert_eq!(
             (opened.text.as_str(), opened.warnings.len()),
             ("from python", 0)

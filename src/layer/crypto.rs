@@ -13,8 +13,6 @@
 //! overflow, so a forged timestamp near `u64::MAX` must never reach it with a
 //! TTL. The crate verifies the MAC and decrypts; the time checks are ours.
 
-use std::collections::HashMap;
-use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -22,48 +20,28 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use fernet::Fernet;
 use rand::TryRngCore;
 use rand::rngs::OsRng;
+
+use super::secret::RawKey;
 use sha2::Sha256;
+use zeroize::Zeroizing;
+
+pub use super::secret::{KEY_LEN, Password};
 
 /// PBKDF2 iterations, as the exercise sets them.
 pub const DEFAULT_ITERATIONS: u32 = 100;
 /// Salt length in bytes.
 pub const SALT_LEN: usize = 16;
-/// Derived key length in bytes: Fernet's signing key and encryption key.
-pub const KEY_LEN: usize = 32;
 /// How far in the future a token's timestamp may be (the Fernet spec's bound).
 pub const MAX_CLOCK_SKEW_SECS: u64 = 60;
 
 const TOKEN_VERSION: u8 = 0x80;
 const TIMESTAMP_LEN: usize = 8;
 const IV_LEN: usize = 16;
-const MAC_LEN: usize = 32;
+/// Length of a token's HMAC-SHA256.
+pub const MAC_LEN: usize = 32;
 const BLOCK_LEN: usize = 16;
 /// Version, timestamp, IV and MAC around the ciphertext.
 const OVERHEAD: usize = 1 + TIMESTAMP_LEN + IV_LEN + MAC_LEN;
-
-/// Derived keys a receiver remembers per generation of its cache.
-const KEY_CACHE_GENERATION: usize = 1024;
-
-/// A shared password. Its `Debug` does not show it, so it cannot leak into
-/// a log by accident.
-#[derive(Clone)]
-pub struct Password(String);
-
-impl Password {
-    pub fn new(password: impl Into<String>) -> Self {
-        Self(password.into())
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(<hidden>)")
-    }
-}
 
 /// A 16-byte PBKDF2 salt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,16 +112,19 @@ pub fn pbkdf2_hmac_sha256(password: &[u8], salt: &[u8], iterations: u32, out: &m
 /// PBKDF2-HMAC-SHA256 of the password and salt: the 32-byte key, ready as
 /// a Fernet key. Python: `derive_key_from_password(password, salt)`.
 pub fn derive_key_from_password(password: &Password, salt: &Salt, iterations: u32) -> Fernet {
-    let mut derived = [0u8; KEY_LEN];
-    pbkdf2_hmac_sha256(password.as_bytes(), &salt.0, iterations, &mut derived);
+    let derived = RawKey::derive_with(|key| {
+        pbkdf2_hmac_sha256(password.expose(), &salt.0, iterations, key);
+    });
     fernet_key(&derived)
 }
 
-/// A Fernet instance for 32 raw key bytes.
-fn fernet_key(raw: &[u8; KEY_LEN]) -> Fernet {
+/// A Fernet instance for 32 raw key bytes (the crate wipes its copy on
+/// drop; the encoded form is wiped here).
+pub(crate) fn fernet_key(raw: &RawKey) -> Fernet {
     // The crate takes keys in their spec format, URL-safe base64; 32 bytes
     // always make a valid key.
-    match Fernet::new(&URL_SAFE.encode(raw)) {
+    let encoded = Zeroizing::new(URL_SAFE.encode(raw.expose()));
+    match Fernet::new(&encoded) {
         Some(key) => key,
         None => unreachable!("32 bytes always form a Fernet key"),
     }
@@ -230,7 +211,7 @@ pub fn open_token(key: &Fernet, token: &str) -> Result<(TokenInfo, Vec<u8>), Dec
 }
 
 /// The crate's part of [`open_token`], for a token already inspected.
-fn verify_and_decrypt(
+pub(crate) fn verify_and_decrypt(
     key: &Fernet,
     token: &str,
     info: TokenInfo,
@@ -273,54 +254,6 @@ pub fn unix_now(offset: i64) -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     now.saturating_add_signed(offset)
-}
-
-/// A receiver's derived keys, by salt. A sender that keeps one salt for its
-/// session then costs one derivation per receiver, not one per message,
-/// which is what makes strong iteration counts affordable.
-///
-/// Two generations of at most 1024 keys: when the
-/// current one fills, it becomes the previous one and the old previous one
-/// is forgotten. Bounded memory, and keys in use stay.
-pub struct KeyCache {
-    password: Password,
-    iterations: u32,
-    current: HashMap<Salt, Fernet>,
-    previous: HashMap<Salt, Fernet>,
-}
-
-impl KeyCache {
-    pub fn new(password: Password, iterations: u32) -> Self {
-        Self {
-            password,
-            iterations,
-            current: HashMap::new(),
-            previous: HashMap::new(),
-        }
-    }
-
-    /// The key for `salt`, derived at most once while it stays cached.
-    pub fn key(&mut self, salt: &Salt) -> &Fernet {
-        if !self.current.contains_key(salt) {
-            let key = self
-                .previous
-                .remove(salt)
-                .unwrap_or_else(|| derive_key_from_password(&self.password, salt, self.iterations));
-            if self.current.len() >= KEY_CACHE_GENERATION {
-                self.previous = std::mem::take(&mut self.current);
-            }
-            self.current.insert(*salt, key);
-        }
-        &self.current[salt]
-    }
-
-    /// Decrypts a `{salt, token}` pair without judging its age.
-    pub fn open(&mut self, salt: &str, token: &str) -> Result<(TokenInfo, Vec<u8>), DecryptError> {
-        let salt = Salt::from_base64(salt)?;
-        // Check the token's shape first: a malformed token costs no derivation.
-        let info = inspect_token(token)?;
-        verify_and_decrypt(self.key(&salt), token, info)
-    }
 }
 
 #[cfg(test)]
@@ -388,21 +321,6 @@ mod tests {
             check_freshness(161, 100, 30),
             Err(DecryptError::FromTheFuture { ahead: 61 })
         );
-    }
-
-    #[test]
-    fn the_cache_derives_once_per_salt_and_stays_bounded() {
-        let mut cache = KeyCache::new(password(), DEFAULT_ITERATIONS);
-        let salt = Salt::generate().unwrap();
-        let key = derive_key_from_password(&password(), &salt, DEFAULT_ITERATIONS);
-        let token = key.encrypt(b"hi");
-        assert_eq!(cache.open(&salt.to_base64(), &token).unwrap().1, b"hi");
-        for i in 0..(3 * KEY_CACHE_GENERATION) as u32 {
-            let mut bytes = [0u8; SALT_LEN];
-            bytes[..4].copy_from_slice(&i.to_be_bytes());
-            cache.key(&Salt(bytes));
-        }
-        assert!(cache.current.len() + cache.previous.len() <= 2 * KEY_CACHE_GENERATION);
     }
 
     #[test]

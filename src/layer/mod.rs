@@ -13,25 +13,66 @@
 //! - [`crypto`]: the lab's scheme, PBKDF2 then Fernet, under the original's
 //!   function names;
 //! - [`ae_client`]: AE, a Fernet token per message;
-//! - [`aead_client`]: AEAD, the sender's nick sealed with the text, a TTL, a
-//!   replay guard and per-sender counters; its opener is composed of AE's
-//!   key cache.
+//! - [`aead_client`]: AEAD, the sender's nick and room sealed with the text,
+//!   a TTL, a replay guard and per-sender counters.
+//!
+//! And what the encrypted layers are built of, one concept each:
+//! [`secret`] (the password and keys, never printed, wiped on drop),
+//! [`kdf`] (the two key schemes, `--kdf lab|hkdf`), [`key_cache`] and
+//! [`budget`] (message keys by salt, and the ration of expensive ones),
+//! [`room`], [`clock`] (injected time), [`replay`] (the replay guard) and
+//! [`counters`] (sequence numbers per sender and session).
 
 pub mod ae_client;
 pub mod aead_client;
+pub mod budget;
+pub mod clock;
+pub mod counters;
 pub mod crypto;
+pub mod kdf;
+pub mod key_cache;
 pub mod plain;
+pub mod replay;
+pub mod room;
+pub mod secret;
 
-use crate::wire::{FrameError, MessageBody, Nick};
+use crate::wire::{FrameError, MessageBody, Nick, Response};
 
 pub use ae_client::{AeSettings, SaltMode};
-pub use crypto::{DecryptError, Password};
+pub use crypto::DecryptError;
+pub use kdf::Kdf;
 pub use plain::Plain;
+pub use room::Room;
+pub use secret::Password;
 
 /// The sending half of a security layer (Python's `encrypt_message` side).
 pub trait Seal: Send {
     /// The `message` field for `text`, sent by `nick`.
     fn seal(&mut self, nick: &Nick, text: &str) -> Result<MessageBody<'static>, SealError>;
+
+    /// What the server answered to the message sealed last. A layer that
+    /// counts its messages commits the count only when it was
+    /// [`Verdict::Accepted`]: a refused message was never broadcast, so no
+    /// receiver should think it lost. Layers without state ignore it.
+    fn verdict(&mut self, _verdict: Verdict) {}
+}
+
+/// The server's answer to a sealed message, as a layer cares about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// `ok`: the message was broadcast.
+    Accepted,
+    /// Anything else: it was not.
+    Refused,
+}
+
+impl Verdict {
+    pub fn of(response: &Response) -> Self {
+        match response {
+            Response::Ok => Self::Accepted,
+            Response::Ko(_) | Response::Nicks { .. } => Self::Refused,
+        }
+    }
 }
 
 /// The receiving half of a security layer (Python's `decrypt_message` side).
@@ -45,6 +86,10 @@ pub trait Open: Send {
 impl<T: Seal + ?Sized> Seal for Box<T> {
     fn seal(&mut self, nick: &Nick, text: &str) -> Result<MessageBody<'static>, SealError> {
         (**self).seal(nick, text)
+    }
+
+    fn verdict(&mut self, verdict: Verdict) {
+        (**self).verdict(verdict)
     }
 }
 
@@ -91,8 +136,24 @@ pub enum Rejection {
     /// This exact token was already accepted.
     #[error("replay of a message already accepted")]
     Replay,
-    #[error("sealed content is not {{nick, message}}: {0}")]
+    /// The replay guard is full: a token it cannot remember is refused.
+    #[error("too many recent messages to check for replays, not accepted")]
+    ReplayGuardFull,
+    /// The sealed content is not a JSON object: most likely an AE client's
+    /// text, which carries no sealed nick.
+    #[error("sealed content is not a JSON object (sent by an AE client?)")]
+    NotAnObject,
+    #[error("sealed content is not {{nick, message, room}}: {0}")]
     BadPlaintext(String),
+    /// The token is sound, but sealed for another chat.
+    #[error("sealed for room '{sealed_for}', this client is in '{room}'")]
+    OtherRoom { sealed_for: String, room: Room },
+    /// A key for this new salt would cost a derivation over the budget.
+    #[error("too many new salts, not verified")]
+    OverBudget,
+    /// The client fell so far behind that it dropped this frame unread.
+    #[error("receiver overloaded, not verified")]
+    Overloaded,
 }
 
 /// Why a message could not be sealed.
@@ -144,8 +205,8 @@ impl Layer {
     pub fn sealer(self, settings: Option<&AeSettings>) -> Result<Box<dyn Seal>, NoPassword> {
         Ok(match (self, settings) {
             (Self::Plain, _) => Box::new(Plain),
-            (Self::Ae, Some(s)) => Box::new(ae_client::AeSealer::new(s.clone())),
-            (Self::Aead, Some(s)) => Box::new(aead_client::AeadSealer::new(s.clone())),
+            (Self::Ae, Some(s)) => Box::new(ae_client::AeSealer::new(s)),
+            (Self::Aead, Some(s)) => Box::new(aead_client::AeadSealer::new(s)),
             (Self::Ae | Self::Aead, None) => return Err(NoPassword(self)),
         })
     }

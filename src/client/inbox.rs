@@ -1,0 +1,314 @@
+//! The client's receive pipeline: one thread that only reads the broadcast
+//! connection and queues each frame ([`Inbox`]), and beside it a thread
+//! that opens them with the client's layer ([`Verifier`]).
+//!
+//! Why two: opening a frame may be slow (a PBKDF2 run per new salt under
+//! the lab's scheme), and the server disconnects a subscriber that falls
+//! more than its backlog behind. Reading apart from verifying keeps the
+//! connection drained whatever the layer costs, so a flood of junk frames
+//! can delay what the client shows but cannot get it disconnected.
+//!
+//! The queue is bounded ([`INBOX_FRAMES`], [`INBOX_BYTES`]). If the
+//! verifier falls that far behind, the reader drops new frames unread
+//! rather than stall, and each one dropped is reported in its place in the
+//! stream as `[rejected] ?: receiver overloaded, not verified`: never a
+//! silent gap. The terminal client and the benchmark both receive this way.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use super::base_client::{BroadcastChannel, ClientError};
+use super::simple_client::{Delivery, on_recv};
+use crate::layer::{Open, Rejection};
+use crate::wire::{ClaimedNick, Codec};
+
+/// Most frames waiting to be verified.
+pub const INBOX_FRAMES: usize = 1 << 18;
+/// Most bytes of frames waiting to be verified.
+pub const INBOX_BYTES: usize = 32 << 20;
+
+/// One entry of the queue, in the order the frames arrived.
+enum Item {
+    Frame(Vec<u8>),
+    /// This many frames dropped unread in a row: the queue was full.
+    Shed(u64),
+}
+
+/// How the broadcast connection stands, as the reader last saw it.
+enum End {
+    Open,
+    /// It ended for this reason, not yet reported.
+    Ended(ClientError),
+    Reported,
+}
+
+struct Queue {
+    items: VecDeque<Item>,
+    frames: usize,
+    bytes: usize,
+    end: End,
+    /// Whether the verifier is asleep, waiting for an item: the reader
+    /// wakes it only then, so a busy verifier costs the reader no system
+    /// call per frame.
+    waiting: bool,
+}
+
+impl Queue {
+    fn new() -> Self {
+        Self {
+            items: VecDeque::new(),
+            frames: 0,
+            bytes: 0,
+            end: End::Open,
+            waiting: false,
+        }
+    }
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues a frame, or counts it shed if the queue is full.
+    fn push(&self, frame: &[u8]) {
+        let mut queue = self.lock();
+        if queue.frames >= INBOX_FRAMES || queue.bytes + frame.len() > INBOX_BYTES {
+            match queue.items.back_mut() {
+                Some(Item::Shed(n)) => *n += 1,
+                _ => queue.items.push_back(Item::Shed(1)),
+            }
+        } else {
+            queue.frames += 1;
+            queue.bytes += frame.len();
+            queue.items.push_back(Item::Frame(frame.to_vec()));
+        }
+        let wake = queue.waiting;
+        drop(queue);
+        if wake {
+            self.ready.notify_one();
+        }
+    }
+
+    fn end(&self, reason: ClientError) {
+        self.lock().end = End::Ended(reason);
+        self.ready.notify_one();
+    }
+
+    /// Waits while the queue is empty and the connection open, at most
+    /// `timeout` (`None`: as long as it takes).
+    fn wait<'q>(
+        &self,
+        mut queue: MutexGuard<'q, Queue>,
+        timeout: Option<Duration>,
+    ) -> MutexGuard<'q, Queue> {
+        let empty = |q: &mut Queue| q.items.is_empty() && matches!(q.end, End::Open);
+        if !empty(&mut queue) {
+            return queue;
+        }
+        queue.waiting = true;
+        let mut queue = match timeout {
+            None => self
+                .ready
+                .wait_while(queue, empty)
+                .unwrap_or_else(PoisonError::into_inner),
+            Some(t) => {
+                self.ready
+                    .wait_timeout_while(queue, t, empty)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+        };
+        queue.waiting = false;
+        queue
+    }
+}
+
+/// What the reader thread handed over.
+pub enum Inbound {
+    /// A broadcast frame, as read.
+    Frame(Vec<u8>),
+    /// A frame dropped unread because the queue was full.
+    Shed,
+    /// The connection ended: nothing follows.
+    Ended(ClientError),
+}
+
+/// The consuming side of the queue that a reader thread fills.
+pub struct Inbox {
+    shared: Arc<Shared>,
+    codec: Codec,
+}
+
+impl Inbox {
+    /// Starts the reader thread on `channel`. It stops when the connection
+    /// ends, or at the next frame once this inbox is dropped.
+    pub fn spawn(mut channel: BroadcastChannel) -> io::Result<Self> {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::new()),
+            ready: Condvar::new(),
+        });
+        let filled = Arc::clone(&shared);
+        let codec = channel.codec();
+        thread::Builder::new()
+            .name("broadcast-reader".into())
+            .spawn(move || read_all(&mut channel, &filled))?;
+        Ok(Self { shared, codec })
+    }
+
+    /// How the queued frames are serialised.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// The next item, waiting at most `timeout` (`None`: as long as it
+    /// takes); `None` if nothing came, and at once after [`Inbound::Ended`].
+    pub fn next(&self, timeout: Option<Duration>) -> Option<Inbound> {
+        let mut queue = self.shared.wait(self.shared.lock(), timeout);
+        take(&mut queue)
+    }
+}
+
+/// The reader thread's loop: read, queue, until the connection ends.
+fn read_all(channel: &mut BroadcastChannel, shared: &Arc<Shared>) {
+    loop {
+        match channel.next_frame() {
+            Ok(frame) => shared.push(frame),
+            Err(e) => return shared.end(e),
+        }
+        if Arc::strong_count(shared) == 1 {
+            return;
+        }
+    }
+}
+
+/// The front of the queue, or how it ended.
+fn take(queue: &mut Queue) -> Option<Inbound> {
+    match queue.items.pop_front() {
+        Some(Item::Frame(frame)) => {
+            queue.frames -= 1;
+            queue.bytes -= frame.len();
+            Some(Inbound::Frame(frame))
+        }
+        Some(Item::Shed(n)) => {
+            if n > 1 {
+                queue.items.push_front(Item::Shed(n - 1));
+            }
+            Some(Inbound::Shed)
+        }
+        None => {
+            if !matches!(queue.end, End::Ended(_)) {
+                return None;
+            }
+            match std::mem::replace(&mut queue.end, End::Reported) {
+                End::Ended(reason) => Some(Inbound::Ended(reason)),
+                End::Open | End::Reported => None,
+            }
+        }
+    }
+}
+
+/// What the verifier has for its caller.
+pub enum Received {
+    Delivery(Delivery),
+    /// The broadcast connection ended: nothing follows.
+    Ended(ClientError),
+}
+
+/// Opens what an [`Inbox`] holds with a layer's [`Open`]: Python's
+/// `on_recv` for every frame, on the thread that calls it.
+pub struct Verifier<O> {
+    inbox: Inbox,
+    opener: O,
+}
+
+impl<O: Open> Verifier<O> {
+    pub fn new(inbox: Inbox, opener: O) -> Self {
+        Self { inbox, opener }
+    }
+
+    /// The next delivery, waiting at most `timeout` (`None`: as long as it
+    /// takes); `None` if nothing came in time.
+    pub fn next(&mut self, timeout: Option<Duration>) -> Option<Received> {
+        Some(match self.inbox.next(timeout)? {
+            Inbound::Frame(frame) => {
+                Received::Delivery(on_recv(&mut self.opener, self.inbox.codec(), &frame))
+            }
+            Inbound::Shed => Received::Delivery(Delivery::Rejected {
+                nick: ClaimedNick::Missing,
+                reason: Rejection::Overloaded,
+            }),
+            Inbound::Ended(reason) => Received::Ended(reason),
+        })
+    }
+}
+
+impl<O: Open + 'static> Verifier<O> {
+    /// Python's `update(on_recv)`, on a thread of its own: `on_delivery`
+    /// for every frame in order, then `on_end` once the connection ends.
+    pub fn spawn<F, E>(mut self, mut on_delivery: F, on_end: E) -> io::Result<JoinHandle<()>>
+    where
+        F: FnMut(Delivery) + Send + 'static,
+        E: FnOnce(ClientError) + Send + 'static,
+    {
+        thread::Builder::new()
+            .name("verifier".into())
+            .spawn(move || {
+                loop {
+                    match self.next(None) {
+                        Some(Received::Delivery(delivery)) => on_delivery(delivery),
+                        Some(Received::Ended(reason)) => return on_end(reason),
+                        None => return,
+                    }
+                }
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shed_frames_are_reported_in_their_place_and_the_end_once() {
+        let mut q = Queue::new();
+        q.items.push_back(Item::Frame(b"a".to_vec()));
+        q.items.push_back(Item::Shed(2));
+        q.items.push_back(Item::Frame(b"b".to_vec()));
+        (q.frames, q.bytes) = (2, 2);
+        q.end = End::Ended(ClientError::Closed);
+        let kinds: Vec<&str> = std::iter::from_fn(|| take(&mut q))
+            .map(|item| match item {
+                Inbound::Frame(_) => "frame",
+                Inbound::Shed => "shed",
+                Inbound::Ended(_) => "ended",
+            })
+            .collect();
+        assert_eq!(kinds, ["frame", "shed", "shed", "frame", "ended"]);
+        assert_eq!((q.frames, q.bytes), (0, 0));
+        assert!(take(&mut q).is_none());
+    }
+
+    #[test]
+    fn a_full_queue_sheds_and_never_blocks_the_reader() {
+        let shared = Shared {
+            queue: Mutex::new(Queue::new()),
+            ready: Condvar::new(),
+        };
+        let big = vec![b'x'; INBOX_BYTES / 2];
+        for _ in 0..5 {
+            shared.push(&big);
+        }
+        let q = shared.lock();
+        assert_eq!(q.frames, 2);
+        assert!(matches!(q.items.back(), Some(Item::Shed(3))));
+    }
+}
