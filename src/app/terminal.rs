@@ -70,7 +70,8 @@ pub fn run_layer(
     settings: Option<&AeSettings>,
 ) -> Result<(), Error> {
     let (sealer, opener) = (layer.sealer(settings)?, layer.opener(settings)?);
-    run(&client.endpoint.endpoint(), client.nick(), sealer, opener)
+    let endpoint = client.endpoint.endpoint().with_zmq_body(layer.zmq_body());
+    run(&endpoint, client.nick(), sealer, opener)
 }
 
 /// Runs a chat session until `/quit`, end of input, Ctrl-C or a lost server.

@@ -22,7 +22,7 @@ pub mod aead_client;
 pub mod crypto;
 pub mod plain;
 
-use crate::wire::{FrameError, MessageBody, Nick};
+use crate::wire::{FrameError, MessageBody, Nick, ZmqBody};
 
 pub use ae_client::{AeSettings, SaltMode};
 pub use crypto::{DecryptError, Password};
@@ -137,6 +137,16 @@ impl Layer {
             Self::Plain => "simple_client",
             Self::Ae => "ae_client",
             Self::Aead => "aead_client",
+        }
+    }
+
+    /// How a client of this layer serialises its requests on the ZeroMQ
+    /// wire: the original's plain client pickles, the lab's AE server
+    /// expects msgpack.
+    pub fn zmq_body(self) -> ZmqBody {
+        match self {
+            Self::Plain => ZmqBody::Pickle,
+            Self::Ae | Self::Aead => ZmqBody::Msgpack,
         }
     }
 
