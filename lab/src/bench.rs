@@ -26,7 +26,7 @@ use unsecured_chat::client::{BroadcastChannel, ClientError, Delivery, Endpoint, 
 use unsecured_chat::client::{SimpleClient, on_recv};
 use unsecured_chat::layer::crypto::DEFAULT_ITERATIONS;
 use unsecured_chat::layer::{AeSettings, Layer, Open, Password, SaltMode, Seal};
-use unsecured_chat::wire::{FramingError, Nick, Response};
+use unsecured_chat::wire::{FramingError, Nick, Response, Wire};
 
 use crate::process::{Binaries, ServerProcess};
 
@@ -68,6 +68,8 @@ pub struct BenchConfig {
     pub rate: Option<f64>,
     pub iterations: u32,
     pub session_salt: bool,
+    /// The wire the clients speak (and a server this run starts).
+    pub wire: Wire,
     /// An existing server, or `None` to start one of `binaries`.
     pub server: Option<(String, u16, u16)>,
     pub binaries: Binaries,
@@ -84,6 +86,7 @@ impl BenchConfig {
             rate: None,
             iterations: DEFAULT_ITERATIONS,
             session_salt: false,
+            wire: Wire::Json,
             server: None,
             binaries: Binaries::beside_current_exe(),
         }
@@ -143,7 +146,7 @@ fn error(context: &str, e: impl fmt::Display) -> BenchError {
 /// Runs one benchmark and reports it.
 pub fn run(config: &BenchConfig) -> Result<BenchReport, BenchError> {
     let mut server = match &config.server {
-        Some((host, port, broadcast)) => ServerUnderTest::external(host, *port, *broadcast),
+        Some((host, port, broadcast)) => ServerUnderTest::external(config, host, *port, *broadcast),
         None => ServerUnderTest::start(config)?,
     };
     let outcome = measure(config, &server);
@@ -489,15 +492,20 @@ struct ServerUnderTest {
     host: String,
     port: u16,
     broadcast_port: u16,
+    /// How the clients speak to it.
+    wire: Wire,
+    mode: Layer,
 }
 
 impl ServerUnderTest {
-    fn external(host: &str, port: u16, broadcast_port: u16) -> Self {
+    fn external(config: &BenchConfig, host: &str, port: u16, broadcast_port: u16) -> Self {
         Self {
             started: None,
             host: host.to_owned(),
             port,
             broadcast_port,
+            wire: config.wire,
+            mode: config.mode,
         }
     }
 
@@ -507,9 +515,10 @@ impl ServerUnderTest {
     fn start(config: &BenchConfig) -> Result<Self, BenchError> {
         let binary = config.binaries.path(server_binary(config.mode));
         let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
+        let wire = config.wire.to_string();
         let server = ServerProcess::start(
             &binary,
-            &["--max-connections", MAX_CONNECTIONS],
+            &["--max-connections", MAX_CONNECTIONS, "--wire", &wire],
             &[("RUST_LOG", &log)],
         )
         .map_err(|e| error("server", e))?;
@@ -518,11 +527,17 @@ impl ServerUnderTest {
             port: server.port,
             broadcast_port: server.broadcast_port,
             started: Some(server),
+            wire: config.wire,
+            mode: config.mode,
         })
     }
 
+    /// The server, as this run's clients speak to it: on its wire, in the
+    /// serialisation of their layer.
     fn endpoint(&self) -> Endpoint {
         Endpoint::new(self.host.clone(), self.port, self.broadcast_port)
+            .on_wire(self.wire)
+            .with_zmq_body(self.mode.zmq_body())
     }
 
     /// Resident and peak resident memory of a server this run started, in KiB.

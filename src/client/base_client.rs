@@ -155,6 +155,11 @@ impl RequestChannel {
         })
     }
 
+    /// How requests are serialised on this channel.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
     /// Python's `send(bytes) -> bytes`: writes one frame's bytes and returns
     /// the frame that answers it.
     pub fn send(&mut self, body: &[u8]) -> Result<&[u8], ClientError> {

@@ -660,7 +660,7 @@ mod tests {
     use super::*;
 
     /// `pickle.dumps({"type": "join", "nick": "alice"}, protocol=4)`.
-    const JOIN_V4: &[u8] = b"\x80\x04\x95\x1f\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04type\x94\x8c\x04join\x94\x8c\x04nick\x94\x8c\x05alice\x94u.";
+    const JOIN_V4: &[u8] = b"\x80\x04\x95\"\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04type\x94\x8c\x04join\x94\x8c\x04nick\x94\x8c\x05alice\x94u.";
     /// The same, protocol 0.
     const JOIN_V0: &[u8] = b"(dp0\nVtype\np1\nVjoin\np2\nsVnick\np3\nValice\np4\ns.";
 
