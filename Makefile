@@ -11,7 +11,7 @@ PYTHON ?= python3
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 VENV       ?= $(TARGET_DIR)/interop-venv
 
-.PHONY: all build run-server run-client demo bench test unit interop fmt lint soak fuzz clean
+.PHONY: all build run-server run-client demo bench compare compare-run test unit interop fmt lint soak fuzz clean
 
 all: build
 
@@ -34,6 +34,22 @@ demo:
 bench:
 	$(CARGO) build --release --bins --quiet
 	$(TARGET_DIR)/release/chat_bench --suite $(ARGS)
+
+# The Python original and ours, side by side on the original's wire
+# (PROTOCOL.md section 9): ORIGINAL is a folder with the lab's
+# base_server.py, base_client.py and simple_server.py (the project ships
+# none of them).
+ORIGINAL ?=
+compare:
+	@if [ -z "$(ORIGINAL)" ]; then \
+		echo "compare: say where the Python original is: make compare ORIGINAL=DIR" >&2; \
+		echo "  (DIR holds the lab's base_server.py, base_client.py and simple_server.py)" >&2; \
+		exit 2; \
+	fi
+	@$(MAKE) --no-print-directory compare-run
+
+compare-run: $(VENV)/.installed build
+	$(VENV)/bin/python interop/compare.py "$(ORIGINAL)" $(TARGET_DIR)/release
 
 # Everything CI checks: formatting, lints, every test, and the interop
 # check with Python's cryptography wherever Python 3 is installed (CI has it).

@@ -83,10 +83,11 @@ def decrypt_message(password: str, sealed: dict) -> bytes:
 class Process:
     """A binary whose stdout and stderr are read line by line on threads."""
 
-    def __init__(self, args: list):
+    def __init__(self, args: list, env: dict = None):
         self.args = args
         self.proc = subprocess.Popen(
             args,
+            env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
