@@ -658,11 +658,40 @@ pub fn serialize(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::MessageBody;
 
     /// `pickle.dumps({"type": "join", "nick": "alice"}, protocol=4)`.
     const JOIN_V4: &[u8] = b"\x80\x04\x95\"\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04type\x94\x8c\x04join\x94\x8c\x04nick\x94\x8c\x05alice\x94u.";
     /// The same, protocol 0.
     const JOIN_V0: &[u8] = b"(dp0\nVtype\np1\nVjoin\np2\nsVnick\np3\nValice\np4\ns.";
+
+    /// `pickle.dumps` of a sealed message, protocols 0 to 5 (Python 3.11):
+    /// memo references to a repeated string included.
+    const SEALED_ALL_PROTOCOLS: [&[u8]; 6] = [
+        b"(dp0\nVtype\np1\nVmessage\np2\nsVnick\np3\nValice\np4\nsg2\n(dp5\nVsalt\np6\nVc2FsdA==\np7\nsVtoken\np8\nVgAAA\np9\nss.",
+        b"}q\x00(X\x04\x00\x00\x00typeq\x01X\x07\x00\x00\x00messageq\x02X\x04\x00\x00\x00nickq\x03X\x05\x00\x00\x00aliceq\x04h\x02}q\x05(X\x04\x00\x00\x00saltq\x06X\x08\x00\x00\x00c2FsdA==q\x07X\x05\x00\x00\x00tokenq\x08X\x04\x00\x00\x00gAAAq\x09uu.",
+        b"\x80\x02}q\x00(X\x04\x00\x00\x00typeq\x01X\x07\x00\x00\x00messageq\x02X\x04\x00\x00\x00nickq\x03X\x05\x00\x00\x00aliceq\x04h\x02}q\x05(X\x04\x00\x00\x00saltq\x06X\x08\x00\x00\x00c2FsdA==q\x07X\x05\x00\x00\x00tokenq\x08X\x04\x00\x00\x00gAAAq\x09uu.",
+        b"\x80\x03}q\x00(X\x04\x00\x00\x00typeq\x01X\x07\x00\x00\x00messageq\x02X\x04\x00\x00\x00nickq\x03X\x05\x00\x00\x00aliceq\x04h\x02}q\x05(X\x04\x00\x00\x00saltq\x06X\x08\x00\x00\x00c2FsdA==q\x07X\x05\x00\x00\x00tokenq\x08X\x04\x00\x00\x00gAAAq\x09uu.",
+        b"\x80\x04\x95L\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04type\x94\x8c\x07message\x94\x8c\x04nick\x94\x8c\x05alice\x94h\x02}\x94(\x8c\x04salt\x94\x8c\x08c2FsdA==\x94\x8c\x05token\x94\x8c\x04gAAA\x94uu.",
+        b"\x80\x05\x95L\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04type\x94\x8c\x07message\x94\x8c\x04nick\x94\x8c\x05alice\x94h\x02}\x94(\x8c\x04salt\x94\x8c\x08c2FsdA==\x94\x8c\x05token\x94\x8c\x04gAAA\x94uu.",
+    ];
+
+    #[test]
+    fn reads_every_protocol_python_writes() {
+        for body in SEALED_ALL_PROTOCOLS {
+            let Ok(Request::Message {
+                nick,
+                body: MessageBody::Sealed(sealed),
+            }) = decode_request(body)
+            else {
+                panic!("{body:?}");
+            };
+            assert_eq!(
+                (nick.as_str(), sealed.salt.as_ref(), sealed.token.as_ref()),
+                ("alice", "c2FsdA==", "gAAA")
+            );
+        }
+    }
 
     fn reason(body: &[u8]) -> String {
         check(body).unwrap_err().to_string()
