@@ -64,10 +64,16 @@ unit:
 	$(CARGO) test
 
 # Frames made by the Rust clients decrypt with Python's cryptography, and
-# the reverse, against a running ae_server (interop/interop.py). The virtual
-# environment is made once; it is re-provisioned when requirements change.
+# the reverse, against a running ae_server (interop/interop.py); and the
+# original's wire against libzmq peers (interop/zmq_interop.py: pyzmq,
+# pickle, msgpack). The virtual environment is made once; it is
+# re-provisioned when requirements change. Both scripts run, whatever the
+# first's outcome.
 interop: $(VENV)/.installed build
-	$(VENV)/bin/python interop/interop.py $(TARGET_DIR)/release
+	@status=0; \
+	$(VENV)/bin/python interop/interop.py $(TARGET_DIR)/release || status=1; \
+	$(VENV)/bin/python interop/zmq_interop.py $(TARGET_DIR)/release || status=1; \
+	exit $$status
 
 $(VENV)/.installed: interop/requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

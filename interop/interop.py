@@ -334,6 +334,14 @@ def run_layer(bin_dir: str, layer: tuple, started: list):
         python.close()
 
 
+def bin_dir_argument() -> str:
+    """The one argument, BIN_DIR; exits with the usage without it."""
+    if len(sys.argv) != 2:
+        print(f"usage: {sys.argv[0]} BIN_DIR", file=sys.stderr)
+        sys.exit(2)
+    return sys.argv[1]
+
+
 # Each layer: its Rust client, the lab's plaintext for it, and its checks.
 LAYERS = (
     ("ae_client", ae_plaintext, check_ae),
@@ -342,10 +350,7 @@ LAYERS = (
 
 
 def main() -> int:
-    if len(sys.argv) != 2:
-        print(f"usage: {sys.argv[0]} BIN_DIR", file=sys.stderr)
-        return 2
-    bin_dir = sys.argv[1]
+    bin_dir = bin_dir_argument()
     started = []
     try:
         for layer in LAYERS:

@@ -285,8 +285,11 @@ fn shown(bytes: &[u8]) -> String {
     text.escape_debug().to_string()
 }
 
+/// A property of READY's metadata: its name and value.
+type Property<'a> = (&'a [u8], &'a [u8]);
+
 /// READY's metadata: names of 1-byte length, values of 4-byte length.
-fn properties(mut data: &[u8]) -> Result<Vec<(&[u8], &[u8])>, ZmtpError> {
+fn properties(mut data: &[u8]) -> Result<Vec<Property<'_>>, ZmtpError> {
     const BAD: ZmtpError = ZmtpError::BadCommand("property runs past the command");
     let mut found = Vec::new();
     while let Some((&name_len, rest)) = data.split_first() {
@@ -305,7 +308,7 @@ fn properties(mut data: &[u8]) -> Result<Vec<(&[u8], &[u8])>, ZmtpError> {
 }
 
 /// Appends a command frame: its name, then properties (name, value).
-fn push_command(out: &mut Vec<u8>, name: &[u8], properties: &[(&[u8], &[u8])]) {
+fn push_command(out: &mut Vec<u8>, name: &[u8], properties: &[Property<'_>]) {
     push_frame_with(out, COMMAND, |out| {
         out.push(name.len() as u8);
         out.extend_from_slice(name);
