@@ -173,14 +173,22 @@ def exploited(bin_dir: str, server: Server) -> tuple:
         time.sleep(0.2)
         ran = os.path.exists(proof)
     first = run.stdout.splitlines()[0] if run.stdout else run.stderr.strip()
-    answer = first.split(": ", 1)[-1]
-    verdict = "command ran (file created)" if ran else f"nothing ran: {shorten(answer)}"
+    answer = answered(first.split(": ", 1)[-1])
+    verdict = "command ran (file created)" if ran else "nothing ran"
     served = "served" if run.returncode == 0 else "NOT served"
-    return verdict, served
+    return f"{verdict}; answered {answer}", served
 
 
-def shorten(text: str, most: int = 70) -> str:
-    return text if len(text) <= most else text[:most - 3] + "..."
+def answered(shown: str) -> str:
+    """simple_exploit's answer (decoded, as JSON), shortly."""
+    try:
+        response = json.loads(shown)
+    except ValueError:
+        return shown
+    reason = response.get("error", "")
+    if response.get("response") == "ko" and reason.startswith("the server answered nothing"):
+        return "empty (its handler raised)"
+    return f"ko ({reason.split(';')[0]})" if reason else str(response.get("response"))
 
 
 def base_client(original_dir: str, server: Server) -> str:

@@ -11,14 +11,17 @@
 //!   server     base_server  broadcast  simple_server  ae_server  rogue_server
 //!   client     base_client  simple_client  names
 //!   layer      plain  crypto  ae_client  aead_client     (Seal, Open, Layer)
-//!   wire       framing  connection  codec  json  frame  nick
+//!   wire       framing  zmtp  connection  codec  json  pickle  msgpack  frame  nick
 //! ```
 //!
 //! Each folder uses only the folders below it. A server listens on two TCP
 //! ports, as the original's two ZeroMQ sockets: a *request* port where each
 //! client sends `join`, `leave`, `message` and `list` and gets one response
 //! each (REQ/REP), and a *broadcast* port that pushes every accepted message
-//! to every connected reader (PUB/SUB).
+//! to every connected reader (PUB/SUB). They carry JSON lines by default, or,
+//! with `--wire zmq`, the original's own wire: ZeroMQ frames (ZMTP, written
+//! here) with pickled or msgpack'd bodies, so the lab's Python clients and
+//! server meet ours.
 //!
 //! # Modules and the Python original
 //!
@@ -35,7 +38,7 @@
 //! | [`layer::crypto`], [`layer::ae_client`] | `AEClient.py` |
 //! | [`server::rogue_server`] | `rogue_server.py` |
 //! | [`layer::aead_client`] | `AEADClient.py` |
-//! | [`wire`] (frames, codecs), [`layer::plain`] | the dictionaries, `pickle`/`msgpack` |
+//! | [`wire`] (frames, codecs, [`wire::zmtp`]), [`layer::plain`] | the dictionaries, `pickle`/`msgpack`, ZeroMQ |
 //!
 //! The lab tooling (the demo, the benchmark, the helper that runs the
 //! binaries) is the workspace member `chat-lab`, outside this library.
