@@ -92,12 +92,15 @@ lint:
 soak:
 	$(CARGO) test --release --test soak -- --ignored --nocapture
 
-# Fuzzes the line reader and the frame parsers for FUZZ_SECS seconds (not in
+# Fuzzes the line reader and the frame parsers, then the ZMTP reader and the
+# pickle and msgpack readers, for FUZZ_SECS seconds each (not in
 # CI). cargo-fuzz builds on the stable toolchain with `--sanitizer none`.
 FUZZ_SECS ?= 60
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	cd fuzz && $(CARGO) fuzz run --sanitizer none lines_and_requests -- \
+		-max_total_time=$(FUZZ_SECS) -max_len=140000
+	cd fuzz && $(CARGO) fuzz run --sanitizer none zmq_frames_and_bodies -- \
 		-max_total_time=$(FUZZ_SECS) -max_len=140000
 
 clean:

@@ -618,20 +618,13 @@ fn accept_subscribers(
             let address = stream.peer_addr().ok();
             let peer = address.map_or_else(|| "an unknown peer".to_owned(), |a| a.to_string());
             if hub.codec().wire() == Wire::Zmq {
-                // The handshake waits on the peer: never on the accept thread.
-                let hub = Arc::clone(hub);
-                return Some(Box::new(move || {
-                    if let Err(e) =
-                        zmtp::handshake(&stream, SocketType::Pub, zmtp::HANDSHAKE_TIMEOUT)
-                    {
-                        log::warn!(
-                            "subscriber {} from {peer}: ZMTP handshake failed: {e}",
-                            slot.id
-                        );
-                        return;
-                    }
-                    subscribe_and_serve(&hub, stream, address, slot, &peer);
-                }));
+                return Some(greet_then_serve(
+                    Arc::clone(hub),
+                    stream,
+                    address,
+                    slot,
+                    peer,
+                ));
             }
             let subscription = subscribe(hub, stream, address, &slot, &peer)?;
             Some(Box::new(move || {
@@ -654,16 +647,27 @@ fn subscribe(
         .ok()
 }
 
-fn subscribe_and_serve(
-    hub: &Arc<Hub>,
+/// A ZeroMQ subscriber's job: the handshake, which waits on the peer and so
+/// never runs on the accept thread, then the subscription.
+fn greet_then_serve(
+    hub: Arc<Hub>,
     stream: Arc<TcpStream>,
     address: Option<SocketAddr>,
     slot: Slot,
-    peer: &str,
-) {
-    if let Some(subscription) = subscribe(hub, stream, address, &slot, peer) {
-        serve_subscriber(subscription, slot, peer);
-    }
+    peer: String,
+) -> ConnectionJob {
+    Box::new(move || {
+        if let Err(e) = zmtp::handshake(&stream, SocketType::Pub, zmtp::HANDSHAKE_TIMEOUT) {
+            log::warn!(
+                "subscriber {} from {peer}: ZMTP handshake failed: {e}",
+                slot.id
+            );
+            return;
+        }
+        if let Some(subscription) = subscribe(&hub, stream, address, &slot, &peer) {
+            serve_subscriber(subscription, slot, &peer);
+        }
+    })
 }
 
 /// A subscriber's own thread, until its connection ends.

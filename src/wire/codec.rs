@@ -208,10 +208,11 @@ impl Codec {
         out: &mut Vec<u8>,
     ) -> Result<(), String> {
         match self {
-            Self::Msgpack => serde_transcode::transcode(de, &mut msgpack::serializer(out))
-                .map_err(|e| e.to_string()),
+            Self::Msgpack => {
+                serde_transcode::transcode(de, &mut msgpack::serializer(out)).map_err(innermost)
+            }
             _ => pickle::serialize(out, |ser| {
-                serde_transcode::transcode(de, ser).map_err(|e| e.to_string())
+                serde_transcode::transcode(de, ser).map_err(innermost)
             }),
         }
     }
@@ -229,6 +230,18 @@ impl Codec {
         self.encode_response(response, &mut out);
         out
     }
+}
+
+/// A transcoding error's reason, without the wrapping each level of
+/// nesting adds.
+fn innermost(error: impl std::fmt::Display) -> String {
+    const WRAPPER: &str = "decoding error: ";
+    let text = error.to_string();
+    let mut reason = text.as_str();
+    while let Some(inner) = reason.strip_prefix(WRAPPER) {
+        reason = inner;
+    }
+    reason.to_owned()
 }
 
 #[cfg(test)]

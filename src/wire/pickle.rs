@@ -34,6 +34,10 @@ const FORMAT: &str = "pickle";
 /// Most bytes that memo references may copy in one body, all together.
 pub const MAX_COPIED: usize = 64 * 1024;
 
+/// Most digits of an integer written as text (`INT`, `LONG`): Python's own
+/// limit for `int(str)` (CVE-2020-10735: the conversion is quadratic).
+pub const MAX_DIGITS: usize = 4300;
+
 /// Highest pickle protocol (Python 3.8 added 5).
 const HIGHEST_PROTOCOL: u8 = 5;
 
@@ -330,7 +334,10 @@ impl<'a> Machine<'a> {
             Effect::Pop => self.pop_one(at)?,
             Effect::PopMark => drop(self.pop_mark(at)?),
             Effect::Get => self.get(data, at)?,
-            Effect::Scalar => self.stack.push(Item::scalar(data.1 - data.0)),
+            Effect::Scalar => {
+                check_digits(&self.body[data.0..data.1], at)?;
+                self.stack.push(Item::scalar(data.1 - data.0));
+            }
             Effect::Text => self.stack.push(Item {
                 kind: Kind::Text,
                 span: data,
@@ -525,6 +532,21 @@ fn shorten(text: &str) -> String {
         shown.push_str("...");
     }
     shown.escape_debug().to_string()
+}
+
+/// Refuses an integer written with more digits than Python itself reads.
+fn check_digits(text: &[u8], at: At) -> Result<(), FrameError> {
+    if !matches!(at.name, "INT" | "LONG") {
+        return Ok(());
+    }
+    let digits = text.iter().filter(|b| b.is_ascii_digit()).count();
+    if digits > MAX_DIGITS {
+        return Err(refused(format!(
+            "{} at byte {} has {digits} digits, over {MAX_DIGITS}",
+            at.name, at.pos
+        )));
+    }
+    Ok(())
 }
 
 fn check_depth(depth: usize) -> Result<(), FrameError> {
@@ -743,6 +765,8 @@ mod tests {
         ]
         .concat();
         assert!(reason(&big).contains("copy more than"));
+        let long = [&b"L"[..], &[b'9'; MAX_DIGITS + 1], b"L\n."].concat();
+        assert!(reason(&long).contains("4301 digits, over 4300"));
         let shared = b"]\x94(h\x00h\x00l.";
         assert!(reason(shared).contains("refers back to a list"));
         assert!(reason(b"]\x94h\x00a.").contains("refers back"), "recursive");
