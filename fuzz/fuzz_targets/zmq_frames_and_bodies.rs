@@ -5,43 +5,12 @@
 
 #![no_main]
 
-use std::io::{self, Read, Write};
+mod chunked;
 
+use chunked::Chunked;
 use libfuzzer_sys::fuzz_target;
 use unsecured_chat::wire::zmtp::{MAX_BODY, MessageReader, SocketType};
 use unsecured_chat::wire::{Codec, pickle};
-
-/// Hands out the input in reads whose sizes cycle through `sizes`; what the
-/// reader writes back (PONGs) is dropped.
-struct Chunked<'a> {
-    data: &'a [u8],
-    sizes: &'a [u8],
-    turn: usize,
-}
-
-impl Read for Chunked<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let size = self.sizes.get(self.turn % self.sizes.len().max(1)).copied();
-        self.turn += 1;
-        let n = usize::from(size.unwrap_or(u8::MAX))
-            .max(1)
-            .min(buf.len())
-            .min(self.data.len());
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
-}
-
-impl Write for Chunked<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 fn bodies(body: &[u8]) {
     for codec in [Codec::Pickle, Codec::Msgpack] {
@@ -56,12 +25,10 @@ fn bodies(body: &[u8]) {
 }
 
 fuzz_target!(|input: &[u8]| {
-    // The first byte says how many of the next bytes are read sizes; the
-    // rest is fed both as a ZMTP stream and as one body.
-    let Some((&count, rest)) = input.split_first() else {
+    // The data is fed both as one body and as a ZMTP stream.
+    let Some((sizes, data)) = Chunked::split(input) else {
         return;
     };
-    let (sizes, data) = rest.split_at(usize::from(count % 16).min(rest.len()));
     bodies(data);
     let stream = Chunked { data, sizes, turn: 0 };
     let mut reader = MessageReader::new(stream, SocketType::Rep);
