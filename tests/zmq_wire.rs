@@ -15,6 +15,7 @@ use unsecured_chat::client::{
 };
 use unsecured_chat::layer::{AeSettings, Layer, Opened, Password};
 use unsecured_chat::server::ae_server::ae_server;
+use unsecured_chat::server::rogue_server::{Attack, FORGED_TEXT, RogueConfig, RogueServer};
 use unsecured_chat::server::{
     BaseServer, Publisher, ServerConfig, ServerHandle, SimpleServer, TrustModel,
 };
@@ -354,4 +355,41 @@ fn a_subscriber_that_does_not_read_is_disconnected_never_skipped() {
         }
     }
     assert!(next > 0 && next < sent, "received {next} of {sent}");
+}
+
+#[test]
+fn the_rogue_server_forges_on_this_wire_too() {
+    let config = ServerConfig::local().on_wire(Wire::Zmq);
+    let server = BaseServer::bind(&config).unwrap();
+    let publisher = server.publisher();
+    let rogue = RogueServer::new(
+        SimpleServer::new(TrustModel::Open),
+        RogueConfig {
+            attacks: [Attack::Tamper].into(),
+            impersonate: None,
+            replay_delay: Duration::from_secs(1),
+        },
+        publisher,
+    );
+    let server = server.spawn(Arc::new(rogue)).unwrap();
+    let base = BaseClient::connect(&endpoint(&server, ZmqBody::Pickle)).unwrap();
+    let mut broadcasts = base.broadcasts;
+    broadcasts.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut client = SimpleClient::new(
+        base.requests,
+        nick("erin"),
+        Box::new(unsecured_chat::layer::Plain),
+    )
+    .with_subscriber(broadcasts.local_addr().unwrap());
+    assert_eq!(client.join().unwrap(), Response::Ok);
+    assert_eq!(client.message("the real text").unwrap(), Response::Ok);
+    let frame = broadcasts.next_frame().unwrap().to_vec();
+    assert!(
+        pickle::check(&frame).is_ok(),
+        "the forgery is plain pickle too"
+    );
+    let Broadcast::Message { body, .. } = Codec::Pickle.decode_broadcast(&frame).unwrap() else {
+        panic!("not a message");
+    };
+    assert_eq!(body, Some(MessageBody::Text(FORGED_TEXT.into())));
 }
