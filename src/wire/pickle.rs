@@ -9,7 +9,7 @@
 //! and keeps an unknown global as an opaque value instead of refusing it.
 //! So every body is first checked by [`check`], one pass over its opcodes
 //! that simulates the stack without building anything:
-//! - only the opcodes that build plain data pass ([`opcode`]); the others
+//! - only the opcodes that build plain data pass (the table in `opcode`); the others
 //!   get a `ko` that names them;
 //! - nesting is capped at [`MAX_NESTING`] levels;
 //! - a memo reference may copy a string or a number, never a list or a dict
@@ -19,7 +19,8 @@
 //!
 //! What passes decodes, in serde-pickle and in Python's `pickle.loads`
 //! alike, to dicts, lists, tuples, strings, bytes, numbers, booleans and
-//! None; what a server relays is re-encoded from that data ([`transcode`]).
+//! None; what a server relays is re-encoded from that data
+//! ([`Codec::relayed`](super::Codec::relayed)).
 
 use std::collections::HashMap;
 use std::io::Cursor;
