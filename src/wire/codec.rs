@@ -8,11 +8,12 @@
 //!
 //! The codec also names the framing: JSON travels as lines (the JSON wire),
 //! pickle and msgpack as ZeroMQ frames (the original's wire, [`super::zmtp`]).
-//! On the ZeroMQ wire a reader takes either body: a pickle starts with its
-//! `PROTO` opcode (protocols 2 to 5) or another opcode (0 and 1), a msgpack
-//! frame of the protocol with a map header, and no byte starts both (see
-//! [`Codec::reading`]). A server answers in the codec of the request, and
-//! sends its broadcasts in its own.
+//! On the ZeroMQ wire a reader takes either body ([`Codec::reading`]): a
+//! pickle of protocol 2 to 5 starts with `PROTO` (0x80) and its protocol,
+//! which no msgpack dictionary does (0x80 is the empty map, and nothing may
+//! follow it); one of protocol 0 or 1 with `(` or `}`, outside msgpack's
+//! map headers. A server answers in the codec of the request, and sends its
+//! broadcasts in its own.
 
 use std::borrow::Cow;
 
