@@ -11,7 +11,7 @@ PYTHON ?= python3
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 VENV       ?= $(TARGET_DIR)/interop-venv
 
-.PHONY: all build run-server run-client demo bench test unit interop interop-or-skip fmt lint soak fuzz clean
+.PHONY: all build run-server run-client demo bench compare compare-run test unit interop interop-or-skip fmt lint soak fuzz clean
 
 all: build
 
@@ -50,6 +50,22 @@ bench:
 	$(CARGO) build --release --bins --quiet
 	$(TARGET_DIR)/release/chat_bench --suite $(ARGS)
 
+# The Python original and ours, side by side on the original's wire
+# (PROTOCOL.md section 9): ORIGINAL is a folder with the lab's
+# base_server.py, base_client.py and simple_server.py (the project ships
+# none of them).
+ORIGINAL ?=
+compare:
+	@if [ -z "$(ORIGINAL)" ]; then \
+		echo "compare: say where the Python original is: make compare ORIGINAL=DIR" >&2; \
+		echo "  (DIR holds the lab's base_server.py, base_client.py and simple_server.py)" >&2; \
+		exit 2; \
+	fi
+	@$(MAKE) --no-print-directory compare-run
+
+compare-run: $(VENV)/.installed build
+	$(VENV)/bin/python interop/compare.py "$(ORIGINAL)" $(TARGET_DIR)/release
+
 # Everything CI checks: formatting, lints, every test, and the interop
 # check with Python's cryptography. Where Python or its package index is out
 # of reach, the interop check is skipped with one line saying so, and that
@@ -70,10 +86,16 @@ unit:
 	$(CARGO) test
 
 # Frames made by the Rust clients decrypt with Python's cryptography, and
-# the reverse, against a running ae_server (interop/interop.py). The virtual
-# environment is made once; it is re-provisioned when requirements change.
+# the reverse, against a running ae_server (interop/interop.py); and the
+# original's wire against libzmq peers (interop/zmq_interop.py: pyzmq,
+# pickle, msgpack). The virtual environment is made once; it is
+# re-provisioned when requirements change. Both scripts run, whatever the
+# first's outcome.
 interop: $(VENV)/.installed build
-	$(VENV)/bin/python interop/interop.py $(TARGET_DIR)/release
+	@status=0; \
+	$(VENV)/bin/python interop/interop.py $(TARGET_DIR)/release || status=1; \
+	$(VENV)/bin/python interop/zmq_interop.py $(TARGET_DIR)/release || status=1; \
+	exit $$status
 
 $(VENV)/.installed: interop/requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -92,12 +114,15 @@ lint:
 soak:
 	$(CARGO) test --release --test soak -- --ignored --nocapture
 
-# Fuzzes the line reader and the frame parsers for FUZZ_SECS seconds (not in
+# Fuzzes the line reader and the frame parsers, then the ZMTP reader and the
+# pickle and msgpack readers, for FUZZ_SECS seconds each (not in
 # CI). cargo-fuzz builds on the stable toolchain with `--sanitizer none`.
 FUZZ_SECS ?= 60
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	cd fuzz && $(CARGO) fuzz run --sanitizer none lines_and_requests -- \
+		-max_total_time=$(FUZZ_SECS) -max_len=140000
+	cd fuzz && $(CARGO) fuzz run --sanitizer none zmq_frames_and_bodies -- \
 		-max_total_time=$(FUZZ_SECS) -max_len=140000
 
 clean:

@@ -115,7 +115,7 @@ def decrypt_message(kdf: str, password: str, sealed: dict) -> bytes:
 class Process:
     """A binary whose stdout and stderr are read line by line on threads."""
 
-    def __init__(self, args: list, env=None):
+    def __init__(self, args: list, env: dict = None):
         self.args = args
         self.proc = subprocess.Popen(
             args,
@@ -391,6 +391,14 @@ def run_layer(bin_dir: str, layer: tuple, started: list):
         python.close()
 
 
+def bin_dir_argument() -> str:
+    """The one argument, BIN_DIR; exits with the usage without it."""
+    if len(sys.argv) != 2:
+        print(f"usage: {sys.argv[0]} BIN_DIR", file=sys.stderr)
+        sys.exit(2)
+    return sys.argv[1]
+
+
 # Each layer: its Rust client, its key scheme, the plaintext for it, and
 # its checks.
 LAYERS = (
@@ -402,10 +410,7 @@ LAYERS = (
 
 
 def main() -> int:
-    if len(sys.argv) != 2:
-        print(f"usage: {sys.argv[0]} BIN_DIR", file=sys.stderr)
-        return 2
-    bin_dir = sys.argv[1]
+    bin_dir = bin_dir_argument()
     started = []
     try:
         for layer in LAYERS:

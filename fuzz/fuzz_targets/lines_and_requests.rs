@@ -6,8 +6,9 @@
 
 #![no_main]
 
-use std::io::{self, Read};
+mod chunked;
 
+use chunked::Chunked;
 use libfuzzer_sys::fuzz_target;
 use unsecured_chat::app::display::printable;
 use unsecured_chat::wire::frame::MAX_REASON_CHARS;
@@ -16,33 +17,10 @@ use unsecured_chat::wire::json::check_nesting;
 use unsecured_chat::wire::nick::{MAX_NICK_CHARS, Refused};
 use unsecured_chat::wire::{Codec, Nick, Response};
 
-/// Hands out the input in reads whose sizes cycle through `sizes`.
-struct Chunked<'a> {
-    data: &'a [u8],
-    sizes: &'a [u8],
-    turn: usize,
-}
-
-impl Read for Chunked<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let size = self.sizes.get(self.turn % self.sizes.len().max(1)).copied();
-        self.turn += 1;
-        let n = usize::from(size.unwrap_or(u8::MAX))
-            .max(1)
-            .min(buf.len())
-            .min(self.data.len());
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
-}
-
 fuzz_target!(|input: &[u8]| {
-    // The first byte says how many of the next bytes are read sizes.
-    let Some((&count, rest)) = input.split_first() else {
+    let Some((sizes, data)) = Chunked::split(input) else {
         return;
     };
-    let (sizes, data) = rest.split_at(usize::from(count % 16).min(rest.len()));
     let mut reader = LineReader::new(Chunked {
         data,
         sizes,

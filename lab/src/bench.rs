@@ -28,7 +28,7 @@ use unsecured_chat::client::{BroadcastChannel, Delivery, Endpoint, RequestChanne
 use unsecured_chat::client::{Inbox, Received, SimpleClient, Verifier};
 use unsecured_chat::layer::crypto::DEFAULT_ITERATIONS;
 use unsecured_chat::layer::{AeSettings, Layer, Open, Password, SaltMode, Seal};
-use unsecured_chat::wire::{Nick, Response};
+use unsecured_chat::wire::{Nick, Response, Wire};
 
 use crate::process::{Binaries, ServerProcess};
 
@@ -70,6 +70,8 @@ pub struct BenchConfig {
     pub rate: Option<f64>,
     pub iterations: u32,
     pub session_salt: bool,
+    /// The wire the clients speak (and a server this run starts).
+    pub wire: Wire,
     /// An existing server, or `None` to start one of `binaries`.
     pub server: Option<(String, u16, u16)>,
     pub binaries: Binaries,
@@ -86,6 +88,7 @@ impl BenchConfig {
             rate: None,
             iterations: DEFAULT_ITERATIONS,
             session_salt: false,
+            wire: Wire::Json,
             server: None,
             binaries: Binaries::beside_current_exe(),
         }
@@ -145,7 +148,7 @@ fn error(context: &str, e: impl fmt::Display) -> BenchError {
 /// Runs one benchmark and reports it.
 pub fn run(config: &BenchConfig) -> Result<BenchReport, BenchError> {
     let mut server = match &config.server {
-        Some((host, port, broadcast)) => ServerUnderTest::external(host, *port, *broadcast),
+        Some((host, port, broadcast)) => ServerUnderTest::external(config, host, *port, *broadcast),
         None => ServerUnderTest::start(config)?,
     };
     let outcome = measure(config, &server);
@@ -483,15 +486,20 @@ struct ServerUnderTest {
     host: String,
     port: u16,
     broadcast_port: u16,
+    /// How the clients speak to it.
+    wire: Wire,
+    mode: Layer,
 }
 
 impl ServerUnderTest {
-    fn external(host: &str, port: u16, broadcast_port: u16) -> Self {
+    fn external(config: &BenchConfig, host: &str, port: u16, broadcast_port: u16) -> Self {
         Self {
             started: None,
             host: host.to_owned(),
             port,
             broadcast_port,
+            wire: config.wire,
+            mode: config.mode,
         }
     }
 
@@ -501,9 +509,10 @@ impl ServerUnderTest {
     fn start(config: &BenchConfig) -> Result<Self, BenchError> {
         let binary = config.binaries.path(server_binary(config.mode));
         let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
+        let wire = config.wire.to_string();
         let server = ServerProcess::start(
             &binary,
-            &["--max-connections", MAX_CONNECTIONS],
+            &["--max-connections", MAX_CONNECTIONS, "--wire", &wire],
             &[("RUST_LOG", &log)],
         )
         .map_err(|e| error("server", e))?;
@@ -512,11 +521,17 @@ impl ServerUnderTest {
             port: server.port,
             broadcast_port: server.broadcast_port,
             started: Some(server),
+            wire: config.wire,
+            mode: config.mode,
         })
     }
 
+    /// The server, as this run's clients speak to it: on its wire, in the
+    /// serialisation of their layer.
     fn endpoint(&self) -> Endpoint {
         Endpoint::new(self.host.clone(), self.port, self.broadcast_port)
+            .on_wire(self.wire)
+            .with_zmq_body(self.mode.zmq_body())
     }
 
     /// Resident and peak resident memory of a server this run started, in KiB.

@@ -14,7 +14,7 @@ use crate::server::base_server::{
     DEFAULT_BROADCAST_PORT, DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT,
 };
 use crate::server::{ServerConfig, TrustModel};
-use crate::wire::Nick;
+use crate::wire::{Nick, Wire};
 
 /// Where the server is: the flags every client and tool takes.
 #[derive(Debug, Clone, Args)]
@@ -28,6 +28,10 @@ pub struct EndpointFlags {
     /// The server's broadcast port
     #[arg(long, default_value_t = DEFAULT_BROADCAST_PORT)]
     pub broadcast_port: u16,
+    /// Wire: JSON lines, or the Python original's ZeroMQ with pickle (plain)
+    /// or msgpack (encrypted layers) bodies
+    #[arg(long, value_enum, default_value_t = Wire::Json)]
+    pub wire: Wire,
 }
 
 /// Where a server listens.
@@ -42,11 +46,15 @@ pub struct ListenFlags {
     /// Broadcast port (0 lets the system pick a free one, printed once listening)
     #[arg(long, default_value_t = DEFAULT_BROADCAST_PORT)]
     pub broadcast_port: u16,
+    /// Wire: JSON lines, or the Python original's ZeroMQ with pickle (plain)
+    /// or msgpack (encrypted layers) bodies
+    #[arg(long, value_enum, default_value_t = Wire::Json)]
+    pub wire: Wire,
 }
 
 impl EndpointFlags {
     pub fn endpoint(&self) -> Endpoint {
-        Endpoint::new(self.host.clone(), self.port, self.broadcast_port)
+        Endpoint::new(self.host.clone(), self.port, self.broadcast_port).on_wire(self.wire)
     }
 }
 
@@ -155,7 +163,8 @@ impl ServerFlags {
             endpoint.host.clone(),
             endpoint.port,
             endpoint.broadcast_port,
-        );
+        )
+        .on_wire(endpoint.wire);
         config.max_connections = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
         config
     }

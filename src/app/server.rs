@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::flags::ServerFlags;
 use crate::Error;
-use crate::server::{BaseServer, Publisher, Service};
+use crate::server::{BaseServer, Publisher, ServerConfig, Service};
 
 /// Binds both ports, starts the service `make_service` builds (it may keep
 /// the publisher, for broadcasts of its own), prints the "listening on"
@@ -15,7 +15,17 @@ where
     S: Service,
     F: FnOnce(Publisher) -> S,
 {
-    let server = BaseServer::bind(&flags.config())?;
+    run_with(&flags.config(), make_service)
+}
+
+/// [`run`], for a configuration the binary adjusted (the AE server's
+/// msgpack on the ZeroMQ wire).
+pub fn run_with<S, F>(config: &ServerConfig, make_service: F) -> Result<(), Error>
+where
+    S: Service,
+    F: FnOnce(Publisher) -> S,
+{
+    let server = BaseServer::bind(config)?;
     let service = Arc::new(make_service(server.publisher()));
     let handle = server.spawn(service)?;
     announce(&handle.listening_line())?;

@@ -76,7 +76,8 @@ pub fn run_layer(
     settings: Option<&AeSettings>,
 ) -> Result<(), Error> {
     let (sealer, opener) = (layer.sealer(settings)?, layer.opener(settings)?);
-    run(&client.endpoint.endpoint(), client.nick(), sealer, opener)
+    let endpoint = client.endpoint.endpoint().with_zmq_body(layer.zmq_body());
+    run(&endpoint, client.nick(), sealer, opener)
 }
 
 /// Runs a chat session until `/quit`, end of input, Ctrl-C or a lost server.
@@ -91,6 +92,9 @@ where
         client = client.with_subscriber(addr);
     }
     join(&mut client)?;
+    let (events, inbox) = mpsc::channel();
+    // Ctrl-C leaves cleanly from the moment the join is announced.
+    watch_interrupts(events.clone());
     // Said before the line editor starts: its printer may draw a line over
     // a prompt that is being drawn at the same moment.
     Screen::lines().note(&format!(
@@ -99,10 +103,8 @@ where
         endpoint.host,
         endpoint.port
     ));
-    let (events, inbox) = mpsc::channel();
     let (screen, _restore) = start_input(client.nick(), &events)?;
     spawn_reader(base.broadcasts, opener, &screen, &events)?;
-    watch_interrupts(events);
     chat(&mut client, inbox, &screen)
 }
 

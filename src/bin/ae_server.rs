@@ -5,10 +5,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use unsecured_chat::app::{self, flags::ServerFlags};
 use unsecured_chat::server::ae_server::ae_server;
+use unsecured_chat::wire::ZmqBody;
 
 /// The AE chat server: relays only encrypted messages ({"salt", "token"}),
 /// and its log shows it never holds a readable one. It can still drop,
-/// replay or relabel them: see rogue_server.
+/// replay or relabel them: see rogue_server. On --wire zmq its broadcasts
+/// are msgpack'd, as the lab's AEServer's.
 #[derive(Parser)]
 #[command(version)]
 struct Flags {
@@ -20,5 +22,6 @@ fn main() -> ExitCode {
     let flags = Flags::parse();
     app::logging::init("info");
     let trust = flags.server.trust();
-    app::exit(app::server::run(&flags.server, |_| ae_server(trust)))
+    let config = flags.server.config().with_zmq_body(ZmqBody::Msgpack);
+    app::exit(app::server::run_with(&config, |_| ae_server(trust)))
 }

@@ -2,21 +2,36 @@
 //! that sends one frame and waits for its response (the REQ socket), and a
 //! broadcast connection read by a thread of its own that calls `on_recv` for
 //! each frame (the SUB socket, without the original's 0.1 s polling).
+//!
+//! On the ZeroMQ wire they are a REQ and a SUB socket in ZMTP terms
+//! ([`crate::wire::zmtp`]): the connections greet the server first, and the
+//! frames travel in ZeroMQ frames; nothing else changes.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::layer::SealError;
-use crate::wire::{Codec, Connection, FrameError, FramingError, MAX_LINE, Request, Response};
+use crate::wire::zmtp::SocketType;
+use crate::wire::{
+    Codec, Connection, FrameError, FramingError, MAX_LINE, Request, Response, Wire, ZmqBody,
+};
 
-/// Where a server is: what every client and tool connects to.
+/// Where a server is, and how to speak to it: what every client and tool
+/// connects to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub host: String,
     pub port: u16,
     pub broadcast_port: u16,
+    /// JSON lines (the default) or the original's ZeroMQ wire.
+    pub wire: Wire,
+    /// On the ZeroMQ wire, how requests are serialised: pickle for the
+    /// plain clients and tools, msgpack for the encrypted clients (as the
+    /// lab's AEServer expects). Answers and broadcasts are read either way.
+    pub zmq_body: ZmqBody,
 }
 
 impl Endpoint {
@@ -25,6 +40,36 @@ impl Endpoint {
             host: host.into(),
             port,
             broadcast_port,
+            wire: Wire::Json,
+            zmq_body: ZmqBody::Pickle,
+        }
+    }
+
+    /// The same server, spoken to on `wire`.
+    pub fn on_wire(mut self, wire: Wire) -> Self {
+        self.wire = wire;
+        self
+    }
+
+    /// The same, serialising requests on the ZeroMQ wire as `body`.
+    pub fn with_zmq_body(mut self, body: ZmqBody) -> Self {
+        self.zmq_body = body;
+        self
+    }
+
+    /// How requests are serialised and framed.
+    pub fn codec(&self) -> Codec {
+        self.wire.codec(self.zmq_body)
+    }
+
+    /// A connection to `port` of this server, as a `me` socket on the
+    /// ZeroMQ wire.
+    fn open(&self, port: u16, me: SocketType) -> Result<Connection, ClientError> {
+        let stream = connect(&self.host, port)?;
+        match self.wire {
+            Wire::Json => Ok(Connection::new(stream)),
+            Wire::Zmq => Connection::zmtp(Arc::new(stream), me, CONNECT_TIMEOUT)
+                .map_err(ClientError::Handshake),
         }
     }
 
@@ -51,6 +96,9 @@ pub enum ClientError {
         #[source]
         source: io::Error,
     },
+    /// The server did not complete the ZeroMQ wire's handshake.
+    #[error("no ZeroMQ handshake with the server (is it on --wire zmq?)")]
+    Handshake(#[source] io::Error),
     /// The connection broke, or the server sent what no frame may be.
     #[error("connection to server lost")]
     Lost(#[from] FramingError),
@@ -108,9 +156,14 @@ pub struct RequestChannel {
 impl RequestChannel {
     pub fn connect(endpoint: &Endpoint) -> Result<Self, ClientError> {
         Ok(Self {
-            connection: Connection::new(connect(&endpoint.host, endpoint.port)?),
-            codec: Codec::Json,
+            connection: endpoint.open(endpoint.port, SocketType::Req)?,
+            codec: endpoint.codec(),
         })
+    }
+
+    /// How requests are serialised on this channel.
+    pub fn codec(&self) -> Codec {
+        self.codec
     }
 
     /// Python's `send(bytes) -> bytes`: writes one frame's bytes and returns
@@ -146,8 +199,8 @@ pub struct BroadcastChannel {
 impl BroadcastChannel {
     pub fn connect(endpoint: &Endpoint) -> Result<Self, ClientError> {
         Ok(Self {
-            connection: Connection::new(connect(&endpoint.host, endpoint.broadcast_port)?),
-            codec: Codec::Json,
+            connection: endpoint.open(endpoint.broadcast_port, SocketType::Sub)?,
+            codec: endpoint.codec(),
         })
     }
 

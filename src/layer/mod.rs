@@ -36,7 +36,7 @@ pub mod replay;
 pub mod room;
 pub mod secret;
 
-use crate::wire::{FrameError, MessageBody, Nick, Response};
+use crate::wire::{FrameError, MessageBody, Nick, Response, ZmqBody};
 
 pub use ae_client::{AeSettings, SaltMode};
 pub use crypto::DecryptError;
@@ -198,6 +198,16 @@ impl Layer {
             Self::Plain => "simple_client",
             Self::Ae => "ae_client",
             Self::Aead => "aead_client",
+        }
+    }
+
+    /// How a client of this layer serialises its requests on the ZeroMQ
+    /// wire: the original's plain client pickles, the lab's AE server
+    /// expects msgpack.
+    pub fn zmq_body(self) -> ZmqBody {
+        match self {
+            Self::Plain => ZmqBody::Pickle,
+            Self::Ae | Self::Aead => ZmqBody::Msgpack,
         }
     }
 

@@ -33,8 +33,9 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::broadcast::{Ended, Hub};
-use crate::wire::framing::{self, FramingError, MAX_LINE};
-use crate::wire::{Codec, Connection, Reason, Request, Response};
+use crate::wire::framing::{FramingError, MAX_LINE};
+use crate::wire::zmtp::{self, SocketType, ZmtpError};
+use crate::wire::{Codec, Connection, Reason, Request, Response, Wire, ZmqBody};
 
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 6666;
@@ -66,13 +67,19 @@ pub const OUT_BUDGET: usize = 32 * 1024;
 /// accept loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// Where to listen, and how many connections to allow.
+/// Where to listen, on which wire, and how many connections to allow.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub host: String,
     pub port: u16,
     pub broadcast_port: u16,
     pub max_connections: usize,
+    /// JSON lines (the default) or the original's ZeroMQ wire.
+    pub wire: Wire,
+    /// On the ZeroMQ wire, how this server's own frames (broadcasts) are
+    /// serialised: pickle as the original's SimpleServer, msgpack as its
+    /// AEServer. Answers take the serialisation of their request.
+    pub zmq_body: ZmqBody,
 }
 
 impl ServerConfig {
@@ -83,7 +90,26 @@ impl ServerConfig {
             port,
             broadcast_port,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            wire: Wire::Json,
+            zmq_body: ZmqBody::Pickle,
         }
+    }
+
+    /// The same, on `wire`.
+    pub fn on_wire(mut self, wire: Wire) -> Self {
+        self.wire = wire;
+        self
+    }
+
+    /// The same, serialising its own frames on the ZeroMQ wire as `body`.
+    pub fn with_zmq_body(mut self, body: ZmqBody) -> Self {
+        self.zmq_body = body;
+        self
+    }
+
+    /// How this server's frames are serialised and framed.
+    pub fn codec(&self) -> Codec {
+        self.wire.codec(self.zmq_body)
     }
 
     /// Loopback, on ports the system picks: for tests and the lab tooling.
@@ -194,16 +220,23 @@ impl Publisher {
         self.publish_bytes(&self.codec.request_bytes(frame));
     }
 
-    /// Broadcasts what a reply says, `received` being the request's frame.
-    fn relay(&self, received: &[u8], relay: &Relay<'_>) {
+    /// Broadcasts what a reply says, `received` being the request's frame;
+    /// an error if the frame cannot be relayed as received.
+    fn relay(&self, received: &[u8], relay: &Relay<'_>) -> Result<(), crate::wire::FrameError> {
         match relay {
-            Relay::Received => self.publish_bytes(received),
+            Relay::Received => self.publish_bytes(&self.codec.relayed(received)?),
             Relay::Frame(frame) => self.publish(frame),
         }
+        Ok(())
     }
 
     fn publish_bytes(&self, body: &[u8]) {
-        if self.hub.publish(&framing::line_parts(body)).is_err() {
+        let mut header = [0u8; 9];
+        if self
+            .hub
+            .publish(&self.codec.frame_parts(body, &mut header))
+            .is_err()
+        {
             log::error!(
                 "not broadcast: a {}-byte frame does not fit the backlog",
                 body.len()
@@ -241,7 +274,7 @@ impl BaseServer {
     pub fn bind(config: &ServerConfig) -> io::Result<Self> {
         let requests = bind_listener(&config.host, config.port)?;
         let broadcasts = bind_listener(&config.host, config.broadcast_port)?;
-        let codec = Codec::Json;
+        let codec = config.codec();
         Ok(Self {
             requests,
             broadcasts,
@@ -556,9 +589,19 @@ fn spawn_connection_thread(name: String, job: ConnectionJob, role: &str) {
 fn refuse_over_cap(stream: &TcpStream, connections: &Connections, role: &str) {
     let max = connections.max;
     log::warn!("{role} port: refused a connection: {max} connections already open");
-    let refusal = Response::ko(format!("server full: {max} connections already open"));
-    let mut out = Vec::new();
-    framing::push_line_with(&mut out, |o| connections.codec.encode_response(&refusal, o));
+    let reason = format!("server full: {max} connections already open");
+    let codec = connections.codec;
+    let out = match codec.wire() {
+        Wire::Json => {
+            let mut out = Vec::new();
+            codec.push_frame_with(&mut out, |o| {
+                codec.encode_response(&Response::ko(&reason), o)
+            });
+            out
+        }
+        // No frame may come before the handshake: ZMTP's ERROR command says it.
+        Wire::Zmq => zmtp::refusal(&reason),
+    };
     if stream.set_nonblocking(true).is_ok() {
         let _ = (&*stream).write(&out);
         let _ = stream.shutdown(Shutdown::Write);
@@ -582,28 +625,71 @@ fn accept_subscribers(
         |stream, slot| {
             let address = stream.peer_addr().ok();
             let peer = address.map_or_else(|| "an unknown peer".to_owned(), |a| a.to_string());
-            let subscription = match hub.subscribe(stream, address) {
-                Ok(subscription) => subscription,
-                Err(e) => {
-                    log::warn!("cannot serve subscriber {} from {peer}: {e}", slot.id);
-                    return None;
-                }
-            };
+            if hub.codec().wire() == Wire::Zmq {
+                return Some(greet_then_serve(
+                    Arc::clone(hub),
+                    stream,
+                    address,
+                    slot,
+                    peer,
+                ));
+            }
+            let subscription = subscribe(hub, stream, address, &slot, &peer)?;
             Some(Box::new(move || {
-                let slot = slot; // held, not just its id, until the connection ends
-                log::debug!("subscriber {} connected from {peer}", slot.id);
-                match subscription.serve() {
-                    Ended::Closed => log::debug!("subscriber {} from {peer} left", slot.id),
-                    Ended::TooSlow => log::warn!(
-                        "subscriber {} from {peer} disconnected: it fell more than {} bytes behind",
-                        slot.id,
-                        super::broadcast::BACKLOG_BYTES
-                    ),
-                    Ended::Io(e) => log::debug!("subscriber {} from {peer} lost: {e}", slot.id),
-                }
+                serve_subscriber(subscription, slot, &peer)
             }))
         },
     );
+}
+
+/// Registers a broadcast connection with the hub; `None` if the hub refuses.
+fn subscribe(
+    hub: &Arc<Hub>,
+    stream: Arc<TcpStream>,
+    address: Option<SocketAddr>,
+    slot: &Slot,
+    peer: &str,
+) -> Option<super::broadcast::Subscription> {
+    hub.subscribe(stream, address)
+        .inspect_err(|e| log::warn!("cannot serve subscriber {} from {peer}: {e}", slot.id))
+        .ok()
+}
+
+/// A ZeroMQ subscriber's job: the handshake, which waits on the peer and so
+/// never runs on the accept thread, then the subscription.
+fn greet_then_serve(
+    hub: Arc<Hub>,
+    stream: Arc<TcpStream>,
+    address: Option<SocketAddr>,
+    slot: Slot,
+    peer: String,
+) -> ConnectionJob {
+    Box::new(move || {
+        if let Err(e) = zmtp::handshake(&stream, SocketType::Pub, zmtp::HANDSHAKE_TIMEOUT) {
+            log::warn!(
+                "subscriber {} from {peer}: ZMTP handshake failed: {e}",
+                slot.id
+            );
+            return;
+        }
+        if let Some(subscription) = subscribe(&hub, stream, address, &slot, &peer) {
+            serve_subscriber(subscription, slot, &peer);
+        }
+    })
+}
+
+/// A subscriber's own thread, until its connection ends.
+fn serve_subscriber(subscription: super::broadcast::Subscription, slot: Slot, peer: &str) {
+    log::debug!("subscriber {} connected from {peer}", slot.id);
+    match subscription.serve() {
+        Ended::Closed => log::debug!("subscriber {} from {peer} left", slot.id),
+        Ended::TooSlow => log::warn!(
+            "subscriber {} from {peer} disconnected: it fell more than {} bytes behind",
+            slot.id,
+            super::broadcast::BACKLOG_BYTES
+        ),
+        Ended::Io(e) => log::debug!("subscriber {} from {peer} lost: {e}", slot.id),
+    }
 }
 
 fn accept_requests<S: Service>(
@@ -632,7 +718,16 @@ fn accept_requests<S: Service>(
                     broadcast,
                 };
                 log::debug!("request connection {} opened from {peer}", session.id);
-                let connection = Connection::from_shared(stream);
+                let connection = match open_connection(stream, session.broadcast.codec) {
+                    Ok(connection) => connection,
+                    Err(e) => {
+                        log::warn!(
+                            "request connection {} from {peer}: ZMTP handshake failed: {e}",
+                            session.id
+                        );
+                        return;
+                    }
+                };
                 let ended = serve_requests(connection, &*service, &session);
                 service.on_close(&session);
                 log::debug!(
@@ -642,6 +737,15 @@ fn accept_requests<S: Service>(
             }))
         },
     );
+}
+
+/// A request connection on the server's wire: as is for JSON lines, after
+/// the ZMTP handshake (as a REP socket) for ZeroMQ.
+fn open_connection(stream: Arc<TcpStream>, codec: Codec) -> io::Result<Connection> {
+    match codec.wire() {
+        Wire::Json => Ok(Connection::from_shared(stream)),
+        Wire::Zmq => Connection::zmtp(stream, SocketType::Rep, zmtp::HANDSHAKE_TIMEOUT),
+    }
 }
 
 /// How a request connection ended, for the log.
@@ -674,10 +778,10 @@ fn serve_requests<S: Service>(
             Err(FramingError::TimedOut { .. }) => continue,
             Err(e) => return refuse(&mut connection, e, codec),
         };
-        let response = handle(frame, service, session);
+        let (response, answer_codec) = handle(frame, service, session);
         connection
             .writer
-            .queue(|out| codec.encode_response(&response, out));
+            .queue(|out| answer_codec.encode_response(&response, out));
         if connection.writer.pending() >= OUT_BUDGET || !connection.reader.has_buffered_frame() {
             if let Err(e) = connection.writer.flush() {
                 return Closed::Io(e);
@@ -688,17 +792,21 @@ fn serve_requests<S: Service>(
 
 /// One request: decoded, handed to the service, its broadcast published
 /// before its response is returned, so `ok` means "queued for every
-/// subscriber connected now".
-fn handle<S: Service>(frame: &[u8], service: &S, session: &Session) -> Response {
-    let codec = session.broadcast.codec;
+/// subscriber connected now". Returns the response and the codec to write
+/// it in: the request's (on the ZeroMQ wire, pickle or msgpack, whichever
+/// the client sent).
+fn handle<S: Service>(frame: &[u8], service: &S, session: &Session) -> (Response, Codec) {
+    let codec = session.broadcast.codec.reading(frame);
     let reply = match codec.decode_request(frame) {
         Ok(request) => service.on_recv(session, request),
         Err(e) => refused(session, "request", e),
     };
     if let Some(relay) = &reply.broadcast {
-        session.broadcast.relay(&codec.relayed(frame), relay);
+        if let Err(e) = session.broadcast.relay(frame, relay) {
+            return (refused(session, "message", e).response, codec);
+        }
     }
-    reply.response
+    (reply.response, codec)
 }
 
 /// Answers a frame over the limit with one `ko`, after any responses still
@@ -710,7 +818,12 @@ fn refuse(connection: &mut Connection, error: FramingError, codec: Codec) -> Clo
             format!("line longer than {MAX_LINE} bytes; closing the connection")
         }
         FramingError::Truncated { .. } | FramingError::TimedOut { .. } => return Closed::ByPeer,
-        FramingError::Io(e) => return Closed::Io(e),
+        FramingError::Io(e) => match ZmtpError::of(&e) {
+            Some(too_long @ ZmtpError::TooLong { .. }) => {
+                format!("{too_long}; closing the connection")
+            }
+            _ => return Closed::Io(e),
+        },
     };
     let refusal = Response::ko(&reason);
     connection

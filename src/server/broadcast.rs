@@ -51,8 +51,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::wire::framing::{push_line, push_line_with};
-use crate::wire::{Codec, Response};
+use crate::wire::zmtp::FrameCursor;
+use crate::wire::{Codec, Response, Wire};
 
 /// Bytes of broadcast history kept for subscribers that are behind: how far
 /// a subscriber may lag before it is disconnected, whatever the number of
@@ -221,7 +221,7 @@ impl Hub {
             state: Mutex::new(SubscriberState {
                 owner: Owner::Broadcaster,
                 cursor,
-                mid_line: false,
+                framing: FrameBoundary::new(self.codec),
             }),
             handed_over: Condvar::new(),
         });
@@ -241,6 +241,11 @@ impl Hub {
             let mut state = subscriber.lock();
             subscriber.hand_over(&mut state, Owner::Closed);
         }
+    }
+
+    /// How frames are serialised and framed on this hub's wire.
+    pub fn codec(&self) -> Codec {
+        self.codec
     }
 
     /// Subscribers connected now.
@@ -385,17 +390,54 @@ struct SubscriberState {
     owner: Owner,
     /// Position in the ring of the next byte to send to this subscriber.
     cursor: u64,
-    /// Whether the last byte sent was not a `\n`, so that last words must
-    /// start on a line of their own.
-    mid_line: bool,
+    /// Where the bytes sent so far stop: between two frames or inside one.
+    framing: FrameBoundary,
 }
 
 impl SubscriberState {
     /// Records that `sent` went out.
     fn advance(&mut self, sent: &[u8]) {
         self.cursor += sent.len() as u64;
-        if let Some(&last) = sent.last() {
-            self.mid_line = last != b'\n';
+        self.framing.advance(sent);
+    }
+}
+
+/// Whether what a subscriber was sent stops between two frames, so that
+/// last words can follow.
+enum FrameBoundary {
+    /// JSON lines: whether the last byte sent was not a `\n` (last words
+    /// then start on a line of their own).
+    Lines { mid_line: bool },
+    /// ZMTP frames: a frame cut short cannot be ended, so last words are
+    /// written only between two frames.
+    Zmtp(FrameCursor),
+}
+
+impl FrameBoundary {
+    fn new(codec: Codec) -> Self {
+        match codec.wire() {
+            Wire::Json => Self::Lines { mid_line: false },
+            Wire::Zmq => Self::Zmtp(FrameCursor::default()),
+        }
+    }
+
+    fn advance(&mut self, sent: &[u8]) {
+        match self {
+            Self::Lines { mid_line } => {
+                if let Some(&last) = sent.last() {
+                    *mid_line = last != b'\n';
+                }
+            }
+            Self::Zmtp(cursor) => cursor.advance(sent),
+        }
+    }
+
+    /// What must be written before last words, if they can be written.
+    fn before_last_words(&self) -> Option<&'static [u8]> {
+        match self {
+            Self::Lines { mid_line: true } => Some(b"\n"),
+            Self::Lines { mid_line: false } => Some(b""),
+            Self::Zmtp(cursor) => cursor.at_boundary().then_some(&b""[..]),
         }
     }
 }
@@ -582,14 +624,13 @@ impl Subscription {
             "disconnected: more than {} MiB of broadcasts behind",
             BACKLOG_BYTES / (1024 * 1024)
         );
-        let mut line = Vec::new();
-        if self.subscriber.lock().mid_line {
-            push_line(&mut line, &[]);
-        }
+        let Some(prefix) = self.subscriber.lock().framing.before_last_words() else {
+            return;
+        };
+        let mut line = prefix.to_vec();
         let notice = Response::ko(reason);
-        push_line_with(&mut line, |out| {
-            self.hub.codec.encode_response(&notice, out)
-        });
+        let codec = self.hub.codec;
+        codec.push_frame_with(&mut line, |out| codec.encode_response(&notice, out));
         let stream = &self.subscriber.stream;
         if stream.set_nonblocking(true).is_ok() {
             let _ = (&**stream).write(&line);

@@ -1,44 +1,164 @@
 //! How frames are serialised: Python's `_serial_function` and
-//! `_deserial_function`, as one value.
+//! `_deserial_function`, as one value, and which wire carries them.
 //!
 //! The original's SimpleServer pickled, and its AEServer swapped in msgpack
 //! by changing those two functions. Here every frame goes through a
 //! [`Codec`], so the chat logic, the layers and the tools handle typed
 //! frames and never know how they travel.
+//!
+//! The codec also names the framing: JSON travels as lines (the JSON wire),
+//! pickle and msgpack as ZeroMQ frames (the original's wire, [`super::zmtp`]).
+//! On the ZeroMQ wire a reader takes either body ([`Codec::reading`]): a
+//! pickle of protocol 2 to 5 starts with `PROTO` (0x80) and its protocol,
+//! which no msgpack dictionary does (0x80 is the empty map, and nothing may
+//! follow it); one of protocol 0 or 1 with `(` or `}`, outside msgpack's
+//! map headers. A server answers in the codec of the request, and sends its
+//! broadcasts in its own.
 
 use std::borrow::Cow;
 
 use serde::Serialize;
 
 use super::frame::{Broadcast, FrameError, Request, Response};
-use super::json;
+use super::{json, msgpack, pickle, zmtp};
+
+/// The wire a server, client or tool speaks (`--wire`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Wire {
+    /// JSON lines over TCP (PROTOCOL.md sections 1 and 2)
+    #[default]
+    Json,
+    /// The Python original's: ZeroMQ REQ/REP and PUB/SUB, pickle or msgpack bodies
+    Zmq,
+}
+
+/// How bodies are serialised on the ZeroMQ wire: the original's SimpleServer
+/// and its clients pickle, its AEServer and the encrypted clients use msgpack.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ZmqBody {
+    #[default]
+    Pickle,
+    Msgpack,
+}
+
+impl Wire {
+    /// The codec of this wire, `body` saying which one on the ZeroMQ wire.
+    pub fn codec(self, body: ZmqBody) -> Codec {
+        match (self, body) {
+            (Self::Json, _) => Codec::Json,
+            (Self::Zmq, ZmqBody::Pickle) => Codec::Pickle,
+            (Self::Zmq, ZmqBody::Msgpack) => Codec::Msgpack,
+        }
+    }
+}
+
+impl std::fmt::Display for Wire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Json => "json",
+            Self::Zmq => "zmq",
+        })
+    }
+}
 
 /// A serialisation of the protocol's frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
-    /// One compact JSON object per frame (the JSON wire).
+    /// One compact JSON object per line (the JSON wire).
     Json,
+    /// Python's pickle, in ZeroMQ frames (read by [`pickle`], which runs nothing).
+    Pickle,
+    /// MessagePack, in ZeroMQ frames.
+    Msgpack,
 }
 
+/// A pickle of protocol 2 or later starts with `PROTO` (0x80) and the
+/// protocol; 0x80 alone is msgpack's empty map.
+fn is_pickle_proto(body: &[u8]) -> bool {
+    matches!(body, [0x80, 2..=5, ..])
+}
+
+/// Whether `body` starts like a msgpack map (fixmap, map 16, map 32).
+fn is_msgpack_map(body: &[u8]) -> bool {
+    matches!(body.first(), Some(0x80..=0x8f | 0xde | 0xdf))
+}
+
+/// The reason given for an empty answer: what the original's server sends
+/// when its callback raised.
+pub const EMPTY_ANSWER: &str = "the server answered nothing (its handler failed on this request)";
+
 impl Codec {
-    /// Reads a request frame (server side).
-    pub fn decode_request(self, body: &[u8]) -> Result<Request<'_>, FrameError> {
+    /// Which wire carries frames of this codec.
+    pub fn wire(self) -> Wire {
         match self {
-            Self::Json => json::decode_request(body),
+            Self::Json => Wire::Json,
+            Self::Pickle | Self::Msgpack => Wire::Zmq,
         }
     }
 
-    /// Reads a response frame (client side).
-    pub fn decode_response(self, body: &[u8]) -> Result<Response, FrameError> {
+    /// The pieces that make `body` one frame on this codec's wire: the body
+    /// then `\n` for a line, a ZMTP frame header (written into `header`)
+    /// then the body for ZeroMQ. For writers that append pieces (the
+    /// broadcast ring).
+    pub fn frame_parts<'a>(self, body: &'a [u8], header: &'a mut [u8; 9]) -> [&'a [u8]; 2] {
         match self {
+            Self::Json => super::framing::line_parts(body),
+            Self::Pickle | Self::Msgpack => {
+                let (head, used) = zmtp::header(body.len(), 0);
+                *header = head;
+                [&header[..used], body]
+            }
+        }
+    }
+
+    /// Appends one frame made by `encode` to `out`, framed for this
+    /// codec's wire (a broadcast notice, say).
+    pub fn push_frame_with(self, out: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) {
+        match self {
+            Self::Json => super::framing::push_line_with(out, encode),
+            Self::Pickle | Self::Msgpack => zmtp::push_frame_with(out, 0, encode),
+        }
+    }
+
+    /// The codec a body received on this codec's wire is written in: JSON
+    /// on the JSON wire; on the ZeroMQ wire, pickle or msgpack, whichever
+    /// the body starts like (pickle if neither: its reader says why not).
+    pub fn reading(self, body: &[u8]) -> Self {
+        match self {
+            Self::Json => Self::Json,
+            Self::Pickle | Self::Msgpack if is_pickle_proto(body) => Self::Pickle,
+            Self::Pickle | Self::Msgpack if is_msgpack_map(body) => Self::Msgpack,
+            Self::Pickle | Self::Msgpack => Self::Pickle,
+        }
+    }
+
+    /// Reads a request frame (server side).
+    pub fn decode_request(self, body: &[u8]) -> Result<Request<'_>, FrameError> {
+        match self.reading(body) {
+            Self::Json => json::decode_request(body),
+            Self::Pickle => pickle::decode_request(body),
+            Self::Msgpack => msgpack::decode_request(body),
+        }
+    }
+
+    /// Reads a response frame (client side). On the ZeroMQ wire an empty
+    /// body is the original server's answer to a request it failed on: a
+    /// `ko`, saying so.
+    pub fn decode_response(self, body: &[u8]) -> Result<Response, FrameError> {
+        match self.reading(body) {
             Self::Json => json::decode_response(body),
+            Self::Pickle | Self::Msgpack if body.is_empty() => Ok(Response::ko(EMPTY_ANSWER)),
+            Self::Pickle => pickle::decode_response(body),
+            Self::Msgpack => msgpack::decode_response(body),
         }
     }
 
     /// Reads a broadcast frame (subscriber side).
     pub fn decode_broadcast(self, body: &[u8]) -> Result<Broadcast<'_>, FrameError> {
-        match self {
+        match self.reading(body) {
             Self::Json => json::decode_broadcast(body),
+            Self::Pickle => pickle::decode_broadcast(body),
+            Self::Msgpack => msgpack::decode_broadcast(body),
         }
     }
 
@@ -56,20 +176,49 @@ impl Codec {
     pub fn encode_response(self, response: &Response, out: &mut Vec<u8>) {
         match self {
             Self::Json => json::encode_response(response, out),
+            Self::Pickle | Self::Msgpack => self.encode(response, out),
         }
     }
 
     fn encode<T: Serialize + ?Sized>(self, value: &T, out: &mut Vec<u8>) {
         match self {
             Self::Json => json::encode(value, out),
+            Self::Pickle => pickle::encode(value, out),
+            Self::Msgpack => msgpack::encode(value, out),
         }
     }
 
-    /// What a server relays for a request frame it received: the frame
-    /// unchanged, every field its sender put in it.
-    pub fn relayed(self, frame: &[u8]) -> Cow<'_, [u8]> {
+    /// What a server of this codec relays for a request frame it accepted:
+    /// on the JSON wire the frame unchanged; on the ZeroMQ wire the data it
+    /// decodes to, every field its sender put in it, encoded afresh in this
+    /// codec, so that a Python subscriber unpickles plain data only.
+    pub fn relayed<'f>(self, frame: &'f [u8]) -> Result<Cow<'f, [u8]>, FrameError> {
+        if self == Self::Json {
+            return Ok(Cow::Borrowed(frame));
+        }
+        let mut out = Vec::with_capacity(frame.len() + 16);
+        match self.reading(frame) {
+            Self::Pickle => {
+                pickle::with_deserializer(frame, |de| self.transcode_from(de, &mut out))
+            }
+            _ => msgpack::with_deserializer(frame, |de| self.transcode_from(de, &mut out)),
+        }?;
+        Ok(Cow::Owned(out))
+    }
+
+    /// Writes what `de` reads into `out`, in this codec (pickle or msgpack).
+    fn transcode_from<'de, D: serde::Deserializer<'de>>(
+        self,
+        de: D,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
         match self {
-            Self::Json => Cow::Borrowed(frame),
+            Self::Msgpack => {
+                serde_transcode::transcode(de, &mut msgpack::serializer(out)).map_err(innermost)
+            }
+            _ => pickle::serialize(out, |ser| {
+                serde_transcode::transcode(de, ser).map_err(innermost)
+            }),
         }
     }
 
@@ -86,6 +235,18 @@ impl Codec {
         self.encode_response(response, &mut out);
         out
     }
+}
+
+/// A transcoding error's reason, without the wrapping each level of
+/// nesting adds.
+fn innermost(error: impl std::fmt::Display) -> String {
+    const WRAPPER: &str = "decoding error: ";
+    let text = error.to_string();
+    let mut reason = text.as_str();
+    while let Some(inner) = reason.strip_prefix(WRAPPER) {
+        reason = inner;
+    }
+    reason.to_owned()
 }
 
 #[cfg(test)]

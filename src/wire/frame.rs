@@ -35,6 +35,13 @@ pub enum FrameError {
         format: &'static str,
         reason: String,
     },
+    /// Well-formed, but of a kind this decoder will not build (a pickle
+    /// that would import or call code, say).
+    #[error("{format} refused: {reason}")]
+    Refused {
+        format: &'static str,
+        reason: String,
+    },
     #[error("a request must be a {0} object")]
     NotAnObject(&'static str),
     #[error("missing field `type`")]

@@ -62,24 +62,16 @@ pub const LINE_END: u8 = b'\n';
 
 /// Reads `\n`-terminated lines of at most [`MAX_LINE`] bytes from a stream.
 pub struct LineReader<R> {
-    inner: R,
-    buf: Vec<u8>,
-    /// First byte not yet handed out.
-    start: usize,
-    /// One past the last byte read from `inner`.
-    end: usize,
-    /// `buf[start..scanned]` is known to hold no `\n`: a line trickling in
-    /// byte by byte is scanned once, not once per read.
+    buf: RecvBuffer<R>,
+    /// The first `scanned` buffered bytes are known to hold no `\n`: a line
+    /// trickling in byte by byte is scanned once, not once per read.
     scanned: usize,
 }
 
 impl<R: Read> LineReader<R> {
     pub fn new(inner: R) -> Self {
         Self {
-            inner,
-            buf: vec![0; INITIAL_CAPACITY],
-            start: 0,
-            end: 0,
+            buf: RecvBuffer::new(inner, MAX_LINE + 2 * MIN_READ),
             scanned: 0,
         }
     }
@@ -90,37 +82,44 @@ impl<R: Read> LineReader<R> {
     /// the caller should drop the connection.
     pub fn read_line(&mut self) -> Result<Option<&[u8]>, FramingError> {
         Ok(self
-            .next_line_bounds()?
-            .map(|(start, end)| &self.buf[start..end]))
+            .next_line_len()?
+            .map(|len| &self.buf.take(len + 1)[..len]))
     }
 
     /// The next line that is not blank (empty or only whitespace): blank
     /// lines carry no frame.
     pub fn read_nonblank_line(&mut self) -> Result<Option<&[u8]>, FramingError> {
         loop {
-            match self.next_line_bounds()? {
-                Some((start, end)) if self.buf[start..end].iter().all(u8::is_ascii_whitespace) => {}
-                bounds => return Ok(bounds.map(|(start, end)| &self.buf[start..end])),
+            match self.next_line_len()? {
+                Some(len)
+                    if self.buf.pending()[..len]
+                        .iter()
+                        .all(u8::is_ascii_whitespace) =>
+                {
+                    self.buf.take(len + 1);
+                }
+                other => {
+                    return Ok(other.map(|len| &self.buf.take(len + 1)[..len]));
+                }
             }
         }
     }
 
-    /// Where the next line lies in `buf`, once it has arrived whole.
-    fn next_line_bounds(&mut self) -> Result<Option<(usize, usize)>, FramingError> {
+    /// The length of the next line, once it has arrived whole (its bytes
+    /// and `\n` are then the first pending ones).
+    fn next_line_len(&mut self) -> Result<Option<usize>, FramingError> {
         loop {
             if let Some(len) = self.find_newline() {
                 if len > MAX_LINE {
                     return Err(FramingError::TooLong);
                 }
-                let line_start = self.start;
-                self.start += len + 1;
-                self.scanned = self.start;
-                return Ok(Some((line_start, line_start + len)));
+                self.scanned = 0;
+                return Ok(Some(len));
             }
             if self.buffered() > MAX_LINE {
                 return Err(FramingError::TooLong);
             }
-            if self.fill_or_time_out()? == 0 {
+            if self.buf.fill_or_time_out()? == 0 {
                 return match self.buffered() {
                     0 => Ok(None),
                     partial => Err(FramingError::Truncated { partial }),
@@ -137,28 +136,78 @@ impl<R: Read> LineReader<R> {
 
     /// Bytes received but not yet handed out (a partial line, if any).
     pub fn buffered(&self) -> usize {
-        self.end - self.start
+        self.buf.pending().len()
+    }
+
+    pub fn get_ref(&self) -> &R {
+        self.buf.get_ref()
+    }
+
+    /// Length of the first buffered line, if its `\n` has arrived.
+    fn find_newline(&mut self) -> Option<usize> {
+        let pending = self.buf.pending();
+        match memchr::memchr(LINE_END, &pending[self.scanned..]) {
+            Some(i) => Some(self.scanned + i),
+            None => {
+                self.scanned = pending.len();
+                None
+            }
+        }
+    }
+}
+
+/// The receive buffer under a reader of frames: bytes read from a stream in
+/// large reads, handed out by the frame, and never more than `max` bytes
+/// held, so a peer that never ends its frame cannot make us allocate more.
+pub struct RecvBuffer<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// First byte not yet handed out.
+    start: usize,
+    /// One past the last byte read from `inner`.
+    end: usize,
+    /// Most bytes the buffer grows to.
+    max: usize,
+}
+
+impl<R: Read> RecvBuffer<R> {
+    pub fn new(inner: R, max: usize) -> Self {
+        Self {
+            inner,
+            buf: vec![0; INITIAL_CAPACITY],
+            start: 0,
+            end: 0,
+            max,
+        }
+    }
+
+    /// Bytes received and not yet taken.
+    pub fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Takes the first `len` pending bytes (the caller checked they are there).
+    pub fn take(&mut self, len: usize) -> &[u8] {
+        let from = self.start;
+        self.start += len;
+        &self.buf[from..self.start]
     }
 
     pub fn get_ref(&self) -> &R {
         &self.inner
     }
 
-    /// Length of the first buffered line, if its `\n` has arrived.
-    fn find_newline(&mut self) -> Option<usize> {
-        match memchr::memchr(LINE_END, &self.buf[self.scanned..self.end]) {
-            Some(i) => Some(self.scanned + i - self.start),
-            None => {
-                self.scanned = self.end;
-                None
-            }
-        }
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
     }
 
-    fn fill_or_time_out(&mut self) -> Result<usize, FramingError> {
+    /// Reads once from `inner`, mapping a read timeout to
+    /// [`FramingError::TimedOut`]; returns how many bytes arrived (0 at end
+    /// of stream).
+    pub fn fill_or_time_out(&mut self) -> Result<usize, FramingError> {
         self.fill().map_err(|e| match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => FramingError::TimedOut {
-                partial: self.buffered(),
+                partial: self.pending().len(),
             },
             _ => FramingError::Io(e),
         })
@@ -180,7 +229,7 @@ impl<R: Read> LineReader<R> {
     }
 
     /// Guarantees at least [`MIN_READ`] free bytes after `end`, moving the
-    /// partial line to the front or growing the buffer as needed.
+    /// pending bytes to the front or growing the buffer as needed.
     fn make_room(&mut self) {
         if self.start == self.end {
             self.reset();
@@ -190,21 +239,19 @@ impl<R: Read> LineReader<R> {
         }
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
-            self.scanned -= self.start;
             self.end -= self.start;
             self.start = 0;
         }
         if self.buf.len() - self.end < MIN_READ {
             let wanted = (self.buf.len() * 2).max(self.end + MIN_READ);
-            self.buf.resize(wanted.min(MAX_LINE + 2 * MIN_READ), 0);
+            self.buf.resize(wanted.min(self.max), 0);
         }
     }
 
-    /// Empties the buffer, giving back memory a long line made it take.
+    /// Empties the buffer, giving back memory a long frame made it take.
     fn reset(&mut self) {
         self.start = 0;
         self.end = 0;
-        self.scanned = 0;
         if self.buf.len() > INITIAL_CAPACITY {
             self.buf.truncate(INITIAL_CAPACITY);
             self.buf.shrink_to_fit();
@@ -273,7 +320,7 @@ next\n",
         );
         let mut reader = LineReader::new(&long[..]);
         // Force everything into the buffer before the first search.
-        reader.buf.resize(long.len() + MIN_READ, 0);
+        reader.buf.buf.resize(long.len() + MIN_READ, 0);
         assert!(matches!(reader.read_line(), Err(FramingError::TooLong)));
     }
 
@@ -285,6 +332,6 @@ next\n",
         assert_eq!(reader.read_line().unwrap().unwrap().len(), MAX_LINE);
         assert_eq!(reader.read_line().unwrap().unwrap(), b"short");
         assert!(reader.read_line().unwrap().is_none());
-        assert_eq!(reader.buf.len(), INITIAL_CAPACITY);
+        assert_eq!(reader.buf.buf.len(), INITIAL_CAPACITY);
     }
 }

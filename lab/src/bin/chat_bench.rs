@@ -7,6 +7,7 @@ use chat_lab::bench::{self, BenchConfig, BenchReport, suite};
 use clap::Parser;
 use unsecured_chat::Layer;
 use unsecured_chat::layer::crypto::DEFAULT_ITERATIONS;
+use unsecured_chat::wire::Wire;
 
 /// Measures the chat end to end: starts a server of the chosen layer on free
 /// local ports (or uses the one given by --port and --broadcast-port),
@@ -41,6 +42,10 @@ struct Flags {
     /// One salt per sender session instead of one per message (ae, aead)
     #[arg(long)]
     session_salt: bool,
+    /// Wire to speak: JSON lines, or the Python original's ZeroMQ (pickle
+    /// for plain, msgpack for ae and aead); a server the run starts speaks it too
+    #[arg(long, value_enum, default_value_t = Wire::Json)]
+    wire: Wire,
     /// Host of an existing server
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -70,6 +75,7 @@ impl Flags {
         config.rate = self.rate;
         config.iterations = self.iterations;
         config.session_salt = self.session_salt;
+        config.wire = self.wire;
         config.server = self
             .port
             .zip(self.broadcast_port)
