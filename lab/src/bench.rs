@@ -37,6 +37,8 @@ const BENCH_PASSWORD: &str = "bench-password";
 const ID_DIGITS: usize = 9;
 /// How long the readers are given to count a synchronisation message.
 const SYNC_INTERVAL: Duration = Duration::from_millis(20);
+/// How long readers may take to show up.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 /// Once every sender is done, how long a reader waits for missing lines.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read timeout of a reader, so it can notice the drain deadline.
@@ -163,8 +165,12 @@ fn synchronise(sender: &mut Sender, synced: &AtomicUsize, readers: usize) -> Res
         thread::sleep(SYNC_INTERVAL);
         synced.load(Ordering::Acquire) >= readers
     };
-    until_heard(|marker| sender.say(marker), every_reader_heard)
-        .context("readers did not all subscribe in time")
+    until_heard(
+        SYNC_TIMEOUT,
+        |marker| sender.say(marker),
+        every_reader_heard,
+    )
+    .context("readers did not all subscribe in time")
 }
 
 /// Runs every sender on its own thread; returns when each message was sent.

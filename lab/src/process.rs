@@ -376,23 +376,26 @@ pub fn parse_listening_line(line: &str) -> Option<(u16, u16)> {
 /// look into (a process): a connection is established before the server
 /// registers it, and nothing on the wire tells when that happens. So `say`
 /// broadcasts numbered markers (`sync 0`, `sync 1`...) until `heard`, which
-/// may wait a little, says every listener has received one.
+/// may wait a little, says every listener has received one; an error if
+/// that takes longer than `timeout`.
 pub fn until_heard(
+    timeout: Duration,
     mut say: impl FnMut(&str) -> Result<()>,
     mut heard: impl FnMut(&str) -> bool,
 ) -> Result<()> {
-    let deadline = Instant::now() + PATIENCE;
-    for attempt in 0u64.. {
+    let deadline = Instant::now() + timeout;
+    let mut attempt = 0u64;
+    loop {
         let marker = format!("{SYNC_PREFIX}{attempt}");
         say(&marker)?;
         if heard(&marker) {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("listeners did not all hear a marker within {PATIENCE:?}");
+            bail!("listeners did not all hear a marker within {timeout:?}");
         }
+        attempt += 1;
     }
-    unreachable!("markers run out only after u64::MAX attempts")
 }
 
 /// Polls `cond` until it holds; an error if it does not within
@@ -464,6 +467,7 @@ mod tests {
         let mut said = Vec::new();
         let heard = |marker: &str| marker.ends_with('2');
         until_heard(
+            PATIENCE,
             |m| {
                 said.push(m.to_owned());
                 Ok(())

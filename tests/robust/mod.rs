@@ -117,7 +117,7 @@ pub fn await_subscribed(speaker: &mut Conn, nick: &str, sub: &mut LineConn) {
         assert_eq!(speaker.say(nick, marker), ok());
         Ok(())
     };
-    until_heard(say, |marker| sees_marker(sub, marker)).unwrap();
+    until_heard(PATIENCE, say, |marker| sees_marker(sub, marker)).unwrap();
 }
 
 /// Reads until `marker` arrives (true) or the connection goes quiet (false).
