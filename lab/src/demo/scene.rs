@@ -194,7 +194,7 @@ impl Scene<'_> {
         let dump = Shell::run("simple_exploit", &["--dump", "--command", PICKLE_COMMAND]);
         self.show(&dump.pipe(Shell::run("python3", &["-c", PICKLE_LOAD])));
         if !python3_on_path() {
-            self.say(NO_PYTHON);
+            self.say("no python3 on PATH: nothing here unpickles, the scene ends");
             return Ok(Observed::Skipped(NO_PYTHON));
         }
         let scratch = Scratch::new("chat-demo")?;
