@@ -39,10 +39,11 @@ run-client:
 	$(CARGO) build --release --bin $(CLIENT)
 	$(call run_alone,$(TARGET_DIR)/release/$(CLIENT) $(ARGS))
 
-# The whole lab in one command: every attack against every layer, on free
-# local ports, narrated, ending with the attack/defence table.
+# The whole lab in one command: every attack against every layer, played in
+# process on free local ports, narrated, ending with the attack/defence table
+# (ARGS="--only replay --layer aead" plays part of it).
 demo:
-	$(CARGO) build --release --bins --quiet
+	$(CARGO) build --release --bin chat_demo --quiet
 	$(TARGET_DIR)/release/chat_demo $(ARGS)
 
 # The benchmark suite of docs/PERFORMANCE.md (a few minutes; run on a quiet machine).

@@ -1,62 +1,75 @@
-//! The AEAD layer through the real binaries: `aead_client` processes
-//! through `ae_server` and `rogue_server`. Each weakness the AE tests assert
-//! (relabelling, replay, silent drops) is shown fixed or reported here, and
-//! the lab's clock experiments are played with `--clock-offset`.
+//! The AEAD layer: clients through the AE server and the rogue server, in
+//! process, what they receive judged as values. Each weakness the AE tests
+//! assert (relabelling, replay, silent drops) is shown fixed or reported
+//! here, and the lab's clock experiments are played with a sender whose
+//! clock is off. One test runs the `aead_client` binary, whose
+//! `--clock-offset` and `--ttl` flags play those experiments by hand.
 
 mod common;
 
-use common::{Proc, Server, Sub};
-use serde_json::Value;
+use std::time::Duration;
+
+use anyhow::Result;
+use chat_lab::stage::{Member, Server};
+use common::{RawSockets, ae, client, rogue};
+use unsecured_chat::app::display;
+use unsecured_chat::client::Delivery;
 use unsecured_chat::layer::aead_client::SealedPlaintext;
 use unsecured_chat::layer::crypto::{DEFAULT_ITERATIONS, Password, decrypt_message};
+use unsecured_chat::layer::{AeSettings, Layer};
+use unsecured_chat::server::rogue_server::Attack;
 
 /// The chat's shared password in these tests.
 const PASSWORD: &str = "s3cret";
-/// Delay of the rogue server's replays, in seconds.
-const REPLAY_DELAY: &str = "0.2";
+/// Delay of the rogue server's replays.
+const REPLAY_DELAY: Duration = Duration::from_millis(200);
 
-fn aead_client(server: &Server, nick: &str, extra: &[&str]) -> Proc {
-    let mut flags = vec!["--password", PASSWORD];
-    flags.extend_from_slice(extra);
-    Proc::client(bin!("aead_client"), server, nick, &flags)
+/// The layer's settings, with `tweak` applied.
+fn settings(tweak: impl FnOnce(&mut AeSettings)) -> AeSettings {
+    let mut settings = AeSettings::new(Password::new(PASSWORD));
+    tweak(&mut settings);
+    settings
+}
+
+/// An AEAD client of `server` joined as `nick`.
+fn aead(server: &Server, nick: &str) -> Member {
+    aead_with(server, nick, settings(|_| {}))
+}
+
+fn aead_with(server: &Server, nick: &str, settings: AeSettings) -> Member {
+    Member::join(&server.endpoint(), nick, Layer::Aead, Some(&settings)).unwrap()
 }
 
 /// alice and bob, AEAD clients of `server`.
-fn alice_and_bob(server: &Server) -> (Proc, Proc) {
-    (
-        aead_client(server, "alice", &[]),
-        aead_client(server, "bob", &[]),
-    )
+fn alice_and_bob(server: &Server) -> (Member, Member) {
+    (aead(server, "alice"), aead(server, "bob"))
 }
 
-/// The next line bob's client prints.
-fn next_shown(client: &Proc) -> String {
-    client
-        .stdout
-        .next(common::PATIENCE)
-        .expect("the client printed nothing")
+/// The line a client prints for its next delivery.
+fn next_shown(member: &Member) -> String {
+    display::delivery(&member.next().unwrap())
 }
 
 #[test]
 fn two_aead_clients_chat_through_ae_server() {
-    let server = Server::start(bin!("ae_server"), &[]);
+    let server = ae();
     let (mut alice, bob) = alice_and_bob(&server);
-    alice.send_line("hello bob");
+    alice.send("hello bob").unwrap();
     assert_eq!(next_shown(&bob), "alice : hello bob");
     assert_eq!(next_shown(&alice), "alice : hello bob");
 }
 
 #[test]
 fn the_token_seals_the_senders_nick_and_counter() {
-    let server = Server::start(bin!("ae_server"), &[]);
-    let mut listener: Sub = server.subscribe();
+    let server = ae();
+    let mut listener = server.synced_subscriber();
     let (mut alice, bob) = alice_and_bob(&server);
     for text in ["first", "second"] {
-        alice.send_line(text);
+        alice.send(text).unwrap();
         next_shown(&bob);
     }
     for (seq, text) in [(0, "first"), (1, "second")] {
-        let frame: Value = listener.next_json();
+        let frame = listener.next_json();
         let (salt, token) = (
             frame["message"]["salt"].as_str(),
             frame["message"]["token"].as_str(),
@@ -79,12 +92,9 @@ fn the_token_seals_the_senders_nick_and_counter() {
 
 #[test]
 fn aead_rejects_a_relabelled_message() {
-    let server = Server::start(
-        bin!("rogue_server"),
-        &["--attack", "impersonate", "--as", "mallory"],
-    );
+    let server = rogue(&[Attack::Impersonate], Some("mallory"), None);
     let (mut alice, bob) = alice_and_bob(&server);
-    alice.send_line("I resign");
+    alice.send("I resign").unwrap();
     assert_eq!(
         next_shown(&bob),
         "[rejected] mallory: sender mismatch (sealed by alice)"
@@ -93,12 +103,9 @@ fn aead_rejects_a_relabelled_message() {
 
 #[test]
 fn aead_accepts_a_message_once_and_rejects_its_replay() {
-    let server = Server::start(
-        bin!("rogue_server"),
-        &["--attack", "replay", "--delay", REPLAY_DELAY],
-    );
+    let server = rogue(&[Attack::Replay], None, Some(REPLAY_DELAY));
     let (mut alice, bob) = alice_and_bob(&server);
-    alice.send_line("transfer 100 euros");
+    alice.send("transfer 100 euros").unwrap();
     assert_eq!(next_shown(&bob), "alice : transfer 100 euros");
     assert_eq!(
         next_shown(&bob),
@@ -108,9 +115,9 @@ fn aead_accepts_a_message_once_and_rejects_its_replay() {
 
 #[test]
 fn aead_rejects_a_tampered_message() {
-    let server = Server::start(bin!("rogue_server"), &["--attack", "tamper"]);
+    let server = rogue(&[Attack::Tamper], None, None);
     let (mut alice, bob) = alice_and_bob(&server);
-    alice.send_line("meet me at noon");
+    alice.send("meet me at noon").unwrap();
     assert_eq!(
         next_shown(&bob),
         "[rejected] alice: cannot verify: wrong password or altered message"
@@ -119,23 +126,36 @@ fn aead_rejects_a_tampered_message() {
 
 #[test]
 fn aead_reports_the_messages_a_server_drops() {
-    let server = Server::start(bin!("rogue_server"), &["--attack", "drop"]);
+    let server = rogue(&[Attack::Drop], None, None);
     let (mut alice, bob) = alice_and_bob(&server);
     for i in 1..=3 {
-        alice.send_line(&format!("m{i}"));
+        alice.send(&format!("m{i}")).unwrap();
     }
-    assert_eq!(next_shown(&bob), "alice : m1");
-    assert_eq!(next_shown(&bob), "alice : m3");
-    bob.stderr
-        .wait_for_line("[warning] 1 message(s) from alice missing");
+    let first = bob.next().unwrap();
+    assert_eq!(display::delivery(&first), "alice : m1");
+    assert!(warnings(&first).is_empty());
+    let third = bob.next().unwrap();
+    assert_eq!(display::delivery(&third), "alice : m3");
+    let shown: Vec<String> = warnings(&third)
+        .iter()
+        .map(|w| display::warning(w))
+        .collect();
+    assert_eq!(shown, ["[warning] 1 message(s) from alice missing"]);
+}
+
+fn warnings(delivery: &Delivery) -> &[String] {
+    match delivery {
+        Delivery::Accepted { opened, .. } => &opened.warnings,
+        Delivery::Rejected { .. } | Delivery::Notice(_) => &[],
+    }
 }
 
 #[test]
 fn a_token_45_seconds_old_is_rejected_as_in_the_labs_experiment() {
-    let server = Server::start(bin!("ae_server"), &[]);
-    let mut alice = aead_client(&server, "alice", &["--clock-offset", "-45"]);
-    let bob = aead_client(&server, "bob", &[]);
-    alice.send_line("hello from the past");
+    let server = ae();
+    let mut alice = aead_with(&server, "alice", settings(|s| s.clock_offset = -45));
+    let bob = aead(&server, "bob");
+    alice.send("hello from the past").unwrap();
     let shown = next_shown(&bob);
     assert!(
         shown.starts_with("[rejected] alice: expired: sent 4"),
@@ -146,19 +166,19 @@ fn a_token_45_seconds_old_is_rejected_as_in_the_labs_experiment() {
 
 #[test]
 fn a_longer_ttl_accepts_the_same_old_token() {
-    let server = Server::start(bin!("ae_server"), &[]);
-    let mut alice = aead_client(&server, "alice", &["--clock-offset", "-45"]);
-    let bob = aead_client(&server, "bob", &["--ttl", "60"]);
-    alice.send_line("hello from the past");
+    let server = ae();
+    let mut alice = aead_with(&server, "alice", settings(|s| s.clock_offset = -45));
+    let bob = aead_with(&server, "bob", settings(|s| s.ttl = 60));
+    alice.send("hello from the past").unwrap();
     assert_eq!(next_shown(&bob), "alice : hello from the past");
 }
 
 #[test]
 fn a_token_120_seconds_ahead_is_rejected() {
-    let server = Server::start(bin!("ae_server"), &[]);
-    let mut alice = aead_client(&server, "alice", &["--clock-offset", "120"]);
-    let bob = aead_client(&server, "bob", &[]);
-    alice.send_line("hello from the future");
+    let server = ae();
+    let mut alice = aead_with(&server, "alice", settings(|s| s.clock_offset = 120));
+    let bob = aead(&server, "bob");
+    alice.send("hello from the future").unwrap();
     let shown = next_shown(&bob);
     assert!(
         shown.starts_with("[rejected] alice: timestamp 1"),
@@ -172,17 +192,44 @@ fn a_token_120_seconds_ahead_is_rejected() {
 
 #[test]
 fn an_ae_frame_without_a_sealed_nick_is_rejected_by_aead() {
-    let server = Server::start(bin!("ae_server"), &[]);
-    let mut old_client = Proc::client(
-        bin!("ae_client"),
-        &server,
-        "alice",
-        &["--password", PASSWORD],
-    );
-    let bob = aead_client(&server, "bob", &[]);
-    old_client.send_line("no nick inside");
+    let server = ae();
+    let settings = settings(|_| {});
+    let mut old_client =
+        Member::join(&server.endpoint(), "alice", Layer::Ae, Some(&settings)).unwrap();
+    let bob = aead(&server, "bob");
+    old_client.send("no nick inside").unwrap();
     assert_eq!(
         next_shown(&bob),
         "[rejected] alice: sealed content is not a JSON object (sent by an AE client?)"
     );
+}
+
+/// The lab's clock experiments by hand: `aead_client --clock-offset -45`
+/// sends as if 45 s late; a receiver rejects it, one with `--ttl 60` not.
+#[test]
+fn aead_clients_clock_offset_and_ttl_flags_play_the_labs_experiment() -> Result<()> {
+    let server = ae();
+    let bin = bin!("aead_client");
+    let password = ["--password", PASSWORD];
+    let mut alice = client(
+        &bin,
+        &server,
+        "alice",
+        &[&password[..], &["--clock-offset", "-45"]].concat(),
+    );
+    let bob = client(&bin, &server, "bob", &password);
+    let carol = client(
+        &bin,
+        &server,
+        "carol",
+        &[&password[..], &["--ttl", "60"]].concat(),
+    );
+    alice.send_line("hello from the past")?;
+    let rejected = bob.stdout.wait_for("a line", |_| true)?;
+    assert!(
+        rejected.starts_with("[rejected] alice: expired: sent 4"),
+        "{rejected}"
+    );
+    carol.stdout.wait_for_line("alice : hello from the past")?;
+    Ok(())
 }

@@ -1,16 +1,20 @@
-//! The lab's attacks on the plain chat, through the real binaries: each one
-//! succeeds against the original's trust model, and the denial of service
-//! fails against `--guard`.
+//! The lab's attacks on the plain chat: each one succeeds against the
+//! original's trust model, and the denial of service fails against
+//! `--guard`. The tools are the binaries (their output and exit status are
+//! the contract); the servers run in the test's process.
 
 mod common;
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::process::{Command, Stdio};
 
-use common::{Conn, PATIENCE, Proc, QUIET, Server, assert_ko, ok, run, wait_until};
+use anyhow::Result;
+use chat_lab::process::{Finished, Process};
+use chat_lab::scratch::Scratch;
+use chat_lab::stage::Server;
+use common::{
+    Conn, RawSockets, assert_ko, assert_no_server_panic, guarded, ok, plain, run, wait_until,
+};
 use serde_json::json;
 
 /// The nicks a guarded connection may hold (simple_server's
@@ -37,12 +41,12 @@ fn with_server(server: &Server, args: &[&str]) -> Vec<String> {
     all
 }
 
-fn dos(server: &Server, args: &[&str]) -> (ExitStatus, String, String) {
-    run(bin!("simple_dos"), &with_server(server, args))
+fn dos(server: &Server, args: &[&str]) -> Finished {
+    run(&bin!("simple_dos"), &with_server(server, args))
 }
 
-fn exploit(server: &Server, args: &[&str]) -> (ExitStatus, String, String) {
-    run(bin!("simple_exploit"), &with_server(server, args))
+fn exploit(server: &Server, args: &[&str]) -> Finished {
+    run(&bin!("simple_exploit"), &with_server(server, args))
 }
 
 /// A request connection on which `nick` has joined.
@@ -52,93 +56,74 @@ fn joined(server: &Server, nick: &str) -> Conn {
     conn
 }
 
-/// Has `speaker` say `nick`'s lines until `heard` gets one, and returns it.
-/// A broadcast connection is established before the server accepts it, so
-/// the first lines may go out before the listener is registered.
-fn say_until_heard(
-    speaker: &mut Conn,
-    nick: &str,
-    text: &str,
-    mut heard: impl FnMut() -> Option<String>,
-) -> String {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        assert!(Instant::now() < deadline, "nothing was relayed");
-        assert_eq!(speaker.say(nick, text), ok());
-        if let Some(line) = heard() {
-            return line;
-        }
-    }
-}
-
-/// A path in the temp directory that no other test, or test run, uses.
-fn unique_path(what: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    std::env::temp_dir().join(format!("{what}-{}-{n}", std::process::id()))
-}
-
-/// Starts big brother and waits until it overhears `speaker` (`nick`).
-fn bigbrother(server: &Server, speaker: &mut Conn, nick: &str) -> Proc {
-    let spy = Proc::spawn(bin!("simple_bigbrother"), &server.client_args(), &[]);
+/// Starts big brother; returns once it says it listens and the server has
+/// registered it (the only subscriber).
+fn bigbrother(server: &Server) -> Result<Process> {
+    let spy = Process::spawn(&bin!("simple_bigbrother"), server.client_args(), &[])?;
     spy.stderr.wait_for("announcing it listens", |l| {
         l.contains("listening to every conversation")
-    });
-    say_until_heard(speaker, nick, "warm-up", || spy.stdout.next(QUIET));
-    spy
+    })?;
+    server.wait_for_subscribers(1)?;
+    Ok(spy)
 }
 
 #[test]
-fn bigbrother_prints_what_a_client_says_and_is_absent_from_list() {
-    let server = Server::plain(&[]);
+fn bigbrother_prints_what_a_client_says_and_is_absent_from_list() -> Result<()> {
+    let server = plain();
     let mut alice = joined(&server, "alice");
-    let spy = bigbrother(&server, &mut alice, "alice");
+    let spy = bigbrother(&server)?;
 
     assert_eq!(alice.say("alice", "meet at noon"), ok());
-    spy.stdout.wait_for_line("alice : meet at noon");
+    spy.stdout.wait_for_line("alice : meet at noon")?;
     let logged = spy.stderr.wait_for("logging the message", |l| {
         l.ends_with("alice : meet at noon")
-    });
+    })?;
     let stamp = logged.split_whitespace().next().unwrap_or_default();
     assert!(
         stamp.starts_with('[') && stamp.contains('T') && stamp.ends_with('Z'),
         "no timestamp in {logged:?}"
     );
     assert_eq!(alice.list(), ["alice"]);
+    Ok(())
 }
 
 #[test]
-fn bigbrother_prints_an_encrypted_message_as_its_salt_and_token() {
-    let server = Server::plain(&[]);
+fn bigbrother_prints_an_encrypted_message_as_its_salt_and_token() -> Result<()> {
+    let server = plain();
     let mut bob = joined(&server, "bob");
-    let spy = bigbrother(&server, &mut bob, "bob");
+    let spy = bigbrother(&server)?;
 
     let sealed = json!({"salt": "c2FsdHNhbHRzYWx0c2FsdA==", "token": "gAAAAABm"});
     let frame = json!({"type": "message", "nick": "bob", "message": sealed});
     assert_eq!(bob.send_json(&frame), ok());
     spy.stdout
-        .wait_for_line(r#"bob : {"salt":"c2FsdHNhbHRzYWx0c2FsdA==","token":"gAAAAABm"}"#);
+        .wait_for_line(r#"bob : {"salt":"c2FsdHNhbHRzYWx0c2FsdA==","token":"gAAAAABm"}"#)?;
+    Ok(())
 }
 
 #[test]
-fn bigbrother_exits_non_zero_when_the_server_goes_away() {
-    let mut server = Server::plain(&[]);
-    let mut carol = joined(&server, "carol");
-    let mut spy = bigbrother(&server, &mut carol, "carol");
+fn bigbrother_exits_non_zero_when_the_server_goes_away() -> Result<()> {
+    let server = plain();
+    let mut spy = bigbrother(&server)?;
 
-    server.kill();
-    assert!(!spy.wait().success());
+    server.stop();
+    assert!(!spy.exit_status()?.success());
     spy.stderr.wait_for("saying the server is gone", |l| {
         l.contains("connection to server lost")
-    });
+    })?;
+    Ok(())
 }
 
 #[test]
 fn evict_makes_the_victims_next_message_refused_on_a_plain_server() {
-    let server = Server::plain(&[]);
+    let server = plain();
     let mut victim = joined(&server, "bob");
 
-    let (status, stdout, stderr) = dos(&server, &["--evict", "bob"]);
+    let Finished {
+        status,
+        stdout,
+        stderr,
+    } = dos(&server, &["--evict", "bob"]);
     assert!(status.success(), "{stdout}{stderr}");
     assert!(
         stdout.starts_with("evict 'bob': server answered ok"),
@@ -151,8 +136,8 @@ fn evict_makes_the_victims_next_message_refused_on_a_plain_server() {
 
 #[test]
 fn evict_of_a_nick_that_is_not_joined_fails() {
-    let server = Server::plain(&[]);
-    let (status, stdout, _) = dos(&server, &["--evict", "nobody"]);
+    let server = plain();
+    let Finished { status, stdout, .. } = dos(&server, &["--evict", "nobody"]);
     assert_eq!(status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("server answered ko: nick 'nobody' is not joined"),
@@ -162,10 +147,10 @@ fn evict_of_a_nick_that_is_not_joined_fails() {
 
 #[test]
 fn evict_has_no_effect_with_guard() {
-    let server = Server::plain(&["--guard"]);
+    let server = guarded();
     let mut victim = joined(&server, "bob");
 
-    let (status, stdout, _) = dos(&server, &["--evict", "bob"]);
+    let Finished { status, stdout, .. } = dos(&server, &["--evict", "bob"]);
     assert_eq!(status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("server answered ko: nick 'bob' belongs to another connection"),
@@ -177,19 +162,19 @@ fn evict_has_no_effect_with_guard() {
 
 #[test]
 fn a_foreign_connection_speaks_as_the_victim_on_a_plain_server() {
-    let server = Server::plain(&[]);
+    let server = plain();
     joined(&server, "bob");
-    let mut sub = server.subscribe();
+    let mut sub = server.synced_subscriber();
     let mut mallory = server.request();
-    let relayed = say_until_heard(&mut mallory, "bob", "I quit", || sub.try_next_line(QUIET));
-    let relayed: serde_json::Value = serde_json::from_str(&relayed).unwrap();
+    assert_eq!(mallory.say("bob", "I quit"), ok());
+    let relayed = sub.next_json();
     assert_eq!(relayed["nick"], "bob");
     assert_eq!(relayed["message"], "I quit");
 }
 
 #[test]
 fn with_guard_a_foreign_connection_cannot_speak_or_leave_as_the_victim() {
-    let server = Server::plain(&["--guard"]);
+    let server = guarded();
     let mut victim = joined(&server, "bob");
     let mut mallory = server.request();
 
@@ -204,7 +189,7 @@ fn with_guard_a_foreign_connection_cannot_speak_or_leave_as_the_victim() {
 
 #[test]
 fn with_guard_the_17th_nick_of_one_connection_is_refused() {
-    let server = Server::plain(&["--guard"]);
+    let server = guarded();
     let mut hoarder = server.request();
     for i in 0..MAX_NICKS {
         assert_eq!(hoarder.join(&format!("ghost{i}")), ok());
@@ -215,7 +200,7 @@ fn with_guard_the_17th_nick_of_one_connection_is_refused() {
 
 #[test]
 fn with_guard_a_closed_connections_nicks_are_freed() {
-    let server = Server::plain(&["--guard"]);
+    let server = guarded();
     let mut observer = server.request();
     let carol = joined(&server, "carol");
     assert_eq!(observer.list(), ["carol"]);
@@ -227,11 +212,15 @@ fn with_guard_a_closed_connections_nicks_are_freed() {
 
 #[test]
 fn flood_leaves_n_more_nicks_on_a_plain_server() {
-    let server = Server::plain(&[]);
+    let server = plain();
     let mut alice = joined(&server, "alice");
     let flood = 2 * MAX_NICKS;
 
-    let (status, stdout, stderr) = dos(&server, &["--flood", &flood.to_string()]);
+    let Finished {
+        status,
+        stdout,
+        stderr,
+    } = dos(&server, &["--flood", &flood.to_string()]);
     assert!(status.success(), "{stdout}{stderr}");
     assert_eq!(
         stdout.trim_end(),
@@ -248,10 +237,10 @@ fn flood_leaves_n_more_nicks_on_a_plain_server() {
 
 #[test]
 fn flood_stops_at_16_nicks_with_guard_and_they_are_freed_when_it_exits() {
-    let server = Server::plain(&["--guard"]);
+    let server = guarded();
     let mut observer = server.request();
 
-    let (status, stdout, _) = dos(&server, &["--flood", "20"]);
+    let Finished { status, stdout, .. } = dos(&server, &["--flood", "20"]);
     assert_eq!(status.code(), Some(1), "{stdout}");
     assert_eq!(
         stdout.trim_end(),
@@ -262,24 +251,35 @@ fn flood_stops_at_16_nicks_with_guard_and_they_are_freed_when_it_exits() {
 
 #[test]
 fn dos_takes_exactly_one_attack() {
-    let server = Server::plain(&[]);
-    let (neither, _, stderr) = dos(&server, &[]);
-    assert_eq!(neither.code(), Some(2), "{stderr}");
-    let (both, _, stderr) = dos(&server, &["--evict", "bob", "--flood", "3"]);
-    assert_eq!(both.code(), Some(2), "{stderr}");
-    let (zero, _, stderr) = dos(&server, &["--flood", "0"]);
-    assert_eq!(zero.code(), Some(2), "{stderr}");
+    let server = plain();
+    for args in [
+        &[][..],
+        &["--evict", "bob", "--flood", "3"],
+        &["--flood", "0"],
+    ] {
+        let refused = dos(&server, args);
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
 }
 
 #[test]
-fn exploit_leaves_the_server_alive_serving_and_runs_nothing() {
-    for mode in [&[][..], &["--guard"][..]] {
-        let mut server = Server::plain(mode);
-        let proof = unique_path("unsecured-chat-pwned");
+fn exploit_leaves_the_server_alive_serving_and_runs_nothing() -> Result<()> {
+    for (mode, server) in [("open", plain()), ("guarded", guarded())] {
+        let scratch = Scratch::new("unsecured-chat-exploit")?;
+        let proof = scratch.path().join("pwned");
         let command = format!("touch '{}'", proof.display());
 
-        let (status, stdout, stderr) = exploit(&server, &["--command", &command]);
-        assert!(status.success(), "{mode:?}: {stdout}{stderr}");
+        let Finished {
+            status,
+            stdout,
+            stderr,
+        } = exploit(&server, &["--command", &command]);
+        assert!(status.success(), "{mode}: {stdout}{stderr}");
         let lines: Vec<&str> = stdout.lines().collect();
         assert!(
             lines[0].starts_with("pickle __reduce__ -> os.system("),
@@ -297,19 +297,20 @@ fn exploit_leaves_the_server_alive_serving_and_runs_nothing() {
         assert!(stdout.contains("legitimate client: served"), "{stdout}");
         assert!(stdout.contains("why not here"), "{stdout}");
 
-        assert!(server.is_alive());
         let mut fresh = server.request();
         assert_eq!(fresh.join("alice"), ok());
         assert_eq!(fresh.list(), ["alice"]);
-        assert!(!proof.exists(), "{mode:?}: the command ran");
+        assert!(!proof.exists(), "{mode}: the command ran");
     }
+    assert_no_server_panic();
+    Ok(())
 }
 
 #[test]
 fn exploit_answers_every_line_of_a_pickle_that_holds_newlines() {
-    let server = Server::plain(&[]);
+    let server = plain();
     // A 10-byte command: its length byte is `\n`, so the pickle is two lines.
-    let (status, stdout, _) = exploit(&server, &["--command", "touch /a/b"]);
+    let Finished { status, stdout, .. } = exploit(&server, &["--command", "touch /a/b"]);
     assert!(status.success(), "{stdout}");
     let pickle = stdout.lines().next().unwrap_or_default();
     assert_eq!(pickle.matches(r#"{"response":"ko""#).count(), 2, "{pickle}");
@@ -317,9 +318,9 @@ fn exploit_answers_every_line_of_a_pickle_that_holds_newlines() {
 
 #[test]
 fn the_tools_fail_in_one_line_when_no_server_answers() {
-    let mut server = Server::plain(&[]);
+    let server = plain();
     let args = server.client_args();
-    server.kill();
+    server.stop();
     let tools = [
         (bin!("simple_bigbrother"), vec![]),
         (bin!("simple_dos"), vec!["--evict", "bob"]),
@@ -328,7 +329,11 @@ fn the_tools_fail_in_one_line_when_no_server_answers() {
     for (tool, extra) in tools {
         let mut all = args.clone();
         all.extend(extra.iter().map(|a| a.to_string()));
-        let (status, stdout, stderr) = run(tool.clone(), &all);
+        let Finished {
+            status,
+            stdout,
+            stderr,
+        } = run(&tool, &all);
         assert_eq!(status.code(), Some(1), "{tool:?}: {stderr}");
         assert!(stdout.is_empty(), "{tool:?}: {stdout}");
         assert!(
@@ -353,7 +358,11 @@ fn each_attack_explains_itself_in_help() {
         ),
     ];
     for (tool, needles) in expected {
-        let (status, help, _) = run(tool.clone(), &["--help".to_owned()]);
+        let Finished {
+            status,
+            stdout: help,
+            ..
+        } = run(&tool, &["--help"]);
         assert!(status.success(), "{tool:?}");
         for needle in needles {
             assert!(
@@ -361,7 +370,11 @@ fn each_attack_explains_itself_in_help() {
                 "{tool:?} --help lacks {needle:?}:\n{help}"
             );
         }
-        let (status, version, _) = run(tool.clone(), &["--version".to_owned()]);
+        let Finished {
+            status,
+            stdout: version,
+            ..
+        } = run(&tool, &["--version"]);
         assert!(
             status.success() && version.contains(env!("CARGO_PKG_VERSION")),
             "{tool:?}"
@@ -407,19 +420,19 @@ fn the_dumped_payload_is_what_python_pickles() {
 }
 
 #[test]
-fn the_payload_that_does_nothing_to_our_server_runs_code_in_python() {
+fn the_payload_that_does_nothing_to_our_server_runs_code_in_python() -> Result<()> {
     if !python3_available() {
-        return;
+        return Ok(());
     }
-    let proof = unique_path("unsecured-chat-pwned-by-python");
+    let scratch = Scratch::new("unsecured-chat-pwned-by-python")?;
+    let proof = scratch.path().join("pwned");
     let payload = dumped_pickle(&format!("touch '{}'", proof.display()));
     let mut python = Command::new("python3")
         .args(["-c", PYTHON_PICKLE_LOADS])
         .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    python.stdin.take().unwrap().write_all(&payload).unwrap();
-    assert!(python.wait().unwrap().success());
+        .spawn()?;
+    python.stdin.take().unwrap().write_all(&payload)?;
+    assert!(python.wait()?.success());
     assert!(proof.exists(), "pickle.loads did not run the command");
-    std::fs::remove_file(&proof).unwrap();
+    Ok(())
 }

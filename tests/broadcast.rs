@@ -1,13 +1,15 @@
 //! Fan-out and ordering of the broadcast port (PROTOCOL.md section 2): every
 //! subscriber receives every accepted message, in the order the server
-//! accepted them, whatever the number of subscribers and senders.
+//! accepted them, whatever the number of subscribers and senders. The
+//! server runs in process; its clients are raw sockets.
 
 mod common;
 
 use std::collections::HashMap;
 use std::thread;
 
-use common::{Server, Sub, ok};
+use chat_lab::stage::Server;
+use common::{RawSockets, Sub, ok, plain};
 use serde_json::{Value, json};
 
 const SUBSCRIBERS: usize = 5;
@@ -86,7 +88,7 @@ fn assert_all_lines_in_sender_order(received: &[String], sent: &[Vec<String>]) {
 
 #[test]
 fn every_subscriber_gets_every_line_from_concurrent_senders_in_one_order() {
-    let server = Server::plain(&[]);
+    let server = plain();
     let subs = server.synced_subscribers(SUBSCRIBERS);
     let total = SENDERS * MESSAGES_PER_SENDER;
     let readers: Vec<_> = subs.into_iter().map(|sub| read_lines(sub, total)).collect();
@@ -110,7 +112,7 @@ fn every_subscriber_gets_every_line_from_concurrent_senders_in_one_order() {
 
 #[test]
 fn every_subscriber_gets_the_same_bytes_as_were_sent() {
-    let server = Server::plain(&[]);
+    let server = plain();
     let mut subs = server.synced_subscribers(SUBSCRIBERS);
     let mut conn = server.request();
     assert_eq!(conn.join("bob"), ok());
@@ -123,7 +125,7 @@ fn every_subscriber_gets_the_same_bytes_as_were_sent() {
 
 #[test]
 fn a_subscriber_that_disconnects_does_not_disturb_the_others() {
-    let server = Server::plain(&[]);
+    let server = plain();
     let mut subs = server.synced_subscribers(SUBSCRIBERS);
     drop(subs.remove(0));
     let mut conn = server.request();
@@ -144,7 +146,7 @@ fn a_subscriber_that_disconnects_does_not_disturb_the_others() {
 #[test]
 fn a_join_naming_its_subscriber_never_misses_the_next_message() {
     const ROUNDS: usize = 50;
-    let server = Server::plain(&[]);
+    let server = plain();
     for round in 0..ROUNDS {
         let mut sub = server.subscribe();
         let mut conn = server.request();
@@ -165,7 +167,7 @@ fn a_join_naming_its_subscriber_never_misses_the_next_message() {
 /// sees: its join is still answered, after a bounded wait.
 #[test]
 fn a_join_naming_an_unknown_subscriber_is_still_answered() {
-    let server = Server::plain(&[]);
+    let server = plain();
     let mut conn = server.request();
     let join = json!({"type": "join", "nick": "far-away", "subscriber": "192.0.2.1:4000"});
     assert_eq!(conn.send_json(&join), ok());

@@ -1,13 +1,16 @@
 //! The `simple_client` binary end to end (PROTOCOL.md section 4): real
 //! client processes, driven through stdin, stdout and stderr, chatting
-//! through a real `simple_server` process.
+//! through the plain server run in the test's process.
 
 mod common;
 
 use std::net::TcpListener;
 use std::process::Command;
 
-use common::{PATIENCE, Proc, Server, ok, run};
+use anyhow::Result;
+use chat_lab::process::Process;
+use chat_lab::stage::Server;
+use common::{PATIENCE, RawSockets, ok, plain, run};
 
 /// A message text with an ESC control character (an ANSI "clear screen").
 const ESCAPE_TEXT: &str = "look\u{1b}[2Jhere";
@@ -15,12 +18,12 @@ const ESCAPE_TEXT: &str = "look\u{1b}[2Jhere";
 /// How `simple_client` prints [`ESCAPE_TEXT`]: the ESC escaped, on one line.
 const ESCAPE_SHOWN: &str = "look\\u{1b}[2Jhere";
 
-fn client(server: &Server, nick: &str) -> Proc {
-    Proc::client(bin!("simple_client"), server, nick, &[])
+fn client(server: &Server, nick: &str) -> Process {
+    common::client(&bin!("simple_client"), server, nick, &[])
 }
 
 /// Two clients, `alice` and `bob`, joined to `server`.
-fn alice_and_bob(server: &Server) -> (Proc, Proc) {
+fn alice_and_bob(server: &Server) -> (Process, Process) {
     (client(server, "alice"), client(server, "bob"))
 }
 
@@ -36,62 +39,69 @@ fn unused_port() -> u16 {
 
 /// Starts a client joined as `alice`, makes it stop with `stop`, and
 /// asserts it exits with success after leaving the chat.
-fn assert_stopping_leaves_cleanly(stop: impl FnOnce(&mut Proc)) {
-    let server = Server::plain(&[]);
+fn assert_stopping_leaves_cleanly(stop: impl FnOnce(&mut Process) -> Result<()>) -> Result<()> {
+    let server = plain();
     let mut alice = client(&server, "alice");
     assert_eq!(nicks(&server), ["alice"]);
-    stop(&mut alice);
-    let status = alice.wait();
+    stop(&mut alice)?;
+    let status = alice.exit_status()?;
     assert!(
         status.success(),
         "{status}; stderr: {:?}",
         alice.stderr.all()
     );
     assert!(nicks(&server).is_empty(), "alice is still listed");
+    Ok(())
 }
 
 /// Runs `simple_client` with `args` and empty input; asserts it fails with
 /// one line on stderr containing `needle`, and nothing on stdout.
 fn assert_fails_with_one_line(args: &[String], needle: &str) {
-    let (status, stdout, stderr) = run(bin!("simple_client"), args);
-    assert!(!status.success());
+    let done = run(&bin!("simple_client"), args);
+    assert!(!done.status.success());
+    let stderr = &done.stderr;
     assert_eq!(stderr.lines().count(), 1, "stderr: {stderr:?}");
     assert!(stderr.contains(needle), "stderr: {stderr:?}");
-    assert_eq!(stdout, "");
+    assert_eq!(done.stdout, "");
 }
 
 #[test]
-fn two_clients_chat_through_the_server() {
-    let server = Server::plain(&[]);
+fn two_clients_chat_through_the_server() -> Result<()> {
+    let server = plain();
     let (mut alice, mut bob) = alice_and_bob(&server);
-    alice.send_line("hello bob");
-    bob.stdout.wait_for_line("alice : hello bob");
-    bob.send_line("hi alice");
-    alice.stdout.wait_for_line("bob : hi alice");
+    alice.send_line("hello bob")?;
+    bob.stdout.wait_for_line("alice : hello bob")?;
+    bob.send_line("hi alice")?;
+    alice.stdout.wait_for_line("bob : hi alice")?;
+    Ok(())
 }
 
 #[test]
-fn quit_leaves_the_chat_and_exits_zero() {
-    assert_stopping_leaves_cleanly(|alice| alice.send_line("/quit"));
+fn quit_leaves_the_chat_and_exits_zero() -> Result<()> {
+    assert_stopping_leaves_cleanly(|alice| alice.send_line("/quit"))
 }
 
 #[test]
-fn end_of_input_leaves_the_chat_and_exits_zero() {
-    assert_stopping_leaves_cleanly(Proc::close_stdin);
-}
-
-#[test]
-fn ctrl_c_leaves_the_chat_and_exits_zero() {
+fn end_of_input_leaves_the_chat_and_exits_zero() -> Result<()> {
     assert_stopping_leaves_cleanly(|alice| {
-        let pid = alice.pid().to_string();
-        let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        alice.close_stdin();
+        Ok(())
+    })
+}
+
+#[test]
+fn ctrl_c_leaves_the_chat_and_exits_zero() -> Result<()> {
+    assert_stopping_leaves_cleanly(|alice| {
+        let pid = alice.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status()?;
         assert!(sent.success());
-    });
+        Ok(())
+    })
 }
 
 #[test]
 fn a_taken_nick_is_a_one_line_error_and_a_failed_exit() {
-    let server = Server::plain(&[]);
+    let server = plain();
     assert_eq!(server.request().join("alice"), ok());
     let mut args = server.client_args();
     args.extend(["--nick".into(), "alice".into()]);
@@ -115,59 +125,63 @@ fn an_unreachable_server_is_an_error_and_a_failed_exit() {
 }
 
 #[test]
-fn the_server_killed_mid_chat_is_a_lost_connection_and_a_failed_exit() {
-    let mut server = Server::plain(&[]);
+fn the_server_gone_mid_chat_is_a_lost_connection_and_a_failed_exit() -> Result<()> {
+    let server = plain();
     let (mut alice, mut bob) = alice_and_bob(&server);
-    alice.send_line("before the crash");
-    bob.stdout.wait_for_line("alice : before the crash");
-    server.kill();
-    let status = bob.wait();
+    alice.send_line("before the crash")?;
+    bob.stdout.wait_for_line("alice : before the crash")?;
+    server.stop();
+    let status = bob.exit_status()?;
     assert!(!status.success());
     bob.stderr.wait_for("saying the connection was lost", |l| {
         l.contains("connection to server lost")
-    });
+    })?;
+    Ok(())
 }
 
 #[test]
-fn list_prints_the_joined_nicks() {
-    let server = Server::plain(&[]);
+fn list_prints_the_joined_nicks() -> Result<()> {
+    let server = plain();
     let (mut alice, _bob) = alice_and_bob(&server);
-    alice.send_line("/list");
+    alice.send_line("/list")?;
     alice.stdout.wait_for("listing alice and bob", |l| {
         l.contains("alice") && l.contains("bob")
-    });
+    })?;
+    Ok(())
 }
 
 #[test]
-fn help_prints_the_commands_on_stdout() {
-    let server = Server::plain(&[]);
+fn help_prints_the_commands_on_stdout() -> Result<()> {
+    let server = plain();
     let mut alice = client(&server, "alice");
-    alice.send_line("/help");
+    alice.send_line("/help")?;
     alice
         .stdout
-        .wait_for("mentioning /quit", |l| l.contains("/quit"));
+        .wait_for("mentioning /quit", |l| l.contains("/quit"))?;
+    Ok(())
 }
 
 /// Everything else (the welcome, an unknown command's complaint, a refused
 /// message) goes to stderr.
 #[test]
-fn stdout_carries_only_broadcasts() {
-    let server = Server::plain(&[]);
+fn stdout_carries_only_broadcasts() -> Result<()> {
+    let server = plain();
     let (mut alice, mut bob) = alice_and_bob(&server);
-    bob.send_line("hey");
-    alice.stdout.wait_for_line("bob : hey");
-    alice.send_line("/dance");
+    bob.send_line("hey")?;
+    alice.stdout.wait_for_line("bob : hey")?;
+    alice.send_line("/dance")?;
     assert_eq!(server.request().leave("alice"), ok());
-    alice.send_line("refused: alice was evicted");
+    alice.send_line("refused: alice was evicted")?;
     alice.close_stdin();
-    alice.wait();
-    assert_eq!(alice.stdout.until_closed(), ["bob : hey"]);
+    alice.exit_status()?;
+    assert_eq!(alice.stdout.until_closed()?, ["bob : hey"]);
     assert!(alice.stderr.all().iter().any(|l| l.contains("joined as")));
+    Ok(())
 }
 
 #[test]
 fn a_message_with_control_characters_prints_on_one_escaped_line() {
-    let server = Server::plain(&[]);
+    let server = plain();
     let alice = client(&server, "alice");
     let mut eve = server.request();
     assert_eq!(eve.join("eve"), ok());
@@ -179,12 +193,15 @@ fn a_message_with_control_characters_prints_on_one_escaped_line() {
 }
 
 #[test]
-fn an_escape_character_typed_by_a_client_is_escaped_by_the_others() {
-    let server = Server::plain(&[]);
+fn an_escape_character_typed_by_a_client_is_escaped_by_the_others() -> Result<()> {
+    let server = plain();
     let (alice, mut bob) = alice_and_bob(&server);
-    bob.send_line(ESCAPE_TEXT);
-    bob.send_line("the end");
-    alice.stdout.wait_for_line(&format!("bob : {ESCAPE_SHOWN}"));
+    bob.send_line(ESCAPE_TEXT)?;
+    bob.send_line("the end")?;
+    alice
+        .stdout
+        .wait_for_line(&format!("bob : {ESCAPE_SHOWN}"))?;
     let next = alice.stdout.next(PATIENCE);
     assert_eq!(next.as_deref(), Some("bob : the end"));
+    Ok(())
 }

@@ -1,10 +1,11 @@
 //! PROTOCOL.md section 2 (the four requests and their responses) and the
-//! server's answer to bad input, against the `simple_server` binary over
-//! real TCP.
+//! server's answer to bad input, against the plain server run in process,
+//! over real TCP, byte for byte.
 
 mod common;
 
-use common::{Conn, Server, Sub, assert_ko, ok};
+use chat_lab::stage::Server;
+use common::{Conn, RawSockets, Sub, assert_ko, assert_no_server_panic, ok, plain};
 use serde_json::{Value, json};
 
 /// The exact line of a `{"response":"ok"}` answer.
@@ -53,7 +54,7 @@ fn nick_of_multibyte_chars(chars: usize) -> String {
 }
 
 fn server_with_subscriber() -> (Server, Sub) {
-    let server = Server::plain(&[]);
+    let server = plain();
     let sub = server.synced_subscriber();
     (server, sub)
 }
@@ -62,7 +63,7 @@ fn server_with_subscriber() -> (Server, Sub) {
 
 #[test]
 fn join_answers_ok_and_the_nick_is_listed() {
-    let server = Server::plain(&[]);
+    let server = plain();
     let mut conn = server.request();
     assert_eq!(conn.request(r#"{"type":"join","nick":"bob"}"#), OK_LINE);
     assert_eq!(conn.list(), ["bob"]);
@@ -70,7 +71,7 @@ fn join_answers_ok_and_the_nick_is_listed() {
 
 #[test]
 fn a_second_join_of_a_joined_nick_is_ko_and_names_the_nick() {
-    let server = Server::plain(&[]);
+    let server = plain();
     assert_eq!(server.request().join("bob"), ok());
     let mut other = server.request();
     assert_ko(&other.join("bob"), "'bob'");
@@ -79,7 +80,7 @@ fn a_second_join_of_a_joined_nick_is_ko_and_names_the_nick() {
 
 #[test]
 fn leave_answers_ok_and_the_nick_is_no_longer_listed() {
-    let server = Server::plain(&[]);
+    let server = plain();
     let mut conn = server.request();
     assert_eq!(conn.join("bob"), ok());
     assert_eq!(conn.request(r#"{"type":"leave","nick":"bob"}"#), OK_LINE);
@@ -88,7 +89,7 @@ fn leave_answers_ok_and_the_nick_is_no_longer_listed() {
 
 #[test]
 fn a_second_leave_is_ko() {
-    let server = Server::plain(&[]);
+    let server = plain();
     let mut conn = server.request();
     assert_eq!(conn.join("bob"), ok());
     assert_eq!(conn.leave("bob"), ok());
@@ -133,7 +134,7 @@ fn a_message_from_a_nick_that_left_is_ko_and_not_broadcast() {
 
 #[test]
 fn list_gives_the_nicks_in_join_order() {
-    let server = Server::plain(&[]);
+    let server = plain();
     let mut conn = server.request();
     assert!(conn.list().is_empty());
     for nick in ["zoe", "adam", "mia", "bob"] {
@@ -162,7 +163,7 @@ fn a_message_with_extra_fields_is_relayed_byte_for_byte() {
 /// must have had one `ko` line and still be served, and the well-behaved
 /// client must be served and its message be the next broadcast line.
 struct BadInputBench {
-    server: Server,
+    _server: Server,
     good: Conn,
     bad: Conn,
     sub: Sub,
@@ -177,7 +178,7 @@ impl BadInputBench {
         let mut bad = server.request();
         assert_eq!(bad.join(BAD), ok());
         Self {
-            server,
+            _server: server,
             good,
             bad,
             sub,
@@ -390,12 +391,5 @@ fn a_stream_of_bad_lines_never_stops_the_server_serving_others() {
     for (line, needle) in bad_lines {
         bench.refuses(line, needle);
     }
-    assert!(
-        bench
-            .server
-            .stderr
-            .all()
-            .iter()
-            .all(|l| !l.contains("panicked"))
-    );
+    assert_no_server_panic();
 }

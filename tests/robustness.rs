@@ -1,5 +1,7 @@
-//! The server's robustness promises (docs/ROBUSTNESS.md), shown through the
-//! real `simple_server` and `simple_client` binaries over TCP on 127.0.0.1.
+//! The server's robustness promises (docs/ROBUSTNESS.md), shown over TCP on
+//! 127.0.0.1 against the plain server run in process, or, where a test
+//! measures the server's own memory or needs a thousand descriptors on each
+//! side, the `simple_server` binary in a process of its own.
 //!
 //! No test asserts anything about speed: timeouts are failure guards, and
 //! memory is measured as a bound, not a rate.
@@ -14,11 +16,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use common::{Conn, PATIENCE, Proc, Server, assert_ko, ok, wait_until};
+use chat_lab::process::{self, ServerProcess};
+use chat_lab::stage::Server;
+use common::{Conn, PATIENCE, RawSockets, assert_ko, guarded, ok, plain, plain_capped, wait_until};
 use robust::{
     KO_START, LineConn, Next, admitted_request, admitted_subscriber, answers_list,
-    assert_refused_over_cap, await_subscribed, drain_until_closed, is_sync, thread_count,
+    assert_refused_over_cap, await_subscribed, drain_until_closed, is_sync,
 };
+use unsecured_chat::server::TrustModel;
 use unsecured_chat::wire::MAX_LINE;
 
 /// Messages sent past the stalled subscriber.
@@ -42,16 +47,27 @@ fn numbered_line(seq: usize) -> String {
     format!(r#"{{"type":"message","nick":"sender","message":"{seq:05} {padding}"}}"#)
 }
 
+/// `simple_server` in a process of its own, logging warnings only.
+fn server_process() -> ServerProcess {
+    ServerProcess::start(&bin!("simple_server"), &[], &[("RUST_LOG", "warn")]).unwrap()
+}
+
+/// Resident memory of a server process, in KiB.
+fn rss_kib(server: &ServerProcess) -> u64 {
+    process::rss_kib(server.pid()).expect("no VmRSS for the server")
+}
+
+/// The server's memory is what is measured: it runs in a process of its own.
 #[test]
 fn a_stalled_subscriber_is_disconnected_while_a_reader_gets_all_20000_messages() {
-    let server = Server::plain(&[]);
+    let server = server_process();
     // Connected first, so registered before the reader (one accept thread).
-    let stalled = TcpStream::connect(("127.0.0.1", server.broadcast_port)).unwrap();
-    let mut reader = LineConn::connect(server.broadcast_port);
-    let mut sender = server.request();
+    let stalled = TcpStream::connect(server.broadcast_addr()).unwrap();
+    let mut reader = LineConn::connect(server.broadcast_addr());
+    let mut sender = Conn::connect(server.request_addr());
     assert_eq!(sender.join("sender"), ok());
     await_subscribed(&mut sender, "sender", &mut reader);
-    let rss_before = server.rss_kib();
+    let rss_before = rss_kib(&server);
 
     let received = Arc::new(AtomicUsize::new(0));
     let progress = Arc::clone(&received);
@@ -59,7 +75,7 @@ fn a_stalled_subscriber_is_disconnected_while_a_reader_gets_all_20000_messages()
     send_numbered(&mut sender, &received);
     reading.join().expect("the reader failed");
 
-    let growth = server.rss_kib().saturating_sub(rss_before);
+    let growth = rss_kib(&server).saturating_sub(rss_before);
     assert!(
         growth < MAX_RSS_GROWTH_KIB,
         "server memory grew by {growth} KiB"
@@ -125,15 +141,17 @@ fn is_sync_line(line: &[u8]) -> bool {
 /// Half of the 1,000 connections of the load test.
 const HALF_OF_THOUSAND: usize = 500;
 
+/// The server runs in a process of its own, so that neither side needs
+/// more than 1,000 descriptors (a common limit is 1,024 per process).
 #[test]
 fn one_message_reaches_500_subscribers_among_1000_open_connections() {
-    let server = Server::plain(&[]);
+    let server = server_process();
     let mut subs: Vec<LineConn> = (0..HALF_OF_THOUSAND)
-        .map(|_| LineConn::connect(server.broadcast_port))
+        .map(|_| LineConn::connect(server.broadcast_addr()))
         .collect();
     let mut senders: Vec<Conn> = (0..HALF_OF_THOUSAND)
         .map(|i| {
-            let mut conn = server.request();
+            let mut conn = Conn::connect(server.request_addr());
             assert_eq!(conn.join(&format!("n{i}")), ok());
             conn
         })
@@ -155,17 +173,19 @@ fn one_message_reaches_500_subscribers_among_1000_open_connections() {
 
 #[test]
 fn the_connection_over_the_cap_gets_one_ko_line_and_a_freed_slot_is_reused() {
-    let server = Server::plain(&["--max-connections", "4"]);
+    let server = plain_capped(4, TrustModel::Open);
     let mut alice = server.request();
     let mut bob = server.request();
     assert_eq!(alice.join("alice"), ok());
     assert_eq!(bob.join("bob"), ok());
-    let mut first = LineConn::connect(server.broadcast_port);
-    let mut second = LineConn::connect(server.broadcast_port);
-    await_subscribed(&mut alice, "alice", &mut second);
+    let mut first = LineConn::connect(server.broadcast_addr());
+    let mut second = LineConn::connect(server.broadcast_addr());
+    for sub in [&first, &second] {
+        server.wait_for_subscriber(sub.local_addr()).unwrap();
+    }
 
-    for port in [server.port, server.broadcast_port] {
-        let extra = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for addr in [server.request_addr(), server.broadcast_addr()] {
+        let extra = TcpStream::connect(addr).unwrap();
         assert_refused_over_cap(&drain_until_closed(&extra));
     }
 
@@ -176,10 +196,10 @@ fn the_connection_over_the_cap_gets_one_ko_line_and_a_freed_slot_is_reused() {
     }
 
     drop(first);
-    let newcomer = admitted_request(server.port);
+    let newcomer = admitted_request(server.request_addr());
     assert!(answers_list(&newcomer));
     drop(bob);
-    let mut late = admitted_subscriber(server.broadcast_port, &mut alice, "alice");
+    let mut late = admitted_subscriber(server.broadcast_addr(), &mut alice, "alice");
     assert_eq!(alice.say("alice", "welcome"), ok());
     assert_eq!(late.next_message()["message"], "welcome");
     assert_eq!(second.next_message()["message"], "welcome");
@@ -191,27 +211,27 @@ const TRUNCATED: usize = 50;
 /// Connections of the partial-line test that stall in the middle of a line.
 const STALLED: usize = 10;
 
+/// A connection's slot under the cap is held by its thread until that
+/// thread ends, so counting slots counts the server's connection threads.
 #[test]
 fn connections_closed_or_stalled_in_the_middle_of_a_line_change_nothing() {
-    let cap = (2 + STALLED + TRUNCATED).to_string();
-    let server = Server::plain(&["--guard", "--max-connections", &cap]);
+    let server = plain_capped(2 + STALLED + TRUNCATED, TrustModel::Guarded);
     let mut owner = server.request();
     assert_eq!(owner.join("alice"), ok());
     assert_eq!(owner.join("bob"), ok());
-    let mut sub = LineConn::connect(server.broadcast_port);
-    await_subscribed(&mut owner, "alice", &mut sub);
-    let idle_threads = thread_count(server.pid());
+    let mut sub = LineConn::connect(server.broadcast_addr());
+    server.wait_for_subscriber(sub.local_addr()).unwrap();
 
     let mut stalled: Vec<Conn> = (0..STALLED).map(|_| half_a_list(&server)).collect();
     close_connections_mid_line(&server);
-    wait_until(
-        "the server notices every truncated connection closed",
-        || thread_count(server.pid()) == idle_threads + STALLED,
-    );
-    // Every slot they took is free again: as many connections are admitted.
+    // Every slot the truncated connections took is free again, and only
+    // those: as many connections are admitted, and not one more, the
+    // stalled ones still holding theirs.
     let refills: Vec<TcpStream> = (0..TRUNCATED)
-        .map(|_| admitted_request(server.port))
+        .map(|_| admitted_request(server.request_addr()))
         .collect();
+    let one_more = TcpStream::connect(server.request_addr()).unwrap();
+    assert_refused_over_cap(&drain_until_closed(&one_more));
     drop(refills);
 
     assert_eq!(owner.list(), vec!["alice", "bob"]);
@@ -236,8 +256,7 @@ fn close_connections_mid_line(server: &Server) {
         conn.send_raw(truncated_request(i).as_bytes());
     }
     // Accepted after the truncated ones: once it is served, they all were.
-    let probe = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    assert!(answers_list(&probe));
+    admitted_request(server.request_addr());
 }
 
 /// A request connection that has sent half of a `list` request.
@@ -269,8 +288,8 @@ const IDLE_PAUSE: Duration = Duration::from_secs(3);
 
 #[test]
 fn idle_request_connections_keep_their_nicks_and_stalled_lines_are_finished_later() {
-    let open = Server::plain(&[]);
-    let guarded = Server::plain(&["--guard"]);
+    let open = plain();
+    let guarded = guarded();
     let mut idle: Vec<Conn> = [&open, &guarded].map(|server| server.request()).into();
     for conn in &mut idle {
         assert_eq!(conn.join("sleepy"), ok());
@@ -291,7 +310,7 @@ fn idle_request_connections_keep_their_nicks_and_stalled_lines_are_finished_late
 
 #[test]
 fn oversized_and_deeply_nested_lines_hurt_only_their_sender() {
-    let server = Server::plain(&[]);
+    let server = plain();
     let mut alice = server.request();
     assert_eq!(alice.join("alice"), ok());
 
@@ -307,7 +326,7 @@ fn oversized_and_deeply_nested_lines_hurt_only_their_sender() {
     );
     assert_eq!(nester.list(), vec!["alice"]);
 
-    let mut flooder = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let mut flooder = TcpStream::connect(server.request_addr()).unwrap();
     let long = format!(
         "{{\"type\":\"join\",\"nick\":\"{}\"}}\n",
         "x".repeat(MAX_LINE)
@@ -323,14 +342,17 @@ fn oversized_and_deeply_nested_lines_hurt_only_their_sender() {
 
 #[test]
 fn a_client_whose_server_is_killed_exits_non_zero_saying_so() {
-    let mut server = Server::plain(&[]);
-    let mut client = Proc::client(bin!("simple_client"), &server, "alice", &[]);
-    server.kill();
-    let status = client.wait();
+    let server = plain();
+    let mut client = common::client(&bin!("simple_client"), &server, "alice", &[]);
+    server.stop();
+    let status = client.exit_status().unwrap();
     assert!(!status.success(), "exit status {status}");
-    client.stderr.wait_for("reporting the lost server", |l| {
-        l.contains("connection to server lost")
-    });
+    client
+        .stderr
+        .wait_for("reporting the lost server", |l| {
+            l.contains("connection to server lost")
+        })
+        .unwrap();
     let stderr = client.stderr.all();
     assert!(!stderr.iter().any(|l| l.contains("panicked")), "{stderr:?}");
 }

@@ -33,8 +33,7 @@ mod robust;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -43,10 +42,9 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use common::{Conn, Proc, parse_listening_line, wait_until};
-use robust::{
-    KO_START, LineConn, Next, drain_until_closed, idle_thread_count, rss_kib, thread_count,
-};
+use chat_lab::process::{self, Process, ServerProcess};
+use common::{Conn, wait_until};
+use robust::{KO_START, LineConn, Next, drain_until_closed};
 
 /// Length of the soak when `SOAK_SECS` is not set.
 const DEFAULT_SOAK_SECS: u64 = 300;
@@ -112,7 +110,7 @@ const TEXT_CHARS: &[char] = &['a', 'b', 'z', ' ', '"', '\\', '/', '{', ']', 'é'
 fn soak() {
     let (secs, seed) = settings();
     let server = SoakServer::start();
-    let idle_threads = idle_thread_count(server.pid(), server.port);
+    let idle_threads = server.0.idle_threads().unwrap();
     let ctx = Ctx::new(&server);
 
     run_round(&ctx, &server, WARMUP, seed);
@@ -155,7 +153,7 @@ fn assert_memory_returned(baseline: u64, last: u64, connections: u64) {
 /// back to idle), then gives its resident memory in KiB.
 fn settle(server: &SoakServer, idle_threads: usize) -> u64 {
     wait_until("the server has closed every connection", || {
-        thread_count(server.pid()) == idle_threads
+        server.threads() == idle_threads
     });
     server.rss_kib()
 }
@@ -189,7 +187,7 @@ fn report_until(ctx: &Ctx, server: &SoakServer, length: Duration) {
             start.elapsed().as_secs(),
             ctx.stats,
             server.rss_kib(),
-            thread_count(server.pid())
+            server.threads()
         );
     }
 }
@@ -209,8 +207,8 @@ fn worker(ctx: &Ctx, mut rng: StdRng, session: Session) {
 
 /// What every thread of the soak shares.
 struct Ctx {
-    port: u16,
-    broadcast_port: u16,
+    requests: SocketAddr,
+    broadcasts: SocketAddr,
     client_args: Vec<String>,
     registry: Registry,
     stats: Stats,
@@ -221,9 +219,9 @@ struct Ctx {
 impl Ctx {
     fn new(server: &SoakServer) -> Self {
         Self {
-            port: server.port,
-            broadcast_port: server.broadcast_port,
-            client_args: server.client_args(),
+            requests: server.0.request_addr(),
+            broadcasts: server.0.broadcast_addr(),
+            client_args: server.0.client_args(),
             registry: Registry::default(),
             stats: Stats::default(),
             stop: AtomicBool::new(false),
@@ -531,7 +529,7 @@ fn catch_up(
 /// owed nothing, or vanishes.
 fn subscriber_session(ctx: &Ctx, rng: &mut StdRng) -> Result<(), String> {
     ctx.count(|s| &s.connections);
-    let mut conn = LineConn::connect(ctx.broadcast_port);
+    let mut conn = LineConn::connect(ctx.broadcasts);
     let mut tracker = Tracker::default();
     let stall = rng
         .random_bool(STALL_CHANCE)
@@ -599,7 +597,7 @@ fn expect_ok(response: &str, what: &str) -> Result<(), String> {
 fn sender_session(ctx: &Ctx, rng: &mut StdRng) -> Result<(), String> {
     ctx.count(|s| &s.connections);
     let sender = ctx.registry.register('r');
-    let mut conn = Conn::connect(ctx.port);
+    let mut conn = Conn::connect(ctx.requests);
     let join = serde_json::json!({"type": "join", "nick": sender.nick}).to_string();
     expect_ok(&conn.request(&join), "join")?;
     for seq in 0..rng.random_range(MESSAGES_PER_SENDER) {
@@ -655,7 +653,10 @@ fn client_session(ctx: &Ctx, rng: &mut StdRng) -> Result<(), String> {
     let mut seq = 0;
     while start.elapsed() < life && !ctx.stopping() {
         sender.started.store(seq + 1, Ordering::SeqCst);
-        client.proc.send_line(&message_text(&sender, seq, rng));
+        client
+            .proc
+            .send_line(&message_text(&sender, seq, rng))
+            .unwrap();
         seq += 1;
         read_for(ctx, &mut client, &mut tracker, CLIENT_PACE)?;
     }
@@ -672,7 +673,7 @@ fn client_session(ctx: &Ctx, rng: &mut StdRng) -> Result<(), String> {
 
 /// A simple_client process, read through its stdout (`NICK : TEXT` lines).
 struct ClientFeed {
-    proc: Proc,
+    proc: Process,
     sender: Arc<Sender>,
 }
 
@@ -680,16 +681,14 @@ impl ClientFeed {
     fn start(ctx: &Ctx, sender: Arc<Sender>) -> Self {
         let mut args = ctx.client_args.clone();
         args.extend(["--nick".to_owned(), sender.nick.clone()]);
-        let proc = Proc::spawn(bin!("simple_client"), &args, &[]);
-        proc.stderr
-            .wait_for("announcing the join", |l| l.starts_with("joined as "));
+        let proc = Process::chat_client(&bin!("simple_client"), &args).unwrap();
         Self { proc, sender }
     }
 
     /// Closes the client's input: it leaves and must exit with success.
     fn quit(mut self, lost: Option<bool>) -> Result<(), String> {
         self.proc.close_stdin();
-        let status = self.proc.wait();
+        let status = self.proc.exit_status().unwrap();
         match (lost, status.success()) {
             (None, true) => Ok(()),
             _ => Err(self.explain(format!("client {} ended with {status}", self.sender.nick))),
@@ -753,7 +752,7 @@ fn mischief_session(ctx: &Ctx, rng: &mut StdRng) -> Result<(), String> {
 }
 
 fn half_line(ctx: &Ctx) -> TcpStream {
-    let mut stream = TcpStream::connect(("127.0.0.1", ctx.port)).unwrap();
+    let mut stream = TcpStream::connect(ctx.requests).unwrap();
     stream
         .write_all(b"{\"type\":\"join\",\"nick\":\"half")
         .unwrap();
@@ -762,7 +761,7 @@ fn half_line(ctx: &Ctx) -> TcpStream {
 
 /// A line over 64 KiB: one `ko` line, then the server closes.
 fn oversized_line(ctx: &Ctx) -> Result<(), String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", ctx.port)).unwrap();
+    let mut stream = TcpStream::connect(ctx.requests).unwrap();
     // The server may close before taking it all: a failed write is expected.
     let _ = stream.write_all(&[b'x'; 70_000]);
     let answer = drain_until_closed(&stream);
@@ -776,7 +775,7 @@ fn oversized_line(ctx: &Ctx) -> Result<(), String> {
 }
 
 fn bad_requests(ctx: &Ctx) -> Result<(), String> {
-    let stream = TcpStream::connect(("127.0.0.1", ctx.port)).unwrap();
+    let stream = TcpStream::connect(ctx.requests).unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     for request in BAD_REQUESTS {
         (&stream)
@@ -796,70 +795,33 @@ fn bad_requests(ctx: &Ctx) -> Result<(), String> {
 
 /// Subscribers have nothing to say; one that talks anyway, then goes.
 fn noise_on_broadcast_port(ctx: &Ctx) {
-    let mut stream = TcpStream::connect(("127.0.0.1", ctx.broadcast_port)).unwrap();
+    let mut stream = TcpStream::connect(ctx.broadcasts).unwrap();
     let _ = stream.write_all(b"{\"type\":\"join\",\"nick\":\"listener\"}\n");
 }
 
-/// The server under soak: started here rather than with `common::Server`,
-/// whose log capture would keep every one of a million log lines.
-struct SoakServer {
-    child: Child,
-    port: u16,
-    broadcast_port: u16,
-}
+/// The server under soak: `simple_server --guard` in a process of its own,
+/// whose memory and threads are measured, logging errors only (its log is
+/// kept, and a soak makes a million lines at info).
+struct SoakServer(ServerProcess);
 
 impl SoakServer {
     fn start() -> Self {
-        let mut child = Command::new(bin!("simple_server"))
-            .args(["--port", "0", "--broadcast-port", "0", "--guard"])
-            .env("RUST_LOG", "error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let (port, broadcast_port) = parse_listening_line(line.trim_end());
-        Self {
-            child,
-            port,
-            broadcast_port,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
+        let env = [("RUST_LOG", "error")];
+        Self(ServerProcess::start(&bin!("simple_server"), &["--guard"], &env).unwrap())
     }
 
     fn rss_kib(&self) -> u64 {
-        rss_kib(self.pid())
+        process::rss_kib(self.0.pid()).expect("no VmRSS for the server")
     }
 
-    fn client_args(&self) -> Vec<String> {
-        [
-            "--port",
-            &self.port.to_string(),
-            "--broadcast-port",
-            &self.broadcast_port.to_string(),
-        ]
-        .map(str::to_owned)
-        .into()
+    fn threads(&self) -> usize {
+        process::thread_count(self.0.pid()).expect("no thread count for the server")
     }
 
     /// After all that, a newcomer is served as on the first day.
     fn assert_still_serves(&self) {
-        let mut conn = Conn::connect(self.port);
+        let mut conn = Conn::connect(self.0.request_addr());
         assert_eq!(conn.join("last"), common::ok());
         assert_eq!(conn.list(), vec!["last"]);
-    }
-}
-
-impl Drop for SoakServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -14,12 +14,12 @@
 //! seen one: every reader is then known to be subscribed, so a reader that
 //! connected late cannot pass for a lost delivery.
 
-use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
 pub mod suite;
@@ -30,15 +30,14 @@ use unsecured_chat::layer::crypto::DEFAULT_ITERATIONS;
 use unsecured_chat::layer::{AeSettings, Layer, Open, Password, SaltMode, Seal};
 use unsecured_chat::wire::{Nick, Response, Wire};
 
-use crate::process::{Binaries, ServerProcess};
+use crate::process::{Binaries, SYNC_PREFIX, ServerProcess, until_heard};
+use crate::stage::layer_server;
 
 /// Password shared by the benchmark's clients in the encrypted modes.
 const BENCH_PASSWORD: &str = "bench-password";
 /// Digits of the message number at the start of each text.
 const ID_DIGITS: usize = 9;
-/// Text of the synchronisation messages.
-const SYNC_TEXT: &str = "sync";
-/// Pause between two synchronisation messages.
+/// How long the readers are given to count a synchronisation message.
 const SYNC_INTERVAL: Duration = Duration::from_millis(20);
 /// How long readers may take to show up.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,14 +47,6 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_TICK: Duration = Duration::from_millis(200);
 /// Connection cap of a server the benchmark starts: far above any run's needs.
 const MAX_CONNECTIONS: &str = "65536";
-
-/// The server binary a layer's clients are measured against.
-fn server_binary(layer: Layer) -> &'static str {
-    match layer {
-        Layer::Plain => "simple_server",
-        Layer::Ae | Layer::Aead => "ae_server",
-    }
-}
 
 /// One benchmark run.
 #[derive(Debug, Clone)]
@@ -129,24 +120,8 @@ fn layer_name<S: serde::Serializer>(layer: &Layer, s: S) -> Result<S::Ok, S::Err
     }
 }
 
-/// Why a run could not complete.
-#[derive(Debug)]
-pub struct BenchError(pub String);
-
-impl fmt::Display for BenchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for BenchError {}
-
-fn error(context: &str, e: impl fmt::Display) -> BenchError {
-    BenchError(format!("{context}: {e}"))
-}
-
 /// Runs one benchmark and reports it.
-pub fn run(config: &BenchConfig) -> Result<BenchReport, BenchError> {
+pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     let mut server = match &config.server {
         Some((host, port, broadcast)) => ServerUnderTest::external(config, host, *port, *broadcast),
         None => ServerUnderTest::start(config)?,
@@ -166,7 +141,7 @@ struct Samples {
     arrivals: Vec<Vec<u64>>,
 }
 
-fn measure(config: &BenchConfig, server: &ServerUnderTest) -> Result<Samples, BenchError> {
+fn measure(config: &BenchConfig, server: &ServerUnderTest) -> Result<Samples> {
     let start = Instant::now();
     let synced = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -181,7 +156,7 @@ fn measure(config: &BenchConfig, server: &ServerUnderTest) -> Result<Samples, Be
     done.store(true, Ordering::Release);
     let arrivals = readers
         .into_iter()
-        .map(|r| r.join().map_err(|_| BenchError("a reader panicked".into())))
+        .map(|r| r.join().map_err(|_| anyhow!("a reader panicked")))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Samples {
         sent: sent?,
@@ -189,32 +164,25 @@ fn measure(config: &BenchConfig, server: &ServerUnderTest) -> Result<Samples, Be
     })
 }
 
-/// Sends `sync` until every reader has seen one.
-fn synchronise(
-    sender: &mut Sender,
-    synced: &AtomicUsize,
-    readers: usize,
-) -> Result<(), BenchError> {
-    let deadline = Instant::now() + SYNC_TIMEOUT;
-    while synced.load(Ordering::Acquire) < readers {
-        if Instant::now() > deadline {
-            return Err(BenchError("readers did not all subscribe in time".into()));
-        }
-        sender.say(SYNC_TEXT)?;
+/// Sends markers until every reader has seen one.
+fn synchronise(sender: &mut Sender, synced: &AtomicUsize, readers: usize) -> Result<()> {
+    let every_reader_heard = |_: &str| {
         thread::sleep(SYNC_INTERVAL);
-    }
-    Ok(())
+        synced.load(Ordering::Acquire) >= readers
+    };
+    until_heard(
+        SYNC_TIMEOUT,
+        |marker| sender.say(marker),
+        every_reader_heard,
+    )
+    .context("readers did not all subscribe in time")
 }
 
 /// Runs every sender on its own thread; returns when each message was sent.
-fn send_all(
-    config: &BenchConfig,
-    senders: Vec<Sender>,
-    start: Instant,
-) -> Result<Vec<u64>, BenchError> {
+fn send_all(config: &BenchConfig, senders: Vec<Sender>, start: Instant) -> Result<Vec<u64>> {
     let text = Arc::new(filler(config.size));
     let send_start = start.elapsed();
-    let handles: Vec<JoinHandle<Result<SendTimes, BenchError>>> = senders
+    let handles: Vec<JoinHandle<Result<SendTimes>>> = senders
         .into_iter()
         .enumerate()
         .map(|(k, sender)| {
@@ -224,9 +192,7 @@ fn send_all(
         .collect();
     let mut sent = vec![u64::MAX; config.messages];
     for handle in handles {
-        let times = handle
-            .join()
-            .map_err(|_| BenchError("a sender panicked".into()))??;
+        let times = handle.join().map_err(|_| anyhow!("a sender panicked"))??;
         for (id, at) in times {
             sent[id] = at;
         }
@@ -248,22 +214,20 @@ struct Sender {
 }
 
 impl Sender {
-    fn join(config: &BenchConfig, server: &ServerUnderTest, k: usize) -> Result<Self, BenchError> {
-        let requests =
-            RequestChannel::connect(&server.endpoint()).map_err(|e| error("sender", e))?;
-        let nick =
-            Nick::new(format!("bench-{k}-{}", std::process::id())).map_err(|e| error("nick", e))?;
+    fn join(config: &BenchConfig, server: &ServerUnderTest, k: usize) -> Result<Self> {
+        let requests = RequestChannel::connect(&server.endpoint()).context("sender")?;
+        let nick = Nick::new(format!("bench-{k}-{}", std::process::id()))?;
         let mut client = SimpleClient::new(requests, nick, sealer(config)?);
-        match client.join().map_err(|e| error("join", e))? {
+        match client.join().context("join")? {
             Response::Ok => Ok(Self { client }),
-            other => Err(BenchError(format!("join refused: {other:?}"))),
+            other => bail!("join refused: {other:?}"),
         }
     }
 
-    fn say(&mut self, text: &str) -> Result<(), BenchError> {
-        match self.client.message(text).map_err(|e| error("send", e))? {
+    fn say(&mut self, text: &str) -> Result<()> {
+        match self.client.message(text).context("send")? {
             Response::Ok => Ok(()),
-            other => Err(BenchError(format!("message refused: {other:?}"))),
+            other => bail!("message refused: {other:?}"),
         }
     }
 
@@ -275,7 +239,7 @@ impl Sender {
         filler: &str,
         start: Instant,
         send_start: Duration,
-    ) -> Result<SendTimes, BenchError> {
+    ) -> Result<SendTimes> {
         let mut times = Vec::with_capacity(config.messages / config.senders + 1);
         let mut text = String::with_capacity(ID_DIGITS + 1 + filler.len());
         for id in (k..config.messages).step_by(config.senders) {
@@ -312,20 +276,12 @@ fn layer_settings(config: &BenchConfig) -> AeSettings {
     settings
 }
 
-fn sealer(config: &BenchConfig) -> Result<Box<dyn Seal>, BenchError> {
-    let settings = layer_settings(config);
-    config
-        .mode
-        .sealer(Some(&settings))
-        .map_err(|e| error("layer", e))
+fn sealer(config: &BenchConfig) -> Result<Box<dyn Seal>> {
+    Ok(config.mode.sealer(Some(&layer_settings(config)))?)
 }
 
-fn opener(config: &BenchConfig) -> Result<Box<dyn Open>, BenchError> {
-    let settings = layer_settings(config);
-    config
-        .mode
-        .opener(Some(&settings))
-        .map_err(|e| error("layer", e))
+fn opener(config: &BenchConfig) -> Result<Box<dyn Open>> {
+    Ok(config.mode.opener(Some(&layer_settings(config)))?)
 }
 
 /// Starts one reader thread; it returns when each message reached it.
@@ -335,9 +291,9 @@ fn spawn_reader(
     start: Instant,
     synced: &Arc<AtomicUsize>,
     done: &Arc<AtomicBool>,
-) -> Result<JoinHandle<Vec<u64>>, BenchError> {
-    let channel = BroadcastChannel::connect(&server.endpoint()).map_err(|e| error("reader", e))?;
-    let inbox = Inbox::spawn(channel).map_err(|e| error("reader thread", e))?;
+) -> Result<JoinHandle<Vec<u64>>> {
+    let channel = BroadcastChannel::connect(&server.endpoint()).context("reader")?;
+    let inbox = Inbox::spawn(channel).context("reader thread")?;
     let mut reader = Reader {
         verifier: Verifier::new(inbox, opener(config)?),
         arrivals: vec![u64::MAX; config.messages],
@@ -351,7 +307,7 @@ fn spawn_reader(
             reader.read_all(start, &synced, &done);
             reader.arrivals
         })
-        .map_err(|e| error("reader thread", e))
+        .context("reader thread")
 }
 
 /// One broadcast reader doing a real client's work on each line.
@@ -385,7 +341,7 @@ impl Reader {
         let Delivery::Accepted { opened, .. } = delivery else {
             return;
         };
-        if opened.text == SYNC_TEXT {
+        if opened.text.starts_with(SYNC_PREFIX) {
             if !self.synced {
                 self.synced = true;
                 synced.fetch_add(1, Ordering::AcqRel);
@@ -506,8 +462,8 @@ impl ServerUnderTest {
     /// Starts the mode's server on free ports, its log limited to warnings
     /// unless `RUST_LOG` says otherwise: the original's measurement did not
     /// include a log line per message either.
-    fn start(config: &BenchConfig) -> Result<Self, BenchError> {
-        let binary = config.binaries.path(server_binary(config.mode));
+    fn start(config: &BenchConfig) -> Result<Self> {
+        let binary = config.binaries.path(layer_server(config.mode).binary);
         let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
         let wire = config.wire.to_string();
         let server = ServerProcess::start(
@@ -515,7 +471,7 @@ impl ServerUnderTest {
             &["--max-connections", MAX_CONNECTIONS, "--wire", &wire],
             &[("RUST_LOG", &log)],
         )
-        .map_err(|e| error("server", e))?;
+        .context("server")?;
         Ok(Self {
             host: "127.0.0.1".into(),
             port: server.port,

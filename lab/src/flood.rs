@@ -11,13 +11,14 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use unsecured_chat::attack::salt_flood;
 use unsecured_chat::client::{Endpoint, RequestChannel, SimpleClient};
 use unsecured_chat::layer::{AeSettings, Kdf, Layer, Password, SaltMode, Seal};
 use unsecured_chat::wire::{Nick, Response};
 
-use crate::process::{Binaries, Lines, Process, ProcessError, ServerProcess};
+use crate::process::{Binaries, Lines, Process, ServerProcess};
 
 /// The chat's password; the attacker does not know it.
 const PASSWORD: &str = "flood-s3cret";
@@ -112,7 +113,7 @@ fn kdf_name<S: serde::Serializer>(kdf: &Kdf, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// Plays one flood and reports it.
-pub fn run(config: &FloodConfig) -> Result<FloodReport, ProcessError> {
+pub fn run(config: &FloodConfig) -> Result<FloodReport> {
     let server = ServerProcess::start(
         &config.binaries.path("ae_server"),
         &[],
@@ -125,7 +126,7 @@ pub fn run(config: &FloodConfig) -> Result<FloodReport, ProcessError> {
     find(&bob.stdout, PATIENCE, &format!("alice : {WARM_UP_TEXT}"))?;
 
     let nicks = flood_nicks(config.flood.nicks)?;
-    let flood = salt_flood::flood(&endpoint, &nicks, config.flood.junk).map_err(failed("flood"))?;
+    let flood = salt_flood::flood(&endpoint, &nicks, config.flood.junk).context("flood")?;
     let sent = Instant::now();
     alice.say(HONEST_TEXT)?;
     let wait = Duration::from_secs(config.flood.ttl) + GRACE;
@@ -147,7 +148,7 @@ pub fn run(config: &FloodConfig) -> Result<FloodReport, ProcessError> {
 }
 
 /// Bob, an `aead_client` of the server, joined.
-fn start_bob(config: &FloodConfig, server: &ServerProcess) -> Result<Process, ProcessError> {
+fn start_bob(config: &FloodConfig, server: &ServerProcess) -> Result<Process> {
     let mut args = server.client_args();
     let ttl = config.flood.ttl.to_string();
     let iterations = config.flood.iterations.to_string();
@@ -172,7 +173,7 @@ fn start_bob(config: &FloodConfig, server: &ServerProcess) -> Result<Process, Pr
     )?;
     bob.stderr
         .find(PATIENCE, |l| l.starts_with("joined as "))
-        .ok_or_else(|| ProcessError("bob did not join".into()))?;
+        .context("bob did not join")?;
     Ok(bob)
 }
 
@@ -182,31 +183,31 @@ struct Alice {
 }
 
 impl Alice {
-    fn join(config: &FloodConfig, endpoint: &Endpoint) -> Result<Self, ProcessError> {
-        let requests = RequestChannel::connect(endpoint).map_err(failed("alice"))?;
+    fn join(config: &FloodConfig, endpoint: &Endpoint) -> Result<Self> {
+        let requests = RequestChannel::connect(endpoint).context("alice")?;
         let sealer = Layer::Aead
             .sealer(Some(&config.settings()))
-            .map_err(failed("alice"))?;
-        let nick = Nick::new("alice").map_err(failed("alice"))?;
+            .context("alice")?;
+        let nick = Nick::new("alice").context("alice")?;
         let mut client = SimpleClient::new(requests, nick, sealer);
-        match client.join().map_err(failed("alice"))? {
+        match client.join().context("alice")? {
             Response::Ok => Ok(Self { client }),
-            other => Err(ProcessError(format!("alice's join: {other:?}"))),
+            other => bail!("alice's join: {other:?}"),
         }
     }
 
-    fn say(&mut self, text: &str) -> Result<(), ProcessError> {
-        match self.client.message(text).map_err(failed("alice"))? {
+    fn say(&mut self, text: &str) -> Result<()> {
+        match self.client.message(text).context("alice")? {
             Response::Ok => Ok(()),
-            other => Err(ProcessError(format!("alice's message: {other:?}"))),
+            other => bail!("alice's message: {other:?}"),
         }
     }
 }
 
 /// The junk's nicks: `flood-0`, `flood-1`...
-fn flood_nicks(count: usize) -> Result<Vec<Nick>, ProcessError> {
+fn flood_nicks(count: usize) -> Result<Vec<Nick>> {
     (0..count.max(1))
-        .map(|i| Nick::new(format!("flood-{i}")).map_err(failed("nick")))
+        .map(|i| Nick::new(format!("flood-{i}")).context("nick"))
         .collect()
 }
 
@@ -240,10 +241,10 @@ fn watch(stdout: &Lines, within: Duration) -> Outcome {
     outcome
 }
 
-fn find(lines: &Lines, within: Duration, wanted: &str) -> Result<String, ProcessError> {
+fn find(lines: &Lines, within: Duration, wanted: &str) -> Result<String> {
     lines
         .find(within, |l| l == wanted)
-        .ok_or_else(|| ProcessError(format!("no line {wanted:?} in time")))
+        .with_context(|| format!("no line {wanted:?} in time"))
 }
 
 /// Whether the client reported its connection gone (the server's last
@@ -258,8 +259,4 @@ fn lost(stderr: &Lines) -> bool {
 
 fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
-}
-
-fn failed<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> ProcessError {
-    move |e| ProcessError(format!("{what}: {e}"))
 }

@@ -1,14 +1,23 @@
 //! The lab tooling of TP unsecured chat, outside the chat's library: what
-//! stages whole chats to show and measure them.
+//! stages whole chats to show, measure and test them.
 //!
-//! - [`process`]: the project's binaries as child processes (a server on
-//!   free ports, clients driven through stdin, their output read as lines);
-//!   the integration tests use it too, so there is one copy;
+//! - [`stage`]: chats in this process (a server through the library's
+//!   `ServerHandle`, clients whose broadcasts arrive as values);
+//! - [`process`]: the project's binaries as child processes, for what is
+//!   about binaries (the command-line contract, a server's own memory);
+//! - [`logbook`]: the servers' log kept in memory, to quote from;
+//! - [`scratch`]: throwaway folders;
 //! - [`demo`]: `make demo`, every attack against every layer, judged;
 //! - [`bench`]: `make bench`, the benchmark of PROTOCOL.md section 7;
 //! - [`flood`]: `chat_flood`, a salt flood against a real receiver, measured.
+//!
+//! The integration tests use `stage`, `process` and `scratch` too, so each
+//! exists once.
 
 pub mod bench;
 pub mod demo;
 pub mod flood;
+pub mod logbook;
 pub mod process;
+pub mod scratch;
+pub mod stage;

@@ -8,16 +8,16 @@
 //!   ones see the sealed nick differ;
 //! - `replay` relays each message again after a delay: AE accepts it twice,
 //!   AEAD refuses the copy;
-//! - `drop` relays every other message: nobody can prevent it, AEAD's
-//!   counters report it.
+//! - `drop` relays every other message of each sender (its 1st, 3rd...):
+//!   nobody can prevent it, AEAD's counters report it.
 //!
 //! It attacks typed frames: the [`Request::Message`] the chat logic accepted,
 //! rewritten and relayed as a frame of its own making, so it works on any
 //! wire.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -54,7 +54,7 @@ pub enum Attack {
     Impersonate,
     /// Relay every message a second time, later
     Replay,
-    /// Relay only every other message
+    /// Relay only every other message of each sender
     Drop,
 }
 
@@ -65,7 +65,7 @@ impl Attack {
             Self::Tamper => "alter every token (or text) it relays",
             Self::Impersonate => "relabel every message with another nick",
             Self::Replay => "relay every message a second time, later",
-            Self::Drop => "drop every other message",
+            Self::Drop => "drop every other message of each sender",
         }
     }
 }
@@ -89,7 +89,9 @@ pub struct RogueServer {
     replays: Mutex<Sender<DueReplay>>,
     replayer: Mutex<Option<JoinHandle<()>>>,
     stopping: Arc<AtomicBool>,
-    relayed: AtomicU64,
+    /// Messages each sender has had accepted, for `drop`: it numbers them
+    /// from 1, as the sender counts them, and swallows the even ones.
+    sent: Mutex<HashMap<Nick, u64>>,
 }
 
 impl RogueServer {
@@ -110,7 +112,7 @@ impl RogueServer {
             replays: Mutex::new(replays),
             replayer: Mutex::new(replayer),
             stopping,
-            relayed: AtomicU64::new(0),
+            sent: Mutex::default(),
         }
     }
 
@@ -120,10 +122,14 @@ impl RogueServer {
 
     /// Applies the attacks to one accepted message; `None` drops it.
     fn attack<'a>(&self, nick: Nick, mut body: MessageBody<'a>) -> Option<Request<'a>> {
-        let count = self.relayed.fetch_add(1, Ordering::Relaxed);
-        if self.has(Attack::Drop) && count % 2 == 1 {
-            log::warn!("ATTACK drop: swallowed message {count} from '{nick}' (the sender got ok)");
-            return None;
+        if self.has(Attack::Drop) {
+            let number = self.number(&nick);
+            if number % 2 == 0 {
+                log::warn!(
+                    "ATTACK drop: swallowed message {number} from '{nick}' (the sender got ok)"
+                );
+                return None;
+            }
         }
         if self.has(Attack::Tamper) {
             tamper(&mut body, &nick);
@@ -141,6 +147,14 @@ impl RogueServer {
             self.schedule_replay(&frame, &nick);
         }
         Some(frame)
+    }
+
+    /// The number of `sender`'s message being relayed, from 1.
+    fn number(&self, sender: &Nick) -> u64 {
+        let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = sent.entry(sender.clone()).or_default();
+        *count += 1;
+        *count
     }
 
     /// The nick to relabel `sender`'s message with.
@@ -276,6 +290,30 @@ fn sleep_until(when: Instant, stopping: &AtomicBool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::{BaseServer, ServerConfig, TrustModel};
+
+    #[test]
+    fn drop_swallows_every_other_message_of_each_sender_counted_from_1() {
+        let publisher = BaseServer::bind(&ServerConfig::local())
+            .unwrap()
+            .publisher();
+        let config = RogueConfig {
+            attacks: BTreeSet::from([Attack::Drop]),
+            impersonate: None,
+            replay_delay: DEFAULT_REPLAY_DELAY,
+        };
+        let rogue = RogueServer::new(SimpleServer::new(TrustModel::Open), config, publisher);
+        let (alice, bob) = (Nick::new("alice").unwrap(), Nick::new("bob").unwrap());
+        let relayed = |nick: &Nick| {
+            let body = MessageBody::Text("hi".into());
+            rogue.attack(nick.clone(), body).is_some()
+        };
+        let order = [&alice, &alice, &bob, &alice, &bob, &alice, &bob];
+        let fates: Vec<bool> = order.into_iter().map(relayed).collect();
+        assert_eq!(fates, [true, false, true, true, false, false, true]);
+        assert_eq!(rogue.number(&alice), 5);
+        rogue.on_stop();
+    }
 
     #[test]
     fn flipping_a_bit_keeps_the_token_well_formed() {

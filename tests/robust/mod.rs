@@ -1,7 +1,7 @@
 //! Helpers shared by the robustness and soak tests, on top of `common`:
 //! a broadcast reader that tells a closed connection from a quiet one, a
-//! handshake that proves a subscriber is registered, probes that find out
-//! whether the server admitted a connection, and the server's thread count.
+//! handshake that proves a subscriber of a server process is registered,
+//! and probes that find out whether the server admitted a connection.
 //!
 //! Timeouts here are failure guards or "nothing came yet" probes, never
 //! assertions about speed.
@@ -9,13 +9,12 @@
 #![allow(dead_code)]
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::common::{Conn, PATIENCE, QUIET, ok, wait_until};
+use chat_lab::process::{SYNC_PREFIX, until_heard};
 
-/// Text that starts every handshake message, so readers can skip them.
-pub const SYNC_PREFIX: &str = "sync:";
+use crate::common::{Conn, PATIENCE, QUIET, ok, wait_until};
 
 /// The start of every `ko` line the server sends.
 pub const KO_START: &[u8] = b"{\"response\":\"ko\",\"error\":\"";
@@ -43,8 +42,8 @@ pub struct LineConn {
 }
 
 impl LineConn {
-    pub fn connect(port: u16) -> Self {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    pub fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).unwrap();
         Self {
             reader: BufReader::new(stream),
             pending: Vec::new(),
@@ -96,29 +95,29 @@ impl LineConn {
     pub fn stream(&self) -> &TcpStream {
         self.reader.get_ref()
     }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.stream().local_addr().unwrap()
+    }
 }
 
-/// Whether a broadcast frame is one of [`await_subscribed`]'s handshakes.
+/// Whether a broadcast frame is one of the handshakes sent here.
 pub fn is_sync(frame: &serde_json::Value) -> bool {
     frame["message"]
         .as_str()
         .is_some_and(|m| m.starts_with(SYNC_PREFIX))
 }
 
-/// Proves that `sub` is registered with the server's hub: `speaker`, joined
-/// as `nick`, broadcasts numbered handshakes until one reaches `sub`. Every
-/// broadcast connection accepted before `sub` is then registered too: one
-/// accept thread registers them in the order they connected.
+/// Proves that `sub` is registered with a server in another process:
+/// `speaker`, joined as `nick`, broadcasts markers until one reaches `sub`.
+/// Every broadcast connection accepted before `sub` is then registered too:
+/// one accept thread registers them in the order they connected.
 pub fn await_subscribed(speaker: &mut Conn, nick: &str, sub: &mut LineConn) {
-    let deadline = Instant::now() + PATIENCE;
-    for attempt in 0.. {
-        assert!(Instant::now() < deadline, "the subscriber never registered");
-        let marker = format!("{SYNC_PREFIX}{attempt}");
-        assert_eq!(speaker.say(nick, &marker), ok());
-        if sees_marker(sub, &marker) {
-            return;
-        }
-    }
+    let say = |marker: &str| {
+        assert_eq!(speaker.say(nick, marker), ok());
+        Ok(())
+    };
+    until_heard(PATIENCE, say, |marker| sees_marker(sub, marker)).unwrap();
 }
 
 /// Reads until `marker` arrives (true) or the connection goes quiet (false).
@@ -170,10 +169,10 @@ pub fn assert_refused_over_cap(bytes: &[u8]) {
 
 /// A request connection the server admits, waiting for a slot under the cap
 /// to free up: connections refused over the cap are dropped and retried.
-pub fn admitted_request(port: u16) -> TcpStream {
+pub fn admitted_request(addr: SocketAddr) -> TcpStream {
     let mut admitted = None;
     wait_until("a request connection is admitted", || {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let stream = TcpStream::connect(addr).unwrap();
         if answers_list(&stream) {
             admitted = Some(stream);
         }
@@ -196,10 +195,10 @@ pub fn answers_list(mut stream: &TcpStream) -> bool {
 /// A broadcast connection the server admits, waiting for a slot under the
 /// cap to free up. `speaker` (joined as `nick`) broadcasts until the new
 /// connection receives a line; a refused one gets its `ko` line first.
-pub fn admitted_subscriber(port: u16, speaker: &mut Conn, nick: &str) -> LineConn {
+pub fn admitted_subscriber(addr: SocketAddr, speaker: &mut Conn, nick: &str) -> LineConn {
     let mut admitted = None;
     wait_until("a broadcast connection is admitted", || {
-        let mut sub = LineConn::connect(port);
+        let mut sub = LineConn::connect(addr);
         if receives_broadcasts(&mut sub, speaker, nick) {
             admitted = Some(sub);
         }
@@ -219,38 +218,6 @@ fn receives_broadcasts(sub: &mut LineConn, speaker: &mut Conn, nick: &str) -> bo
         }
     }
     panic!("a broadcast connection neither received a line nor was refused");
-}
-
-/// Threads of a running process (Linux). A server has a fixed number of
-/// threads plus one per open connection, so this tells when it has
-/// noticed that connections closed.
-pub fn thread_count(pid: u32) -> usize {
-    status_field(pid, "Threads:") as usize
-}
-
-/// Resident memory of a running process, in KiB (Linux).
-pub fn rss_kib(pid: u32) -> u64 {
-    status_field(pid, "VmRSS:")
-}
-
-/// A numeric field of `/proc/PID/status` (a trailing unit is dropped).
-fn status_field(pid: u32, field: &str) -> u64 {
-    chat_lab::process::status_field(pid, field)
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-}
-
-/// Threads of an idle server: those it has with no connection open. Found
-/// by serving one request connection and watching its thread go, so the
-/// server's own threads are all running by then.
-pub fn idle_thread_count(pid: u32, port: u16) -> usize {
-    let mut conn = Conn::connect(port);
-    conn.list();
-    let busy = thread_count(pid);
-    drop(conn);
-    wait_until("the server notices a closed connection", || {
-        thread_count(pid) < busy
-    });
-    busy - 1
 }
 
 pub fn is_timeout(e: &io::Error) -> bool {

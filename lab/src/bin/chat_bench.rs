@@ -100,19 +100,16 @@ fn count(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-fn run_one(config: &BenchConfig) -> Result<(), bench::BenchError> {
+fn run_one(config: &BenchConfig) -> anyhow::Result<()> {
     let report = bench::run(config)?;
     print_json(&report);
     if report.lost > 0 {
-        return Err(bench::BenchError(format!(
-            "{} deliveries lost",
-            report.lost
-        )));
+        anyhow::bail!("{} deliveries lost", report.lost);
     }
     Ok(())
 }
 
-fn run_suite(runs: usize) -> Result<(), bench::BenchError> {
+fn run_suite(runs: usize) -> anyhow::Result<()> {
     let mut done = Vec::new();
     for entry in suite::entries() {
         eprintln!("running: {} ({runs} run(s))", entry.name);

@@ -1,0 +1,172 @@
+//! How the demo speaks: its narration fitted to [`WIDTH`] columns without
+//! cutting a word in two, and the commands a person would type to play a
+//! scene by hand, quoted so that each pastes into a shell as it is.
+
+use std::borrow::Cow;
+
+/// Columns of every line the demo prints.
+pub const WIDTH: usize = 80;
+
+/// Where a scene's lines start, and where their continuations do.
+pub const INDENT: &str = "    ";
+const HANGING: &str = "      ";
+
+/// A line of narration, as lines of at most [`WIDTH`] columns.
+pub fn narration(text: &str) -> Vec<String> {
+    wrap(text, INDENT, HANGING)
+}
+
+/// `text` cut at spaces into lines of at most [`WIDTH`] columns, the first
+/// starting with `first`, the others with `rest`. A word longer than a whole
+/// line (a token, a path) is shortened with `...`: no word that carries a
+/// lesson is that long.
+pub fn wrap(text: &str, first: &str, rest: &str) -> Vec<String> {
+    let longest = WIDTH - first.len().max(rest.len());
+    let mut lines = Vec::new();
+    let mut line = first.to_owned();
+    let mut start = line.len();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let word = shortened(word, longest);
+        if line.len() > start && columns(&line) + 1 + columns(&word) > WIDTH {
+            lines.push(std::mem::replace(&mut line, rest.to_owned()));
+            start = line.len();
+        }
+        if line.len() > start {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    lines.push(line);
+    lines
+}
+
+fn columns(text: &str) -> usize {
+    text.chars().count()
+}
+
+fn shortened(word: &str, longest: usize) -> Cow<'_, str> {
+    if columns(word) <= longest {
+        return Cow::Borrowed(word);
+    }
+    let kept: String = word.chars().take(longest - 3).collect();
+    Cow::Owned(kept + "...")
+}
+
+/// A command line a person would type: commands piped one into the next,
+/// and a comment.
+#[derive(Debug, Clone)]
+pub struct Shell {
+    stages: Vec<String>,
+    comment: Option<&'static str>,
+}
+
+impl Shell {
+    /// `program ARGS`, each argument quoted for the shell where it must be.
+    pub fn run<S: AsRef<str>>(program: &str, args: &[S]) -> Self {
+        let words = std::iter::once(quote(program)).chain(args.iter().map(|a| quote(a.as_ref())));
+        Self::raw(&words.collect::<Vec<_>>().join(" "))
+    }
+
+    /// A command written out as the shell reads it.
+    pub fn raw(text: &str) -> Self {
+        Self {
+            stages: vec![text.to_owned()],
+            comment: None,
+        }
+    }
+
+    /// This command's output piped into `next`.
+    pub fn pipe(mut self, next: Shell) -> Self {
+        self.stages.extend(next.stages);
+        self
+    }
+
+    pub fn comment(mut self, comment: &'static str) -> Self {
+        self.comment = Some(comment);
+        self
+    }
+
+    /// The command as the demo prints it: `$ COMMAND  # COMMENT` on one line
+    /// if it fits in [`WIDTH`], else broken before each `|` with a `\`, so
+    /// that the lines still paste as one command.
+    pub fn lines(&self) -> Vec<String> {
+        let comment = self.comment.map(|c| format!("  # {c}")).unwrap_or_default();
+        let one_line = format!("{INDENT}$ {}{comment}", self.stages.join(" | "));
+        if columns(&one_line) <= WIDTH || self.stages.len() == 1 {
+            return vec![one_line];
+        }
+        let mut lines = vec![format!("{INDENT}$ {} \\", self.stages[0])];
+        let last = self.stages.len() - 1;
+        for (i, stage) in self.stages.iter().enumerate().skip(1) {
+            let end = if i == last { "" } else { " \\" };
+            lines.push(format!("{INDENT}    | {stage}{end}"));
+        }
+        if let Some(comment) = self.comment {
+            lines.insert(0, format!("{INDENT}# {comment}"));
+        }
+        lines
+    }
+}
+
+/// A word as a POSIX shell reads it back unchanged: as is when it holds only
+/// characters the shell leaves alone, else in single quotes.
+pub fn quote(word: &str) -> Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        return Cow::Borrowed(word);
+    }
+    Cow::Owned(format!("'{}'", word.replace('\'', r"'\''")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_at_spaces_within_the_width() {
+        let text = "bob's client prints: [rejected] alice: cannot verify: wrong password or altered message";
+        let lines = narration(text);
+        assert_eq!(
+            lines,
+            [
+                "    bob's client prints: [rejected] alice: cannot verify: wrong password or",
+                "      altered message",
+            ]
+        );
+        let long = format!("token {} end", "x".repeat(100));
+        for line in narration(&long) {
+            assert!(columns(&line) <= WIDTH, "{line}");
+        }
+        assert!(narration(&long)[1].ends_with("xxx..."));
+    }
+
+    #[test]
+    fn quotes_only_what_the_shell_would_change() {
+        assert_eq!(quote("--clock-offset"), "--clock-offset");
+        assert_eq!(quote("-45"), "-45");
+        assert_eq!(quote("touch pwned"), "'touch pwned'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+        let client = Shell::run("ae_client", &["--nick", "alice", "--password", "s3cret"]);
+        assert_eq!(
+            client.comment("another terminal").lines(),
+            ["    $ ae_client --nick alice --password s3cret  # another terminal"]
+        );
+    }
+
+    #[test]
+    fn a_long_pipeline_breaks_before_its_pipes() {
+        let dump = Shell::run("simple_exploit", &["--dump", "--command", "touch pwned"]);
+        let load = Shell::run(
+            "python3",
+            &["-c", "import pickle,sys; pickle.load(sys.stdin.buffer)"],
+        );
+        assert_eq!(
+            dump.pipe(load).lines(),
+            [
+                "    $ simple_exploit --dump --command 'touch pwned' \\",
+                "        | python3 -c 'import pickle,sys; pickle.load(sys.stdin.buffer)'",
+            ]
+        );
+    }
+}

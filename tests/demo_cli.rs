@@ -1,0 +1,151 @@
+//! `chat_demo`'s flags and what it prints around the cells: `--only` and
+//! `--layer` play exactly the cells they name, `--quiet` prints only the
+//! table, every line fits in 80 columns, and the pickle scene's commands,
+//! pasted into a shell, do what the scene did.
+
+mod demo_commands;
+
+use std::path::Path;
+
+use chat_lab::demo::{self, Cell, Column, Flags, Observed, Row, Target, WIDTH};
+use chat_lab::scratch::Scratch;
+use clap::Parser;
+use unsecured_chat::Layer;
+use unsecured_chat::server::TrustModel;
+use unsecured_chat::server::rogue_server::Attack as RogueAttack;
+
+/// Runs the demo with `args`; the cells it played and what it printed.
+fn demo(args: &[&str]) -> (Vec<Cell>, String) {
+    let flags = Flags::parse_from(std::iter::once("chat_demo").chain(args.iter().copied()));
+    let mut out = Vec::new();
+    let cells = demo::run(&flags, &mut out).unwrap();
+    (cells, String::from_utf8(out).unwrap())
+}
+
+fn played(cells: &[Cell]) -> Vec<(Row, Column)> {
+    cells.iter().map(|c| (c.row, c.column)).collect()
+}
+
+fn column(layer: Layer, trust: TrustModel) -> Column {
+    Column { layer, trust }
+}
+
+#[test]
+fn only_and_layer_play_exactly_the_cells_they_name() {
+    let (cells, printed) = demo(&["--quiet", "--only", "replay,exploit", "--layer", "ae"]);
+    let ae = column(Layer::Ae, TrustModel::Open);
+    let expected = [
+        (Row::Exploit(Target::PickleReader), ae),
+        (Row::Exploit(Target::Ours), ae),
+        (Row::Rogue(RogueAttack::Replay), ae),
+    ];
+    assert_eq!(played(&cells), expected);
+    let rows: Vec<&str> = printed.lines().filter(|l| l.contains(" AE ")).collect();
+    assert_eq!(rows.len(), 3, "{printed}");
+    assert!(rows[2].starts_with("replay "), "{printed}");
+}
+
+#[test]
+fn the_plain_layer_has_an_open_and_a_guarded_column() {
+    let (cells, _) = demo(&["--quiet", "--only", "evict", "--layer", "plain"]);
+    let expected = [
+        (Row::Evict, column(Layer::Plain, TrustModel::Open)),
+        (Row::Evict, column(Layer::Plain, TrustModel::Guarded)),
+    ];
+    assert_eq!(played(&cells), expected);
+    assert!(
+        cells
+            .iter()
+            .all(|c| c.observed == Observed::Outcome(c.expected))
+    );
+}
+
+#[test]
+fn quiet_prints_the_table_and_its_verdict_only() {
+    let (_, printed) = demo(&["--quiet", "--only", "stale-token"]);
+    let lines: Vec<&str> = printed.lines().filter(|l| !l.is_empty()).collect();
+    assert!(lines[0].starts_with("attack "), "{printed}");
+    assert_eq!(lines.len(), 1 + 4 + 1, "{printed}");
+    assert_eq!(
+        lines[5],
+        "every cell agrees with the lab's expected outcome"
+    );
+}
+
+#[test]
+fn a_narrated_run_shows_each_scene_and_fits_in_80_columns() {
+    let (_, printed) = demo(&["--only", "stale-token", "--layer", "aead"]);
+    assert!(
+        printed.contains("=== stale token (45 s) ===\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("--- stale token (45 s) against AEAD\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("    $ aead_client --nick alice --password s3cret --clock-offset -45\n")
+    );
+    assert_fits(printed.lines());
+}
+
+/// Every row's header and every line of a full table fit, whatever the
+/// run plays.
+#[test]
+fn every_header_and_the_whole_table_fit_in_80_columns() {
+    Row::all()
+        .into_iter()
+        .for_each(|row| assert_fits(demo::header(row).iter()));
+    let cells: Vec<Cell> = Row::all()
+        .into_iter()
+        .flat_map(|row| Column::all().into_iter().map(move |column| (row, column)))
+        .map(|(row, column)| Cell {
+            row,
+            column,
+            expected: demo::expected(row, column),
+            observed: Observed::Failed(
+                "a reason as long as a line could be, and longer still".repeat(3),
+            ),
+        })
+        .collect();
+    assert_fits(demo::table(&cells).lines());
+}
+
+fn assert_fits<S: AsRef<str>>(lines: impl Iterator<Item = S>) {
+    for line in lines {
+        let line = line.as_ref();
+        assert!(line.chars().count() <= WIDTH, "wider than {WIDTH}: {line}");
+    }
+}
+
+/// The pickle scene's commands, pasted in order into one shell with the
+/// project's binaries on `PATH`, leave the file the scene found.
+#[test]
+fn the_pickle_scene_pasted_into_a_shell_runs_the_payload_in_python() {
+    let plain = column(Layer::Plain, TrustModel::Open);
+    let mut story = Vec::new();
+    let observed = demo::play(Row::Exploit(Target::PickleReader), plain, &mut |line| {
+        story.push(line.to_owned())
+    });
+    if let Observed::Skipped(why) = observed {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let script = demo_commands::commands(&story).join("\n");
+    let scratch = Scratch::under(Path::new(env!("CARGO_TARGET_TMPDIR")), "pasted").unwrap();
+    let binaries = Path::new(env!("CARGO_BIN_EXE_simple_exploit"))
+        .parent()
+        .unwrap();
+    let status = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .env("PATH", demo_commands::search_path(binaries))
+        .env("TMPDIR", scratch.path())
+        .current_dir(scratch.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{script}");
+    let folders = scratch.entries().unwrap();
+    assert_eq!(folders.len(), 1, "mktemp made one folder: {folders:?}");
+    let made = scratch.path().join(&folders[0]);
+    assert!(made.join("pwned").exists(), "{script}");
+}
