@@ -80,7 +80,13 @@ pub enum Error {
     #[error(transparent)]
     Password(#[from] app::password::PasswordError),
     #[error(transparent)]
-    Layer(#[from] layer::NoPassword),
+    Layer(#[from] layer::LayerError),
+    #[error(transparent)]
+    NoDataFolder(#[from] app::flags::NoDataFolder),
+    #[error(transparent)]
+    Identity(#[from] layer::identity::IdentityError),
+    #[error(transparent)]
+    KnownMembers(#[from] layer::known_members::KnownError),
     #[error(transparent)]
     Exploit(#[from] attack::simple_exploit::ExploitError),
     #[error(transparent)]

@@ -222,7 +222,7 @@ impl Column {
                     ..open
                 },
             ],
-            Layer::Ae | Layer::Aead => vec![open],
+            Layer::Ae | Layer::Aead | Layer::Signed => vec![open],
         }
     }
 
@@ -275,7 +275,7 @@ pub fn expected(row: Row, column: Column) -> Outcome {
     match row {
         Row::Eavesdrop => match layer {
             Layer::Plain => Succeeds,
-            Layer::Ae | Layer::Aead => Stopped,
+            Layer::Ae | Layer::Aead | Layer::Signed => Stopped,
         },
         Row::Evict | Row::Flood => match trust {
             TrustModel::Open => Succeeds,
@@ -287,22 +287,22 @@ pub fn expected(row: Row, column: Column) -> Outcome {
         Row::StaleToken => match layer {
             Layer::Plain => NotApplicable,
             Layer::Ae => Succeeds,
-            Layer::Aead => Stopped,
+            Layer::Aead | Layer::Signed => Stopped,
         },
     }
 }
 
 /// What a layer makes of a rogue server's attack: AE stops tampering only;
-/// AEAD stops relabelling and replays too, and reports drops.
+/// AEAD and signed stop relabelling and replays too, and report drops.
 fn against_rogue(attack: RogueAttack, layer: Layer) -> Outcome {
     use Outcome::*;
     use RogueAttack::{Drop, Impersonate, Replay, Tamper};
     match (attack, layer) {
         (Tamper | Impersonate | Replay | Drop, Layer::Plain) => Succeeds,
-        (Tamper, Layer::Ae | Layer::Aead) => Stopped,
+        (Tamper, Layer::Ae | Layer::Aead | Layer::Signed) => Stopped,
         (Impersonate | Replay | Drop, Layer::Ae) => Succeeds,
-        (Impersonate | Replay, Layer::Aead) => Stopped,
-        (Drop, Layer::Aead) => Detected,
+        (Impersonate | Replay, Layer::Aead | Layer::Signed) => Stopped,
+        (Drop, Layer::Aead | Layer::Signed) => Detected,
     }
 }
 

@@ -32,14 +32,14 @@ pub struct LayerServer {
 }
 
 /// The server a layer's clients talk to: the plain server relays every
-/// layer, the AE server encrypted messages only.
+/// layer, the AE server encrypted messages only (AE's, AEAD's, signed).
 pub fn layer_server(layer: Layer) -> LayerServer {
     match layer {
         Layer::Plain => LayerServer {
             binary: "simple_server",
             service: SimpleServer::new,
         },
-        Layer::Ae | Layer::Aead => LayerServer {
+        Layer::Ae | Layer::Aead | Layer::Signed => LayerServer {
             binary: "ae_server",
             service: ae_server,
         },
