@@ -49,6 +49,15 @@ pub enum Target {
     Ours,
 }
 
+/// What a member who knows the password forges (`insider_forge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum Forgery {
+    /// A message that claims another member's nick.
+    Nick,
+    /// The same, in the victim's session, numbered 2^63.
+    Counter,
+}
+
 /// A row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Row {
@@ -56,8 +65,13 @@ pub enum Row {
     Evict,
     Flood,
     Exploit(Target),
+    /// `Rogue(SubstituteKey)` is the substitution before first contact.
     Rogue(RogueAttack),
+    /// The rogue server's key substitution, to a receiver that had pinned
+    /// the sender's key before.
+    KeyPinned,
     StaleToken,
+    Insider(Forgery),
 }
 
 impl Row {
@@ -77,7 +91,9 @@ impl Row {
             Self::Flood => Attack::Flood,
             Self::Exploit(_) => Attack::Exploit,
             Self::Rogue(attack) => Attack::Rogue(attack),
+            Self::KeyPinned => Attack::Rogue(RogueAttack::SubstituteKey),
             Self::StaleToken => Attack::StaleToken,
+            Self::Insider(_) => Attack::Insider,
         }
     }
 
@@ -105,8 +121,20 @@ impl Row {
             Self::Rogue(RogueAttack::Drop) => {
                 "A rogue server relays only every other message: nobody can prevent it, at best detect it."
             }
+            Self::Rogue(RogueAttack::SubstituteKey) => {
+                "A rogue server that knows the password signs each message again with its own key. A receiver that never saw the sender's key cannot tell, and pins the server's (trust on first use)."
+            }
+            Self::KeyPinned => {
+                "The same substitution, to a receiver that pinned the sender's key before (an earlier chat, through an honest server): the key changed, and it says so, with both fingerprints. That is why people compare fingerprints once."
+            }
             Self::StaleToken => {
                 "The lab's TTL experiment: a sender whose clock is 45 s behind (or an old message replayed)."
+            }
+            Self::Insider(Forgery::Nick) => {
+                "A member who knows the password speaks as another: under AEAD it seals the victim's nick with the shared password, as the victim would. Only a key of each member's own stops it (or, through an honest server, the guard: a nick belongs to the connection that joined it)."
+            }
+            Self::Insider(Forgery::Counter) => {
+                "The insider also puts the victim's session and a counter of 2^63 in its forgery: AEAD receivers then take every genuine message of the victim's as late."
             }
         }
     }
@@ -124,7 +152,11 @@ impl fmt::Display for Row {
             Self::Rogue(RogueAttack::Impersonate) => "impersonate",
             Self::Rogue(RogueAttack::Replay) => "replay",
             Self::Rogue(RogueAttack::Drop) => "drop",
+            Self::Rogue(RogueAttack::SubstituteKey) => "key substituted before first contact",
+            Self::KeyPinned => "key substituted after pinning",
             Self::StaleToken => "stale token (45 s)",
+            Self::Insider(Forgery::Nick) => "insider forges a nick",
+            Self::Insider(Forgery::Counter) => "insider poisons a counter",
         })
     }
 }
@@ -139,6 +171,7 @@ pub enum Attack {
     Exploit,
     Rogue(RogueAttack),
     StaleToken,
+    Insider,
 }
 
 impl Attack {
@@ -152,8 +185,15 @@ impl Attack {
                 .iter()
                 .map(|&target| Row::Exploit(target))
                 .collect(),
+            Self::Rogue(RogueAttack::SubstituteKey) => {
+                vec![Row::Rogue(RogueAttack::SubstituteKey), Row::KeyPinned]
+            }
             Self::Rogue(attack) => vec![Row::Rogue(attack)],
             Self::StaleToken => vec![Row::StaleToken],
+            Self::Insider => Forgery::value_variants()
+                .iter()
+                .map(|&forgery| Row::Insider(forgery))
+                .collect(),
         }
     }
 }
@@ -171,7 +211,7 @@ impl ValueEnum for Attack {
             before
                 .into_iter()
                 .chain(rogue)
-                .chain([Self::StaleToken])
+                .chain([Self::StaleToken, Self::Insider])
                 .collect()
         })
     }
@@ -184,6 +224,10 @@ impl ValueEnum for Attack {
             Self::Flood => ("flood", "Join nicks until the chat is full of ghosts"),
             Self::Exploit => ("exploit", "The pickle payload, against each deserialiser"),
             Self::StaleToken => ("stale-token", "A message sealed 45 s ago"),
+            Self::Insider => (
+                "insider",
+                "A member who knows the password speaks as another",
+            ),
         };
         Some(PossibleValue::new(name).help(help))
     }
@@ -284,20 +328,32 @@ pub fn expected(row: Row, column: Column) -> Outcome {
         Row::Exploit(Target::PickleReader) => Succeeds,
         Row::Exploit(Target::Ours) => Stopped,
         Row::Rogue(attack) => against_rogue(attack, layer),
+        Row::KeyPinned => match layer {
+            Layer::Plain | Layer::Ae | Layer::Aead => NotApplicable,
+            Layer::Signed => Stopped,
+        },
         Row::StaleToken => match layer {
             Layer::Plain => NotApplicable,
             Layer::Ae => Succeeds,
             Layer::Aead | Layer::Signed => Stopped,
         },
+        Row::Insider(_) => match (layer, trust) {
+            (_, TrustModel::Guarded) | (Layer::Signed, _) => Stopped,
+            (Layer::Plain | Layer::Ae | Layer::Aead, TrustModel::Open) => Succeeds,
+        },
     }
 }
 
 /// What a layer makes of a rogue server's attack: AE stops tampering only;
-/// AEAD and signed stop relabelling and replays too, and report drops.
+/// AEAD and signed stop relabelling and replays too, and report drops; only
+/// signed messages carry a key to substitute, and before first contact
+/// nothing tells the substitute from the real one.
 fn against_rogue(attack: RogueAttack, layer: Layer) -> Outcome {
     use Outcome::*;
-    use RogueAttack::{Drop, Impersonate, Replay, Tamper};
+    use RogueAttack::{Drop, Impersonate, Replay, SubstituteKey, Tamper};
     match (attack, layer) {
+        (SubstituteKey, Layer::Plain | Layer::Ae | Layer::Aead) => NotApplicable,
+        (SubstituteKey, Layer::Signed) => Succeeds,
         (Tamper | Impersonate | Replay | Drop, Layer::Plain) => Succeeds,
         (Tamper, Layer::Ae | Layer::Aead | Layer::Signed) => Stopped,
         (Impersonate | Replay | Drop, Layer::Ae) => Succeeds,
@@ -331,9 +387,9 @@ pub fn play(row: Row, column: Column, narrate: &mut dyn FnMut(&str)) -> Observed
 /// The whole lab in one command: every attack against every layer, judged.
 ///
 /// Plays every attack of the lab (eavesdropping, eviction and flood, the
-/// pickle exploit, a rogue server's tamper, impersonate, replay and drop, a
-/// stale token) against every layer (plain, plain --guard, AE, AEAD), in
-/// process on free local ports. Each scene prints the commands that play it
+/// pickle exploit, a rogue server's tamper, impersonate, replay, drop and key
+/// substitution, a stale token, an insider's forgeries) against every layer
+/// (plain, plain --guard, AE, AEAD, signed), in process on free local ports. Each scene prints the commands that play it
 /// by hand and narrates what happened; the run ends with the attack/defence
 /// table. Exits non-zero if an observed outcome differs from the expected one.
 #[derive(Debug, Parser)]
@@ -471,13 +527,45 @@ mod tests {
     }
 
     #[test]
+    fn only_the_signed_layer_stops_the_insider_and_only_after_pinning() {
+        let aead = column(Layer::Aead, TrustModel::Open);
+        let signed = column(Layer::Signed, TrustModel::Open);
+        for forgery in [Forgery::Nick, Forgery::Counter] {
+            assert_eq!(expected(Row::Insider(forgery), aead), Outcome::Succeeds);
+            assert_eq!(expected(Row::Insider(forgery), signed), Outcome::Stopped);
+        }
+        let before = Row::Rogue(RogueAttack::SubstituteKey);
+        assert_eq!(expected(before, signed), Outcome::Succeeds);
+        assert_eq!(expected(Row::KeyPinned, signed), Outcome::Stopped);
+        assert_eq!(expected(Row::KeyPinned, aead), Outcome::NotApplicable);
+        let flags = Flags::parse_from(["chat_demo", "--only", "insider,substitute-key"]);
+        assert_eq!(
+            flags.rows(),
+            [
+                before,
+                Row::KeyPinned,
+                Row::Insider(Forgery::Nick),
+                Row::Insider(Forgery::Counter)
+            ]
+        );
+    }
+
+    #[test]
     fn the_table_has_every_attack_against_every_column() {
         let rows = Row::all();
-        assert_eq!(rows.len(), 10);
+        assert_eq!(rows.len(), 14);
         assert_eq!(rows[3], Row::Exploit(Target::PickleReader));
         assert_eq!(rows[4], Row::Exploit(Target::Ours));
+        assert_eq!(
+            rows[9..11],
+            [Row::Rogue(RogueAttack::SubstituteKey), Row::KeyPinned]
+        );
+        assert_eq!(
+            rows[12..],
+            [Row::Insider(Forgery::Nick), Row::Insider(Forgery::Counter)]
+        );
         let columns: Vec<String> = Column::all().iter().map(ToString::to_string).collect();
-        assert_eq!(columns, ["plain", "plain --guard", "AE", "AEAD"]);
+        assert_eq!(columns, ["plain", "plain --guard", "AE", "AEAD", "signed"]);
         for row in rows {
             assert!(row.to_string().len() <= ROW_WIDTH, "{row}");
             assert!(Row::all().contains(&row) && row.attack().rows().contains(&row));

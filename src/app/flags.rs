@@ -182,7 +182,7 @@ impl IdentityFlags {
     pub fn identity_path(&self) -> Result<PathBuf, NoDataFolder> {
         match &self.identity {
             Some(path) => Ok(path.clone()),
-            None => Ok(data_folder()?.join(IDENTITY_FILE)),
+            None => default_identity(),
         }
     }
 
@@ -192,6 +192,11 @@ impl IdentityFlags {
             None => Ok(self.identity_path()?.with_file_name(KNOWN_FILE)),
         }
     }
+}
+
+/// Where a member's identity file is when no flag says.
+pub fn default_identity() -> Result<PathBuf, NoDataFolder> {
+    Ok(data_folder()?.join(IDENTITY_FILE))
 }
 
 /// `$XDG_DATA_HOME/unsecured-chat`, else `$HOME/.local/share/unsecured-chat`

@@ -6,12 +6,19 @@
 //! messages), and it is parsed once: a receiver keeps the parsed key of
 //! every member it pinned, so a message costs one verification, not a
 //! point decompression too.
+//!
+//! Signatures are verified by `ed25519-zebra` under the ZIP-215 rules
+//! (RFC 8032's equation, cofactored, with every encoding rule spelled out),
+//! by which a signature verifies alone exactly when it verifies in a batch:
+//! a receiver that checks a burst at once ([`super::signed_client`]) judges
+//! as one that checks each message alone.
 
 use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{PUBLIC_KEY_LENGTH, Signature, VerifyingKey};
+use ed25519_zebra::{VerificationKey, VerificationKeyBytes};
 use sha2::{Digest, Sha256};
 
 /// Bytes of a fingerprint: the first half of the key's SHA-256.
@@ -20,8 +27,12 @@ pub const FINGERPRINT_LEN: usize = 16;
 const FINGERPRINT_GROUP: usize = 4;
 
 /// An Ed25519 public key that can verify signatures.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct MemberKey(VerifyingKey);
+#[derive(Clone, Copy)]
+pub struct MemberKey {
+    bytes: [u8; PUBLIC_KEY_LENGTH],
+    /// Decompressed once, for every signature it verifies.
+    key: VerificationKey,
+}
 
 /// Why bytes are not a member's key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,11 +51,12 @@ impl MemberKey {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         let bytes = <[u8; PUBLIC_KEY_LENGTH]>::try_from(bytes)
             .map_err(|_| KeyError::Length(bytes.len()))?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::NotAPoint)?;
-        if key.is_weak() {
+        let point = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::NotAPoint)?;
+        if point.is_weak() {
             return Err(KeyError::Weak);
         }
-        Ok(Self(key))
+        let key = VerificationKey::try_from(bytes).map_err(|_| KeyError::NotAPoint)?;
+        Ok(Self { bytes, key })
     }
 
     /// Standard base64 with padding, as the plaintext and the known-members
@@ -62,30 +74,44 @@ impl MemberKey {
     }
 
     pub fn to_base64(&self) -> String {
-        STANDARD.encode(self.0.as_bytes())
+        STANDARD.encode(self.bytes)
     }
 
     pub fn as_bytes(&self) -> &[u8; PUBLIC_KEY_LENGTH] {
-        self.0.as_bytes()
+        &self.bytes
     }
 
     pub fn fingerprint(&self) -> Fingerprint {
         Fingerprint::of(self.as_bytes())
     }
 
-    /// Whether `signature` is this key's over `message` (RFC 8032).
+    /// Whether `signature` is this key's over `message` (ZIP-215).
     pub fn verifies(&self, message: &[u8], signature: &Signature) -> bool {
-        self.0.verify_strict(message, signature).is_ok()
+        self.key.verify(signature, message).is_ok()
     }
 
-    pub(crate) fn verifying_key(&self) -> &VerifyingKey {
-        &self.0
+    /// The key as a batch of signatures names it.
+    pub(crate) fn for_batch(&self) -> VerificationKeyBytes {
+        VerificationKeyBytes::from(self.bytes)
     }
 }
 
+impl PartialEq for MemberKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for MemberKey {}
+
+/// A signing key's public half: always a key that can verify.
 impl From<VerifyingKey> for MemberKey {
-    fn from(key: VerifyingKey) -> Self {
-        Self(key)
+    fn from(point: VerifyingKey) -> Self {
+        let bytes = point.to_bytes();
+        match VerificationKey::try_from(bytes) {
+            Ok(key) => Self { bytes, key },
+            Err(_) => unreachable!("a signing key's public half is a point of the curve"),
+        }
     }
 }
 

@@ -23,6 +23,10 @@ use unsecured_chat::server::rogue_server::{
 };
 use unsecured_chat::wire::Nick;
 
+mod insider;
+
+use insider::Contact;
+
 use super::narration::{Shell, narration, quote};
 use super::{Column, Observed, Outcome, PASSWORD, Row, Target};
 use crate::logbook::{self, Mark};
@@ -68,7 +72,9 @@ pub(super) fn play(row: Row, column: Column, narrate: &mut dyn FnMut(&str)) -> O
         Row::Exploit(Target::PickleReader) => scene.pickle_reader(),
         Row::Exploit(Target::Ours) => scene.exploit_ours(),
         Row::Rogue(attack) => scene.rogue(attack),
+        Row::KeyPinned => scene.key_substitution(Contact::AfterPinning),
         Row::StaleToken => scene.stale_token(),
+        Row::Insider(forgery) => scene.insider(forgery),
     };
     played.unwrap_or_else(|e| Observed::Failed(format!("{e:#}")))
 }
@@ -244,6 +250,7 @@ impl Scene<'_> {
             }
             RogueAttack::Replay => self.replay(),
             RogueAttack::Drop => self.drop_messages(),
+            RogueAttack::SubstituteKey => self.key_substitution(Contact::First),
         }
     }
 
@@ -373,6 +380,9 @@ fn rogue_plan(attack: RogueAttack) -> Result<(Vec<String>, RogueConfig)> {
             config.replay_delay = REPLAY_DELAY;
             let delay = REPLAY_DELAY.as_secs_f64().to_string();
             flags.extend(["--delay".to_owned(), delay]);
+        }
+        RogueAttack::SubstituteKey => {
+            flags.extend(["--password", PASSWORD].map(String::from));
         }
         RogueAttack::Tamper | RogueAttack::Drop => {}
     }
