@@ -1,8 +1,9 @@
 //! The attack/defence table of `make demo`, one test per cell, played in
-//! process as the demo plays it: each attack of the lab against each
-//! column must give the lab's expected outcome. Each test also checks what
-//! the cell prints: every line within 80 columns, and every command it shows
-//! accepted by the parser of the binary it names.
+//! process as the demo plays it, on both wires (JSON lines, and the Python
+//! original's ZeroMQ with pickle and msgpack bodies): each attack of the lab
+//! against each column must give the lab's expected outcome. Each test also
+//! checks what the cell prints: every line within 80 columns, and every
+//! command it shows accepted by the parser of the binary it names.
 
 mod demo_commands;
 
@@ -10,6 +11,7 @@ use chat_lab::demo::{self, Column, Observed, Outcome, Row, Target, WIDTH};
 use unsecured_chat::Layer;
 use unsecured_chat::server::TrustModel;
 use unsecured_chat::server::rogue_server::Attack as RogueAttack;
+use unsecured_chat::wire::Wire;
 
 fn plain() -> Column {
     Column {
@@ -39,9 +41,16 @@ fn aead() -> Column {
     }
 }
 
+/// Plays the cell on both wires.
 fn assert_cell(row: Row, column: Column) {
+    for wire in [Wire::Json, Wire::Zmq] {
+        assert_cell_on(row, column, wire);
+    }
+}
+
+fn assert_cell_on(row: Row, column: Column, wire: Wire) {
     let mut story = Vec::new();
-    let observed = demo::play(row, column, &mut |line| story.push(line.to_owned()));
+    let observed = demo::play(row, column, wire, &mut |line| story.push(line.to_owned()));
     let story_told = story.join("\n");
     if let Observed::Skipped(why) = &observed {
         eprintln!("{row} against {column} skipped: {why}");
@@ -50,7 +59,7 @@ fn assert_cell(row: Row, column: Column) {
         assert_eq!(
             observed,
             Observed::Outcome(expected),
-            "{row} against {column}; story:\n{story_told}"
+            "{row} against {column} on {wire:?}; story:\n{story_told}"
         );
     }
     for line in &story {
@@ -126,6 +135,11 @@ cells! {
     drop_is_silent_despite_ae: DROP, ae => Succeeds;
     drop_is_detected_by_aead: DROP, aead => Detected;
 
+    room_replay_succeeds_on_plain: Row::RoomReplay, plain => Succeeds;
+    room_replay_succeeds_on_guarded: Row::RoomReplay, guarded => Succeeds;
+    room_replay_succeeds_despite_ae: Row::RoomReplay, ae => Succeeds;
+    room_replay_is_stopped_by_aead: Row::RoomReplay, aead => Stopped;
+
     stale_token_means_nothing_in_clear: Row::StaleToken, plain => NotApplicable;
     stale_token_means_nothing_in_clear_guarded: Row::StaleToken, guarded => NotApplicable;
     stale_token_is_accepted_by_ae: Row::StaleToken, ae => Succeeds;
@@ -134,6 +148,6 @@ cells! {
 
 /// Every cell of the demo has its test above.
 #[test]
-fn the_table_has_40_cells() {
-    assert_eq!(Row::all().len() * Column::all().len(), 40);
+fn the_table_has_44_cells() {
+    assert_eq!(Row::all().len() * Column::all().len(), 44);
 }

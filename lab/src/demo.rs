@@ -29,6 +29,7 @@ use clap::{Parser, ValueEnum};
 use unsecured_chat::Layer;
 use unsecured_chat::server::TrustModel;
 use unsecured_chat::server::rogue_server::Attack as RogueAttack;
+use unsecured_chat::wire::Wire;
 
 pub use narration::{INDENT, Shell, WIDTH, quote, wrap};
 use table::summary;
@@ -57,6 +58,7 @@ pub enum Row {
     Flood,
     Exploit(Target),
     Rogue(RogueAttack),
+    RoomReplay,
     StaleToken,
 }
 
@@ -77,6 +79,7 @@ impl Row {
             Self::Flood => Attack::Flood,
             Self::Exploit(_) => Attack::Exploit,
             Self::Rogue(attack) => Attack::Rogue(attack),
+            Self::RoomReplay => Attack::RoomReplay,
             Self::StaleToken => Attack::StaleToken,
         }
     }
@@ -105,6 +108,9 @@ impl Row {
             Self::Rogue(RogueAttack::Drop) => {
                 "A rogue server relays only every other message: nobody can prevent it, at best detect it."
             }
+            Self::RoomReplay => {
+                "A frame captured in one chat is sent, byte for byte, into another chat that shares the password: nothing in the lab's tokens says which chat they were sealed for. AEAD seals the room (--room)."
+            }
             Self::StaleToken => {
                 "The lab's TTL experiment: a sender whose clock is 45 s behind (or an old message replayed)."
             }
@@ -124,6 +130,7 @@ impl fmt::Display for Row {
             Self::Rogue(RogueAttack::Impersonate) => "impersonate",
             Self::Rogue(RogueAttack::Replay) => "replay",
             Self::Rogue(RogueAttack::Drop) => "drop",
+            Self::RoomReplay => "replay into another room",
             Self::StaleToken => "stale token (45 s)",
         })
     }
@@ -138,6 +145,7 @@ pub enum Attack {
     Flood,
     Exploit,
     Rogue(RogueAttack),
+    RoomReplay,
     StaleToken,
 }
 
@@ -153,6 +161,7 @@ impl Attack {
                 .map(|&target| Row::Exploit(target))
                 .collect(),
             Self::Rogue(attack) => vec![Row::Rogue(attack)],
+            Self::RoomReplay => vec![Row::RoomReplay],
             Self::StaleToken => vec![Row::StaleToken],
         }
     }
@@ -171,7 +180,7 @@ impl ValueEnum for Attack {
             before
                 .into_iter()
                 .chain(rogue)
-                .chain([Self::StaleToken])
+                .chain([Self::RoomReplay, Self::StaleToken])
                 .collect()
         })
     }
@@ -183,6 +192,10 @@ impl ValueEnum for Attack {
             Self::Evict => ("evict", "Send `leave` for someone else's nick"),
             Self::Flood => ("flood", "Join nicks until the chat is full of ghosts"),
             Self::Exploit => ("exploit", "The pickle payload, against each deserialiser"),
+            Self::RoomReplay => (
+                "room-replay",
+                "A frame captured in one chat, sent into another",
+            ),
             Self::StaleToken => ("stale-token", "A message sealed 45 s ago"),
         };
         Some(PossibleValue::new(name).help(help))
@@ -284,6 +297,10 @@ pub fn expected(row: Row, column: Column) -> Outcome {
         Row::Exploit(Target::PickleReader) => Succeeds,
         Row::Exploit(Target::Ours) => Stopped,
         Row::Rogue(attack) => against_rogue(attack, layer),
+        Row::RoomReplay => match layer {
+            Layer::Plain | Layer::Ae => Succeeds,
+            Layer::Aead => Stopped,
+        },
         Row::StaleToken => match layer {
             Layer::Plain => NotApplicable,
             Layer::Ae => Succeeds,
@@ -324,16 +341,17 @@ impl From<Outcome> for Observed {
 
 /// Plays one cell, telling its story line by line (each within [`WIDTH`]
 /// columns) to `narrate`.
-pub fn play(row: Row, column: Column, narrate: &mut dyn FnMut(&str)) -> Observed {
-    scene::play(row, column, narrate)
+pub fn play(row: Row, column: Column, wire: Wire, narrate: &mut dyn FnMut(&str)) -> Observed {
+    scene::play(row, column, wire, narrate)
 }
 
 /// The whole lab in one command: every attack against every layer, judged.
 ///
 /// Plays every attack of the lab (eavesdropping, eviction and flood, the
 /// pickle exploit, a rogue server's tamper, impersonate, replay and drop, a
-/// stale token) against every layer (plain, plain --guard, AE, AEAD), in
-/// process on free local ports. Each scene prints the commands that play it
+/// frame replayed into another room, a stale token) against every layer
+/// (plain, plain --guard, AE, AEAD), in process on free local ports, on
+/// either wire. Each scene prints the commands that play it
 /// by hand and narrates what happened; the run ends with the attack/defence
 /// table. Exits non-zero if an observed outcome differs from the expected one.
 #[derive(Debug, Parser)]
@@ -348,6 +366,10 @@ pub struct Flags {
     /// Play only these layers' columns (plain has two: open and --guard)
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LAYER")]
     pub layer: Vec<Layer>,
+    /// The wire every server, client and tool speaks: JSON lines, or the
+    /// Python original's ZeroMQ (pickle and msgpack bodies)
+    #[arg(long, value_enum, default_value_t = Wire::Json)]
+    pub wire: Wire,
 }
 
 impl Flags {
@@ -383,7 +405,7 @@ pub fn run(flags: &Flags, out: &mut dyn Write) -> io::Result<Vec<Cell>> {
             print_lines(out, &header(row))?;
         }
         for column in flags.columns() {
-            cells.push(play_cell(row, column, flags.quiet, out)?);
+            cells.push(play_cell(row, column, flags, out)?);
         }
     }
     writeln!(out)?;
@@ -399,8 +421,9 @@ pub fn header(row: Row) -> Vec<String> {
     lines
 }
 
-/// Plays one cell, its story (unless `quiet`) and its verdict to `out`.
-fn play_cell(row: Row, column: Column, quiet: bool, out: &mut dyn Write) -> io::Result<Cell> {
+/// Plays one cell, its story (unless `--quiet`) and its verdict to `out`.
+fn play_cell(row: Row, column: Column, flags: &Flags, out: &mut dyn Write) -> io::Result<Cell> {
+    let quiet = flags.quiet;
     if !quiet {
         writeln!(out, "--- {row} against {column}")?;
     }
@@ -410,7 +433,7 @@ fn play_cell(row: Row, column: Column, quiet: bool, out: &mut dyn Write) -> io::
             failed = writeln!(out, "{line}");
         }
     };
-    let observed = play(row, column, &mut narrate);
+    let observed = play(row, column, flags.wire, &mut narrate);
     failed?;
     let cell = Cell {
         row,
@@ -473,7 +496,7 @@ mod tests {
     #[test]
     fn the_table_has_every_attack_against_every_column() {
         let rows = Row::all();
-        assert_eq!(rows.len(), 10);
+        assert_eq!(rows.len(), 11);
         assert_eq!(rows[3], Row::Exploit(Target::PickleReader));
         assert_eq!(rows[4], Row::Exploit(Target::Ours));
         let columns: Vec<String> = Column::all().iter().map(ToString::to_string).collect();
