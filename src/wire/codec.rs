@@ -19,7 +19,8 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use super::frame::{Broadcast, FrameError, Request, Response};
+use super::frame::{Broadcast, FrameError, NickList, Request, Response};
+use super::framing::MAX_LINE;
 use super::{json, msgpack, pickle, zmtp};
 
 /// The wire a server, client or tool speaks (`--wire`).
@@ -174,9 +175,37 @@ impl Codec {
     ///
     /// [`MAX_LINE`]: super::framing::MAX_LINE
     pub fn encode_response(self, response: &Response, out: &mut Vec<u8>) {
-        match self {
-            Self::Json => json::encode_response(response, out),
-            Self::Pickle | Self::Msgpack => self.encode(response, out),
+        match (self, response) {
+            (Self::Json, _) => json::encode_response(response, out),
+            (Self::Pickle | Self::Msgpack, Response::Nicks { nicks, more }) => {
+                self.encode_nicks_within(nicks, *more, out);
+            }
+            (Self::Pickle | Self::Msgpack, _) => self.encode(response, out),
+        }
+    }
+
+    /// A `list` answer that fits a frame of [`MAX_LINE`] bytes: the nicks
+    /// that fit, in order, the others counted in `more`. (JSON cuts in one
+    /// pass, nick by nick; here each try is encoded whole, and the next keeps
+    /// fewer nicks in proportion to the overshoot: two or three tries.)
+    fn encode_nicks_within(self, nicks: &[String], more: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        let mut keep = nicks.len();
+        loop {
+            out.truncate(start);
+            let left_out = more.saturating_add(nicks.len() - keep);
+            self.encode(
+                &NickList {
+                    nicks: &nicks[..keep],
+                    more: left_out,
+                },
+                out,
+            );
+            let len = out.len() - start;
+            if len <= MAX_LINE || keep == 0 {
+                return;
+            }
+            keep = (keep * MAX_LINE / len).min(keep - 1);
         }
     }
 
