@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Sender};
 
 use super::display;
-use super::flags::ClientFlags;
+use super::flags::{ClientFlags, CryptoFlags};
 use super::input::{self, Input, TerminalRestore};
 use super::screen::Screen;
 use crate::Error;
@@ -78,6 +78,18 @@ pub fn run_layer(
     let (sealer, opener) = (layer.sealer(settings)?, layer.opener(settings)?);
     let endpoint = client.endpoint.endpoint().with_zmq_body(layer.zmq_body());
     run(&endpoint, client.nick(), sealer, opener)
+}
+
+/// Runs a chat session in an encrypted `layer`, its password and key
+/// schedule from `crypto`, its TTL `ttl` (AEAD's; AE has none).
+pub fn run_encrypted(
+    layer: Layer,
+    client: &ClientFlags,
+    crypto: &CryptoFlags,
+    ttl: u64,
+) -> Result<(), Error> {
+    let settings = crypto.settings(ttl)?;
+    run_layer(layer, client, Some(&settings))
 }
 
 /// Runs a chat session until `/quit`, end of input, Ctrl-C or a lost server.
