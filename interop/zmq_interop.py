@@ -34,7 +34,7 @@ import zmq
 import interop
 from interop import (PASSWORD, bin_dir_argument, PYTHON_NICK, RELABEL_NICK, RUST_NICK, TIMEOUT_SECS,
                      Process, aead_plaintext, ae_plaintext, check, decrypt_message,
-                     encrypt_message, sealed_nick_and_text)
+                     encrypt_message, sealed_fields)
 
 HOST = "127.0.0.1"
 CTX = zmq.Context()
@@ -332,7 +332,7 @@ def check_layer(bin_dir: str, started: list, client_name: str, plaintext, rust_c
     for nick in (PYTHON_NICK, RELABEL_NICK, "sync-probe"):
         ask(req, {"type": "join", "nick": nick}, pack, unpack)
     marker = {"type": "message", "nick": "sync-probe",
-              "message": encrypt_message(PASSWORD, plaintext("sync-probe", "sync"))}
+              "message": encrypt_message("lab", PASSWORD, plaintext("sync-probe", "sync"))}
     sub.RCVTIMEO = int(RETRY_SECS * 1000)
     while True:
         ask(req, marker, pack, unpack)
@@ -344,7 +344,8 @@ def check_layer(bin_dir: str, started: list, client_name: str, plaintext, rust_c
     sub.RCVTIMEO = int(TIMEOUT_SECS * 1000)
     client = Process([os.path.join(bin_dir, client_name), "--wire", "zmq", "--host", HOST,
                       "--port", str(ports[0]), "--broadcast-port", str(ports[1]),
-                      "--nick", RUST_NICK, "--password", PASSWORD])
+                      "--nick", RUST_NICK],
+                     env=dict(os.environ, CHAT_PASSWORD=PASSWORD))
     started.append(client)
     client.wait_for("stderr", lambda l: l.startswith("joined as "))
     layer = client_name.split("_")[0].upper()
@@ -356,14 +357,14 @@ def check_layer(bin_dir: str, started: list, client_name: str, plaintext, rust_c
         while True:
             frame = unpack(sub.recv())
             if frame.get("nick") == RUST_NICK:
-                return decrypt_message(PASSWORD, frame["message"])
+                return decrypt_message("lab", PASSWORD, frame["message"])
     opened = rust_frame()
     check(f"{layer}: Rust -> Python: {client_name}'s msgpack frame decrypts with cryptography",
           lambda: (rust_check(opened), rust_check(plaintext(RUST_NICK, text))))
 
     text = f"{layer} from Python"
     frame = {"type": "message", "nick": PYTHON_NICK,
-             "message": encrypt_message(PASSWORD, plaintext(PYTHON_NICK, text))}
+             "message": encrypt_message("lab", PASSWORD, plaintext(PYTHON_NICK, text))}
     check(f"{layer}: Python -> Rust: {client_name} prints a msgpack frame of cryptography",
           lambda: ((ask(req, frame, pack, unpack)["response"],
                     client.wait_for("stdout", lambda l: l.startswith(f"{PYTHON_NICK} : "))),
@@ -387,7 +388,7 @@ def main() -> int:
         ("AE", lambda: check_layer(bin_dir, started, "ae_client", ae_plaintext,
                                    lambda p: p.decode())),
         ("AEAD", lambda: check_layer(bin_dir, started, "aead_client", aead_plaintext,
-                                     sealed_nick_and_text)),
+                                     sealed_fields)),
     )
     try:
         for name, part in parts:
