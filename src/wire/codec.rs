@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use super::frame::{Broadcast, FrameError, NickList, Request, Response};
+use super::frame::{Broadcast, Envelope, FrameError, NickList, Request, Response};
 use super::framing::MAX_LINE;
 use super::{json, msgpack, pickle, zmtp};
 
@@ -135,31 +135,33 @@ impl Codec {
 
     /// Reads a request frame (server side).
     pub fn decode_request(self, body: &[u8]) -> Result<Request<'_>, FrameError> {
-        match self.reading(body) {
-            Self::Json => json::decode_request(body),
-            Self::Pickle => pickle::decode_request(body),
-            Self::Msgpack => msgpack::decode_request(body),
+        if self.reading(body) == Self::Json {
+            json::check_request(body)?;
         }
+        Request::from_envelope(self.envelope(body)?)
     }
 
     /// Reads a response frame (client side). On the ZeroMQ wire an empty
-    /// body is the original server's answer to a request it failed on: a
-    /// `ko`, saying so.
+    /// body is the original's answer when its handler raised: a `ko`.
     pub fn decode_response(self, body: &[u8]) -> Result<Response, FrameError> {
-        match self.reading(body) {
-            Self::Json => json::decode_response(body),
-            Self::Pickle | Self::Msgpack if body.is_empty() => Ok(Response::ko(EMPTY_ANSWER)),
-            Self::Pickle => pickle::decode_response(body),
-            Self::Msgpack => msgpack::decode_response(body),
+        if self.wire() == Wire::Zmq && body.is_empty() {
+            return Ok(Response::ko(EMPTY_ANSWER));
         }
+        Response::from_envelope(self.envelope(body)?)
     }
 
     /// Reads a broadcast frame (subscriber side).
     pub fn decode_broadcast(self, body: &[u8]) -> Result<Broadcast<'_>, FrameError> {
+        Broadcast::from_envelope(self.envelope(body)?)
+    }
+
+    /// Reads any frame of the protocol into the one [`Envelope`], in the
+    /// serialisation it arrived in.
+    fn envelope(self, body: &[u8]) -> Result<Envelope<'_>, FrameError> {
         match self.reading(body) {
-            Self::Json => json::decode_broadcast(body),
-            Self::Pickle => pickle::decode_broadcast(body),
-            Self::Msgpack => msgpack::decode_broadcast(body),
+            Self::Json => json::envelope(body),
+            Self::Pickle => pickle::envelope(body),
+            Self::Msgpack => msgpack::envelope(body),
         }
     }
 
