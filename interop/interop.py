@@ -408,11 +408,6 @@ def check_ae(kdf: str, client: Process, listener: LineSocket, python: LineSocket
           lambda: (printed_for(client, python, frame), f"{PYTHON_NICK} : {text}"))
 
 
-def sealed_nick_and_text(plaintext: bytes) -> tuple:
-    """The AEAD plaintext's nick and message."""
-    return sealed_fields(plaintext)[:2]
-
-
 def sealed_fields(plaintext: bytes) -> tuple:
     """The AEAD plaintext's nick, message and room (further fields are
     allowed), and whether it is a JSON object at all."""

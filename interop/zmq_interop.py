@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import interop
 from interop import (PASSWORD, ROOM, bin_dir_argument, PYTHON_NICK, RELABEL_NICK, RUST_NICK,
                      TIMEOUT_SECS, Process, aead_plaintext, ae_plaintext, check, client_files,
-                     decrypt_message, encrypt_message, sealed_nick_and_text, signed_message,
+                     decrypt_message, encrypt_message, sealed_fields, signed_message,
                      signed_plaintext, verified_by_python)
 
 # The key scheme of these checks: the lab's.
@@ -343,8 +343,8 @@ AE = Layer("ae_client", ae_plaintext,
            lambda text: text)
 AEAD = Layer("aead_client", aead_plaintext,
              lambda text: encrypt_message(KDF, PASSWORD, aead_plaintext(PYTHON_NICK, text)),
-             lambda sealed: sealed_nick_and_text(decrypt_message(KDF, PASSWORD, sealed)),
-             lambda text: (RUST_NICK, text))
+             lambda sealed: sealed_fields(decrypt_message(KDF, PASSWORD, sealed)),
+             lambda text: (RUST_NICK, text, ROOM))
 PYTHON_KEY = Ed25519PrivateKey.generate()
 SIGNED = Layer("signed_client", signed_plaintext,
                lambda text: signed_message(KDF, PYTHON_NICK, text, PYTHON_KEY),
@@ -372,7 +372,8 @@ def check_layer(bin_dir: str, started: list, layer: Layer):
     sub.RCVTIMEO = int(TIMEOUT_SECS * 1000)
     client = Process([os.path.join(bin_dir, client_name), "--wire", "zmq", "--host", HOST,
                       "--port", str(ports[0]), "--broadcast-port", str(ports[1]),
-                      "--nick", RUST_NICK, "--password", PASSWORD] + client_files(client_name, "zmq"))
+                      "--nick", RUST_NICK] + client_files(client_name, "zmq"),
+                     env=dict(os.environ, CHAT_PASSWORD=PASSWORD))
     started.append(client)
     client.wait_for("stderr", lambda l: l.startswith("joined as "))
     name = client_name.split("_")[0].upper()

@@ -6,6 +6,7 @@
 mod demo_commands;
 
 use std::path::Path;
+use unsecured_chat::wire::Wire;
 
 use chat_lab::demo::{self, Cell, Column, Flags, Observed, Row, Target, WIDTH};
 use chat_lab::scratch::Scratch;
@@ -84,7 +85,8 @@ fn a_narrated_run_shows_each_scene_and_fits_in_80_columns() {
         "{printed}"
     );
     assert!(
-        printed.contains("    $ aead_client --nick alice --password s3cret --clock-offset -45\n")
+        printed
+            .contains("    $ CHAT_PASSWORD=s3cret aead_client --nick alice --clock-offset -45\n")
     );
     assert_fits(printed.lines());
 }
@@ -124,9 +126,12 @@ fn assert_fits<S: AsRef<str>>(lines: impl Iterator<Item = S>) {
 fn the_pickle_scene_pasted_into_a_shell_runs_the_payload_in_python() {
     let plain = column(Layer::Plain, TrustModel::Open);
     let mut story = Vec::new();
-    let observed = demo::play(Row::Exploit(Target::PickleReader), plain, &mut |line| {
-        story.push(line.to_owned())
-    });
+    let observed = demo::play(
+        Row::Exploit(Target::PickleReader),
+        plain,
+        Wire::Json,
+        &mut |line| story.push(line.to_owned()),
+    );
     if let Observed::Skipped(why) = observed {
         eprintln!("skipped: {why}");
         return;

@@ -1,8 +1,9 @@
 //! The attack/defence table of `make demo`, one test per cell, played in
-//! process as the demo plays it: each attack of the lab against each
-//! column must give the lab's expected outcome. Each test also checks what
-//! the cell prints: every line within 80 columns, and every command it shows
-//! accepted by the parser of the binary it names.
+//! process as the demo plays it, on both wires (JSON lines, and the Python
+//! original's ZeroMQ with pickle and msgpack bodies): each attack of the lab
+//! against each column must give the lab's expected outcome. Each test also
+//! checks what the cell prints: every line within 80 columns, and every
+//! command it shows accepted by the parser of the binary it names.
 
 mod demo_commands;
 
@@ -10,6 +11,7 @@ use chat_lab::demo::{self, Column, Forgery, Observed, Outcome, Row, Target, WIDT
 use unsecured_chat::Layer;
 use unsecured_chat::server::TrustModel;
 use unsecured_chat::server::rogue_server::Attack as RogueAttack;
+use unsecured_chat::wire::Wire;
 
 fn plain() -> Column {
     Column {
@@ -46,9 +48,16 @@ fn signed() -> Column {
     }
 }
 
+/// Plays the cell on both wires.
 fn assert_cell(row: Row, column: Column) {
+    for wire in [Wire::Json, Wire::Zmq] {
+        assert_cell_on(row, column, wire);
+    }
+}
+
+fn assert_cell_on(row: Row, column: Column, wire: Wire) {
     let mut story = Vec::new();
-    let observed = demo::play(row, column, &mut |line| story.push(line.to_owned()));
+    let observed = demo::play(row, column, wire, &mut |line| story.push(line.to_owned()));
     let story_told = story.join("\n");
     if let Observed::Skipped(why) = &observed {
         eprintln!("{row} against {column} skipped: {why}");
@@ -57,7 +66,7 @@ fn assert_cell(row: Row, column: Column) {
         assert_eq!(
             observed,
             Observed::Outcome(expected),
-            "{row} against {column}; story:\n{story_told}"
+            "{row} against {column} on {wire:?}; story:\n{story_told}"
         );
     }
     for line in &story {
@@ -157,6 +166,12 @@ cells! {
     no_key_pinned_in_aead: Row::KeyPinned, aead => NotApplicable;
     key_substituted_after_pinning_is_stopped: Row::KeyPinned, signed => Stopped;
 
+    room_replay_succeeds_on_plain: Row::RoomReplay, plain => Succeeds;
+    room_replay_succeeds_on_guarded: Row::RoomReplay, guarded => Succeeds;
+    room_replay_succeeds_despite_ae: Row::RoomReplay, ae => Succeeds;
+    room_replay_is_stopped_by_aead: Row::RoomReplay, aead => Stopped;
+    room_replay_is_stopped_by_signed: Row::RoomReplay, signed => Stopped;
+
     stale_token_means_nothing_in_clear: Row::StaleToken, plain => NotApplicable;
     stale_token_means_nothing_in_clear_guarded: Row::StaleToken, guarded => NotApplicable;
     stale_token_is_accepted_by_ae: Row::StaleToken, ae => Succeeds;
@@ -178,6 +193,6 @@ cells! {
 
 /// Every cell of the demo has its test above.
 #[test]
-fn the_table_has_70_cells() {
-    assert_eq!(Row::all().len() * Column::all().len(), 70);
+fn the_table_has_75_cells() {
+    assert_eq!(Row::all().len() * Column::all().len(), 75);
 }

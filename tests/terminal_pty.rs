@@ -182,6 +182,18 @@ fn bob(endpoint: &Endpoint) -> SimpleClient<Plain> {
     bob
 }
 
+/// `simple_client` joined as `nick`, once it shows its prompt.
+fn prompted(endpoint: &Endpoint, nick: &str, envs: &[(&str, &str)]) -> Terminal {
+    let client = Terminal::spawn(
+        env!("CARGO_BIN_EXE_simple_client"),
+        &client_args(endpoint, nick),
+        envs,
+    );
+    let prompt = format!("{nick}>");
+    client.wait_for("the prompt", |rows| last_nonblank(rows) == prompt);
+    client
+}
+
 fn last_nonblank(rows: &[String]) -> &str {
     rows.iter().rev().find(|r| !r.is_empty()).map_or("", |r| r)
 }
@@ -190,12 +202,7 @@ fn last_nonblank(rows: &[String]) -> &str {
 fn a_message_arriving_mid_line_gets_its_own_line_and_the_typed_line_stays_intact() {
     let server = server();
     let endpoint = endpoint(&server);
-    let mut alice = Terminal::spawn(
-        env!("CARGO_BIN_EXE_simple_client"),
-        &client_args(&endpoint, "alice"),
-        &[],
-    );
-    alice.wait_for("the prompt", |rows| last_nonblank(rows) == "alice>");
+    let mut alice = prompted(&endpoint, "alice", &[]);
     let mut bob = bob(&endpoint);
 
     alice.type_keys("I am typing a long");
@@ -234,13 +241,7 @@ fn rejections_are_in_colour_unless_no_color_is_set() {
         ("carol", &[("NO_COLOR", "1")][..], false),
     ];
     for (nick, env, coloured) in cases {
-        let alice = Terminal::spawn(
-            env!("CARGO_BIN_EXE_simple_client"),
-            &client_args(&endpoint, nick),
-            env,
-        );
-        let prompt = format!("{nick}>");
-        alice.wait_for("the prompt", |rows| last_nonblank(rows) == prompt);
+        let alice = prompted(&endpoint, nick, env);
         let mut requests = unsecured_chat::client::RequestChannel::connect(&endpoint).unwrap();
         requests
             .send(br#"{"type":"join","nick":"mallory"}"#)
@@ -294,12 +295,7 @@ fn an_empty_password_is_asked_again() {
 fn join_when_joined_says_so_plainly() {
     let server = server();
     let endpoint = endpoint(&server);
-    let mut alice = Terminal::spawn(
-        env!("CARGO_BIN_EXE_simple_client"),
-        &client_args(&endpoint, "alice"),
-        &[],
-    );
-    alice.wait_for("the prompt", |rows| last_nonblank(rows) == "alice>");
+    let mut alice = prompted(&endpoint, "alice", &[]);
     alice.type_keys("/join\r");
     alice.wait_for("the answer", |rows| {
         rows.iter()

@@ -398,3 +398,36 @@ fn the_rogue_server_forges_on_this_wire_too() {
     };
     assert_eq!(body, Some(MessageBody::Text(FORGED_TEXT.into())));
 }
+
+/// A `list` answer stays under the frame limit on this wire too, in both of
+/// its serialisations, however long the nicks: the ones that do not fit are
+/// counted in `more`, and a client can read the answer.
+#[test]
+fn list_answers_fit_a_frame_in_pickle_and_msgpack() {
+    const NICKS: usize = 300;
+    let (server, _) = serve(Layer::Plain);
+    for body in [ZmqBody::Pickle, ZmqBody::Msgpack] {
+        let mut flood = RequestChannel::connect(&endpoint(&server, body)).unwrap();
+        for i in 0..NICKS {
+            let long = format!("{i:03}{}", "🦀".repeat(61));
+            let join = Request::Join {
+                nick: nick(
+                    &format!("{body:?}{long}")
+                        .chars()
+                        .take(64)
+                        .collect::<String>(),
+                ),
+                subscriber: None,
+            };
+            assert_eq!(flood.request(&join).unwrap(), Response::Ok);
+        }
+        let mut reader = RequestChannel::connect(&endpoint(&server, body)).unwrap();
+        match reader.request(&Request::List).unwrap() {
+            Response::Nicks { nicks, more } => {
+                assert!(more > 0, "{body:?}: nothing left out");
+                assert!(!nicks.is_empty(), "{body:?}");
+            }
+            other => panic!("{body:?}: {other:?}"),
+        }
+    }
+}

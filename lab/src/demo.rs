@@ -29,6 +29,7 @@ use clap::{Parser, ValueEnum};
 use unsecured_chat::Layer;
 use unsecured_chat::server::TrustModel;
 use unsecured_chat::server::rogue_server::Attack as RogueAttack;
+use unsecured_chat::wire::Wire;
 
 pub use narration::{INDENT, Shell, WIDTH, quote, wrap};
 use table::summary;
@@ -70,6 +71,7 @@ pub enum Row {
     /// The rogue server's key substitution, to a receiver that had pinned
     /// the sender's key before.
     KeyPinned,
+    RoomReplay,
     StaleToken,
     Insider(Forgery),
 }
@@ -92,6 +94,7 @@ impl Row {
             Self::Exploit(_) => Attack::Exploit,
             Self::Rogue(attack) => Attack::Rogue(attack),
             Self::KeyPinned => Attack::Rogue(RogueAttack::SubstituteKey),
+            Self::RoomReplay => Attack::RoomReplay,
             Self::StaleToken => Attack::StaleToken,
             Self::Insider(_) => Attack::Insider,
         }
@@ -127,6 +130,9 @@ impl Row {
             Self::KeyPinned => {
                 "The same substitution, to a receiver that pinned the sender's key before (an earlier chat, through an honest server): the key changed, and it says so, with both fingerprints. That is why people compare fingerprints once."
             }
+            Self::RoomReplay => {
+                "A frame captured in one chat is sent, byte for byte, into another chat that shares the password: nothing in the lab's tokens says which chat they were sealed for. AEAD seals the room (--room)."
+            }
             Self::StaleToken => {
                 "The lab's TTL experiment: a sender whose clock is 45 s behind (or an old message replayed)."
             }
@@ -154,6 +160,7 @@ impl fmt::Display for Row {
             Self::Rogue(RogueAttack::Drop) => "drop",
             Self::Rogue(RogueAttack::SubstituteKey) => "key substituted before first contact",
             Self::KeyPinned => "key substituted after pinning",
+            Self::RoomReplay => "replay into another room",
             Self::StaleToken => "stale token (45 s)",
             Self::Insider(Forgery::Nick) => "insider forges a nick",
             Self::Insider(Forgery::Counter) => "insider poisons a counter",
@@ -170,6 +177,7 @@ pub enum Attack {
     Flood,
     Exploit,
     Rogue(RogueAttack),
+    RoomReplay,
     StaleToken,
     Insider,
 }
@@ -189,6 +197,7 @@ impl Attack {
                 vec![Row::Rogue(RogueAttack::SubstituteKey), Row::KeyPinned]
             }
             Self::Rogue(attack) => vec![Row::Rogue(attack)],
+            Self::RoomReplay => vec![Row::RoomReplay],
             Self::StaleToken => vec![Row::StaleToken],
             Self::Insider => Forgery::value_variants()
                 .iter()
@@ -211,7 +220,7 @@ impl ValueEnum for Attack {
             before
                 .into_iter()
                 .chain(rogue)
-                .chain([Self::StaleToken, Self::Insider])
+                .chain([Self::RoomReplay, Self::StaleToken, Self::Insider])
                 .collect()
         })
     }
@@ -223,6 +232,10 @@ impl ValueEnum for Attack {
             Self::Evict => ("evict", "Send `leave` for someone else's nick"),
             Self::Flood => ("flood", "Join nicks until the chat is full of ghosts"),
             Self::Exploit => ("exploit", "The pickle payload, against each deserialiser"),
+            Self::RoomReplay => (
+                "room-replay",
+                "A frame captured in one chat, sent into another",
+            ),
             Self::StaleToken => ("stale-token", "A message sealed 45 s ago"),
             Self::Insider => (
                 "insider",
@@ -328,6 +341,10 @@ pub fn expected(row: Row, column: Column) -> Outcome {
         Row::Exploit(Target::PickleReader) => Succeeds,
         Row::Exploit(Target::Ours) => Stopped,
         Row::Rogue(attack) => against_rogue(attack, layer),
+        Row::RoomReplay => match layer {
+            Layer::Plain | Layer::Ae => Succeeds,
+            Layer::Aead | Layer::Signed => Stopped,
+        },
         Row::KeyPinned => match layer {
             Layer::Plain | Layer::Ae | Layer::Aead => NotApplicable,
             Layer::Signed => Stopped,
@@ -380,16 +397,18 @@ impl From<Outcome> for Observed {
 
 /// Plays one cell, telling its story line by line (each within [`WIDTH`]
 /// columns) to `narrate`.
-pub fn play(row: Row, column: Column, narrate: &mut dyn FnMut(&str)) -> Observed {
-    scene::play(row, column, narrate)
+pub fn play(row: Row, column: Column, wire: Wire, narrate: &mut dyn FnMut(&str)) -> Observed {
+    scene::play(row, column, wire, narrate)
 }
 
 /// The whole lab in one command: every attack against every layer, judged.
 ///
 /// Plays every attack of the lab (eavesdropping, eviction and flood, the
 /// pickle exploit, a rogue server's tamper, impersonate, replay, drop and key
-/// substitution, a stale token, an insider's forgeries) against every layer
-/// (plain, plain --guard, AE, AEAD, signed), in process on free local ports. Each scene prints the commands that play it
+/// substitution, a frame replayed into another room, a stale token, an
+/// insider's forgeries) against every layer (plain, plain --guard, AE, AEAD,
+/// signed), in process on free local ports, on either wire. Each scene prints
+/// the commands that play it
 /// by hand and narrates what happened; the run ends with the attack/defence
 /// table. Exits non-zero if an observed outcome differs from the expected one.
 #[derive(Debug, Parser)]
@@ -404,6 +423,10 @@ pub struct Flags {
     /// Play only these layers' columns (plain has two: open and --guard)
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LAYER")]
     pub layer: Vec<Layer>,
+    /// The wire every server, client and tool speaks: JSON lines, or the
+    /// Python original's ZeroMQ (pickle and msgpack bodies)
+    #[arg(long, value_enum, default_value_t = Wire::Json)]
+    pub wire: Wire,
 }
 
 impl Flags {
@@ -439,7 +462,7 @@ pub fn run(flags: &Flags, out: &mut dyn Write) -> io::Result<Vec<Cell>> {
             print_lines(out, &header(row))?;
         }
         for column in flags.columns() {
-            cells.push(play_cell(row, column, flags.quiet, out)?);
+            cells.push(play_cell(row, column, flags, out)?);
         }
     }
     writeln!(out)?;
@@ -455,8 +478,9 @@ pub fn header(row: Row) -> Vec<String> {
     lines
 }
 
-/// Plays one cell, its story (unless `quiet`) and its verdict to `out`.
-fn play_cell(row: Row, column: Column, quiet: bool, out: &mut dyn Write) -> io::Result<Cell> {
+/// Plays one cell, its story (unless `--quiet`) and its verdict to `out`.
+fn play_cell(row: Row, column: Column, flags: &Flags, out: &mut dyn Write) -> io::Result<Cell> {
+    let quiet = flags.quiet;
     if !quiet {
         writeln!(out, "--- {row} against {column}")?;
     }
@@ -466,7 +490,7 @@ fn play_cell(row: Row, column: Column, quiet: bool, out: &mut dyn Write) -> io::
             failed = writeln!(out, "{line}");
         }
     };
-    let observed = play(row, column, &mut narrate);
+    let observed = play(row, column, flags.wire, &mut narrate);
     failed?;
     let cell = Cell {
         row,
@@ -553,7 +577,7 @@ mod tests {
     #[test]
     fn the_table_has_every_attack_against_every_column() {
         let rows = Row::all();
-        assert_eq!(rows.len(), 14);
+        assert_eq!(rows.len(), 15);
         assert_eq!(rows[3], Row::Exploit(Target::PickleReader));
         assert_eq!(rows[4], Row::Exploit(Target::Ours));
         assert_eq!(
@@ -561,7 +585,7 @@ mod tests {
             [Row::Rogue(RogueAttack::SubstituteKey), Row::KeyPinned]
         );
         assert_eq!(
-            rows[12..],
+            rows[13..],
             [Row::Insider(Forgery::Nick), Row::Insider(Forgery::Counter)]
         );
         let columns: Vec<String> = Column::all().iter().map(ToString::to_string).collect();

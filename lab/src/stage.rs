@@ -20,28 +20,33 @@ use unsecured_chat::server::ae_server::ae_server;
 use unsecured_chat::server::{
     BaseServer, Publisher, ServerConfig, ServerHandle, Service, SimpleServer, Stopper, TrustModel,
 };
-use unsecured_chat::wire::{Nick, Request, Response};
+use unsecured_chat::wire::{Nick, Request, Response, Wire, ZmqBody};
 
 use crate::process::{PATIENCE, endpoint_args, wait_until};
 
-/// A layer's server: the binary that runs it, and the service it runs.
+/// A layer's server: the binary that runs it, the service it runs, and how
+/// it serialises on the ZeroMQ wire.
 #[derive(Debug, Clone, Copy)]
 pub struct LayerServer {
     pub binary: &'static str,
     pub service: fn(TrustModel) -> SimpleServer,
+    pub zmq_body: ZmqBody,
 }
 
 /// The server a layer's clients talk to: the plain server relays every
-/// layer, the AE server encrypted messages only (AE's, AEAD's, signed).
+/// layer, the AE server encrypted messages only (AE's, AEAD's, signed;
+/// msgpack on the ZeroMQ wire, as the lab's AEServer).
 pub fn layer_server(layer: Layer) -> LayerServer {
     match layer {
         Layer::Plain => LayerServer {
             binary: "simple_server",
             service: SimpleServer::new,
+            zmq_body: ZmqBody::Pickle,
         },
         Layer::Ae | Layer::Aead | Layer::Signed => LayerServer {
             binary: "ae_server",
             service: ae_server,
+            zmq_body: ZmqBody::Msgpack,
         },
     }
 }
@@ -51,6 +56,8 @@ pub fn layer_server(layer: Layer) -> LayerServer {
 pub struct Server {
     handle: ServerHandle,
     publisher: Publisher,
+    wire: Wire,
+    zmq_body: ZmqBody,
 }
 
 impl Server {
@@ -58,6 +65,17 @@ impl Server {
     /// server does for its replays).
     pub fn start<S: Service>(make: impl FnOnce(Publisher) -> S) -> Result<Self> {
         Self::start_with(&ServerConfig::local(), make)
+    }
+
+    /// As [`start`](Self::start), on `wire` (serialising as `zmq_body` on
+    /// the ZeroMQ wire).
+    pub fn start_on<S: Service>(
+        wire: Wire,
+        zmq_body: ZmqBody,
+        make: impl FnOnce(Publisher) -> S,
+    ) -> Result<Self> {
+        let config = ServerConfig::local().on_wire(wire).with_zmq_body(zmq_body);
+        Self::start_with(&config, make)
     }
 
     /// As [`start`](Self::start), with a configuration of the caller's (a
@@ -69,13 +87,25 @@ impl Server {
         let server = BaseServer::bind(config)?;
         let publisher = server.publisher();
         let handle = server.spawn(Arc::new(make(publisher.clone())))?;
-        Ok(Self { handle, publisher })
+        Ok(Self {
+            handle,
+            publisher,
+            wire: config.wire,
+            zmq_body: config.zmq_body,
+        })
     }
 
     /// The chat server of `layer`, in `trust`.
     pub fn of_layer(layer: Layer, trust: TrustModel) -> Result<Self> {
-        let service = layer_server(layer).service;
-        Self::start(|_| service(trust))
+        Self::of_layer_on(layer, trust, Wire::Json)
+    }
+
+    /// The chat server of `layer`, in `trust`, on `wire`.
+    pub fn of_layer_on(layer: Layer, trust: TrustModel, wire: Wire) -> Result<Self> {
+        let LayerServer {
+            service, zmq_body, ..
+        } = layer_server(layer);
+        Self::start_on(wire, zmq_body, |_| service(trust))
     }
 
     pub fn request_addr(&self) -> SocketAddr {
@@ -86,8 +116,11 @@ impl Server {
         self.handle.broadcast_addr()
     }
 
+    /// Where the server is, on its wire, speaking its own serialisation.
     pub fn endpoint(&self) -> Endpoint {
         Endpoint::of(self.request_addr(), self.broadcast_addr())
+            .on_wire(self.wire)
+            .with_zmq_body(self.zmq_body)
     }
 
     /// `--host H --port P --broadcast-port B`, for a client or tool binary.
@@ -150,12 +183,14 @@ impl Member {
         layer: Layer,
         settings: Option<&AeSettings>,
     ) -> Result<Self> {
+        let endpoint = endpoint.clone().with_zmq_body(layer.zmq_body());
         let (sealer, opener) = (layer.sealer(settings)?, layer.opener(settings)?);
-        Self::join_with(endpoint, nick, sealer, opener)
+        Self::join_with(&endpoint, nick, sealer, opener)
     }
 
     /// As [`join`](Self::join), sealing and opening with these halves of a
-    /// layer (the signed layer's, with a member's own identity and pins).
+    /// layer (the signed layer's, with a member's own identity and pins);
+    /// `endpoint` says which body its layer speaks on the ZeroMQ wire.
     pub fn join_with(
         endpoint: &Endpoint,
         nick: &str,
@@ -239,5 +274,10 @@ impl Spy {
         let codec = self.broadcasts.codec();
         let frame = self.broadcasts.next_frame()?;
         Ok(overhear(codec, frame))
+    }
+
+    /// The next broadcast frame as it travelled, byte for byte, to replay.
+    pub fn capture_next(&mut self) -> Result<Vec<u8>> {
+        Ok(self.broadcasts.next_frame()?.to_vec())
     }
 }

@@ -21,11 +21,10 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Sender};
 
 use super::display;
-use super::flags::ClientFlags;
+use super::flags::{ClientFlags, CryptoFlags, IdentityFlags};
 use super::input::{self, Input, TerminalRestore};
 use super::screen::Screen;
 use crate::Error;
-use crate::app::flags::IdentityFlags;
 use crate::client::{BaseClient, BroadcastChannel, ClientError, Endpoint, SimpleClient};
 use crate::client::{Inbox, Verifier};
 use crate::layer::identity::Origin;
@@ -100,14 +99,28 @@ pub fn run_layer(
     run(&endpoint, client.nick(), sealer, opener, None)
 }
 
+/// Runs a chat session in an encrypted `layer`, its password and key
+/// schedule from `crypto`, its TTL `ttl` (AEAD's; AE has none).
+pub fn run_encrypted(
+    layer: Layer,
+    client: &ClientFlags,
+    crypto: &CryptoFlags,
+    ttl: u64,
+) -> Result<(), Error> {
+    let settings = crypto.settings(ttl)?;
+    run_layer(layer, client, Some(&settings))
+}
+
 /// Runs a chat session in the signed layer, signing with the identity in
 /// `files` (made there on first use) and pinning keys in its known-members
 /// file.
 pub fn run_signed(
     client: &ClientFlags,
-    settings: &AeSettings,
+    crypto: &CryptoFlags,
+    ttl: u64,
     files: &IdentityFlags,
 ) -> Result<(), Error> {
+    let settings = &crypto.settings(ttl)?;
     let path = files.identity_path()?;
     let (identity, origin) = Identity::load_or_create(&path)?;
     let known = KnownMembers::open(&files.known_path()?)?;

@@ -22,11 +22,10 @@ struct Flags {
 fn main() -> ExitCode {
     let flags = Flags::parse();
     app::logging::init("warn");
-    app::exit(
-        flags
-            .crypto
-            .settings(DEFAULT_TTL_SECS)
-            .map_err(unsecured_chat::Error::from)
-            .and_then(|s| app::terminal::run_layer(Layer::Ae, &flags.client, Some(&s))),
-    )
+    app::exit(app::terminal::run_encrypted(
+        Layer::Ae,
+        &flags.client,
+        &flags.crypto,
+        DEFAULT_TTL_SECS,
+    ))
 }

@@ -25,11 +25,10 @@ struct Flags {
 fn main() -> ExitCode {
     let flags = Flags::parse();
     app::logging::init("warn");
-    app::exit(
-        flags
-            .crypto
-            .settings(flags.ttl.ttl)
-            .map_err(unsecured_chat::Error::from)
-            .and_then(|s| app::terminal::run_layer(Layer::Aead, &flags.client, Some(&s))),
-    )
+    app::exit(app::terminal::run_encrypted(
+        Layer::Aead,
+        &flags.client,
+        &flags.crypto,
+        flags.ttl.ttl,
+    ))
 }

@@ -29,11 +29,10 @@ struct Flags {
 fn main() -> ExitCode {
     let flags = Flags::parse();
     app::logging::init("warn");
-    app::exit(
-        flags
-            .crypto
-            .settings(flags.ttl.ttl)
-            .map_err(unsecured_chat::Error::from)
-            .and_then(|s| app::terminal::run_signed(&flags.client, &s, &flags.files)),
-    )
+    app::exit(app::terminal::run_signed(
+        &flags.client,
+        &flags.crypto,
+        flags.ttl.ttl,
+        &flags.files,
+    ))
 }

@@ -705,37 +705,44 @@ fn accept_requests<S: Service>(
         stopping,
         "request",
         |stream, slot| {
-            let service = Arc::clone(service);
-            let broadcast = publisher.clone();
+            let (service, publisher) = (Arc::clone(service), publisher.clone());
             Some(Box::new(move || {
-                let slot = slot; // held, not just its id, until the connection ends
-                let Ok(peer) = stream.peer_addr() else {
-                    return;
-                };
-                let session = Session {
-                    id: slot.id,
-                    peer,
-                    broadcast,
-                };
-                log::debug!("request connection {} opened from {peer}", session.id);
-                let connection = match open_connection(stream, session.broadcast.codec) {
-                    Ok(connection) => connection,
-                    Err(e) => {
-                        log::warn!(
-                            "request connection {} from {peer}: ZMTP handshake failed: {e}",
-                            session.id
-                        );
-                        return;
-                    }
-                };
-                let ended = serve_requests(connection, &*service, &session);
-                service.on_close(&session);
-                log::debug!(
-                    "request connection {} from {peer} closed: {ended}",
-                    session.id
-                );
+                serve_request_connection(stream, slot, &*service, publisher);
             }))
         },
+    );
+}
+
+/// A request connection's thread, from the handshake (on the ZeroMQ wire)
+/// to `on_close`. The slot is held, not just its id, until it ends.
+fn serve_request_connection<S: Service>(
+    stream: Arc<TcpStream>,
+    slot: Slot,
+    service: &S,
+    broadcast: Publisher,
+) {
+    let Ok(peer) = stream.peer_addr() else {
+        return;
+    };
+    let session = Session {
+        id: slot.id,
+        peer,
+        broadcast,
+    };
+    log::debug!("request connection {} opened from {peer}", session.id);
+    let connection = match open_connection(stream, session.broadcast.codec) {
+        Ok(connection) => connection,
+        Err(e) => {
+            let id = session.id;
+            log::warn!("request connection {id} from {peer}: ZMTP handshake failed: {e}");
+            return;
+        }
+    };
+    let ended = serve_requests(connection, service, &session);
+    service.on_close(&session);
+    log::debug!(
+        "request connection {} from {peer} closed: {ended}",
+        session.id
     );
 }
 

@@ -19,7 +19,8 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use super::frame::{Broadcast, FrameError, Request, Response};
+use super::frame::{Broadcast, Envelope, FrameError, NickList, Request, Response};
+use super::framing::MAX_LINE;
 use super::{json, msgpack, pickle, zmtp};
 
 /// The wire a server, client or tool speaks (`--wire`).
@@ -134,31 +135,33 @@ impl Codec {
 
     /// Reads a request frame (server side).
     pub fn decode_request(self, body: &[u8]) -> Result<Request<'_>, FrameError> {
-        match self.reading(body) {
-            Self::Json => json::decode_request(body),
-            Self::Pickle => pickle::decode_request(body),
-            Self::Msgpack => msgpack::decode_request(body),
+        if self.reading(body) == Self::Json {
+            json::check_request(body)?;
         }
+        Request::from_envelope(self.envelope(body)?)
     }
 
     /// Reads a response frame (client side). On the ZeroMQ wire an empty
-    /// body is the original server's answer to a request it failed on: a
-    /// `ko`, saying so.
+    /// body is the original's answer when its handler raised: a `ko`.
     pub fn decode_response(self, body: &[u8]) -> Result<Response, FrameError> {
-        match self.reading(body) {
-            Self::Json => json::decode_response(body),
-            Self::Pickle | Self::Msgpack if body.is_empty() => Ok(Response::ko(EMPTY_ANSWER)),
-            Self::Pickle => pickle::decode_response(body),
-            Self::Msgpack => msgpack::decode_response(body),
+        if self.wire() == Wire::Zmq && body.is_empty() {
+            return Ok(Response::ko(EMPTY_ANSWER));
         }
+        Response::from_envelope(self.envelope(body)?)
     }
 
     /// Reads a broadcast frame (subscriber side).
     pub fn decode_broadcast(self, body: &[u8]) -> Result<Broadcast<'_>, FrameError> {
+        Broadcast::from_envelope(self.envelope(body)?)
+    }
+
+    /// Reads any frame of the protocol into the one [`Envelope`], in the
+    /// serialisation it arrived in.
+    fn envelope(self, body: &[u8]) -> Result<Envelope<'_>, FrameError> {
         match self.reading(body) {
-            Self::Json => json::decode_broadcast(body),
-            Self::Pickle => pickle::decode_broadcast(body),
-            Self::Msgpack => msgpack::decode_broadcast(body),
+            Self::Json => json::envelope(body),
+            Self::Pickle => pickle::envelope(body),
+            Self::Msgpack => msgpack::envelope(body),
         }
     }
 
@@ -174,9 +177,37 @@ impl Codec {
     ///
     /// [`MAX_LINE`]: super::framing::MAX_LINE
     pub fn encode_response(self, response: &Response, out: &mut Vec<u8>) {
-        match self {
-            Self::Json => json::encode_response(response, out),
-            Self::Pickle | Self::Msgpack => self.encode(response, out),
+        match (self, response) {
+            (Self::Json, _) => json::encode_response(response, out),
+            (Self::Pickle | Self::Msgpack, Response::Nicks { nicks, more }) => {
+                self.encode_nicks_within(nicks, *more, out);
+            }
+            (Self::Pickle | Self::Msgpack, _) => self.encode(response, out),
+        }
+    }
+
+    /// A `list` answer that fits a frame of [`MAX_LINE`] bytes: the nicks
+    /// that fit, in order, the others counted in `more`. (JSON cuts in one
+    /// pass, nick by nick; here each try is encoded whole, and the next keeps
+    /// fewer nicks in proportion to the overshoot: two or three tries.)
+    fn encode_nicks_within(self, nicks: &[String], more: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        let mut keep = nicks.len();
+        loop {
+            out.truncate(start);
+            let left_out = more.saturating_add(nicks.len() - keep);
+            self.encode(
+                &NickList {
+                    nicks: &nicks[..keep],
+                    more: left_out,
+                },
+                out,
+            );
+            let len = out.len() - start;
+            if len <= MAX_LINE || keep == 0 {
+                return;
+            }
+            keep = (keep * MAX_LINE / len).min(keep - 1);
         }
     }
 

@@ -348,14 +348,19 @@ impl Serialize for Response {
                 more: 0,
             }
             .serialize(s),
-            Self::Nicks { nicks, more } => Answer {
-                response: nicks,
-                error: None,
-                more: *more,
-            }
-            .serialize(s),
+            Self::Nicks { nicks, more } => NickList { nicks, more: *more }.serialize(s),
         }
     }
+}
+
+/// A `list` answer by reference: `{"response": [nicks], "more": M}`, to
+/// serialise a prefix of the nicks without copying them.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct NickList<'r> {
+    #[serde(rename = "response")]
+    pub nicks: &'r [String],
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more: usize,
 }
 
 fn is_zero(n: &usize) -> bool {

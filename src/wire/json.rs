@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::frame::{Broadcast, Envelope, FrameError, Reason, Request, Response};
+use super::frame::{Envelope, FrameError, Reason, Response};
 use super::framing::MAX_LINE;
 
 /// Deepest nesting of arrays and objects accepted anywhere in a request. The
@@ -19,27 +19,14 @@ const FORMAT: &str = "JSON";
 /// going through serde.
 const OK: &[u8] = br#"{"response":"ok"}"#;
 
-/// Reads a request: UTF-8, shallow enough, a JSON object, one of the four
-/// shapes.
-pub fn decode_request(body: &[u8]) -> Result<Request<'_>, FrameError> {
-    let text = std::str::from_utf8(body).map_err(|e| FrameError::InvalidUtf8 {
+/// What a request must be before it is read: UTF-8, and shallow enough
+/// (the nesting check protects parsers downstream of a server, which a
+/// subscriber has none of: it reads in one pass).
+pub(super) fn check_request(body: &[u8]) -> Result<(), FrameError> {
+    std::str::from_utf8(body).map_err(|e| FrameError::InvalidUtf8 {
         at: e.valid_up_to(),
     })?;
-    check_nesting(text.as_bytes())?;
-    Request::from_envelope(envelope(text.as_bytes())?)
-}
-
-/// Reads a response (client side).
-pub fn decode_response(body: &[u8]) -> Result<Response, FrameError> {
-    Response::from_envelope(envelope(body)?)
-}
-
-/// Reads a broadcast (subscriber side), in one pass: the nesting check
-/// protects parsers downstream of a server, and a subscriber has none.
-/// Nothing a subscriber reads recurses (the `message` field of another shape
-/// is skipped without recursion), and serde checks UTF-8 as it reads.
-pub fn decode_broadcast(body: &[u8]) -> Result<Broadcast<'_>, FrameError> {
-    Broadcast::from_envelope(envelope(body)?)
+    check_nesting(body)
 }
 
 /// Appends a frame's compact JSON to `out`.
@@ -95,7 +82,10 @@ fn encode_nicks(nicks: &[String], more: usize, out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
-fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
+/// Reads any frame of the protocol: a JSON object. Nothing a subscriber
+/// reads recurses (a `message` field of another shape is skipped without
+/// recursion), and serde checks UTF-8 as it reads.
+pub(super) fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
     if body.trim_ascii_start().first() != Some(&b'{') {
         return Err(FrameError::NotAnObject(FORMAT));
     }
@@ -151,6 +141,15 @@ pub fn check_nesting(json: &[u8]) -> Result<(), FrameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::{Codec, Request};
+
+    fn decode_request(body: &[u8]) -> Result<Request<'_>, FrameError> {
+        Codec::Json.decode_request(body)
+    }
+
+    fn decode_response(body: &[u8]) -> Result<Response, FrameError> {
+        Codec::Json.decode_response(body)
+    }
     use crate::wire::frame::MAX_REASON_CHARS;
 
     fn encoded(response: &Response) -> Vec<u8> {

@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::frame::{Broadcast, Envelope, FrameError, Request, Response};
+use super::frame::{Envelope, FrameError};
 pub use super::json::MAX_NESTING;
 
 const FORMAT: &str = "msgpack";
@@ -172,7 +172,8 @@ fn checked_map(body: &[u8]) -> Result<&[u8], FrameError> {
     Ok(body)
 }
 
-fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
+/// Reads any frame of the protocol, checked first (see [`check`]).
+pub(super) fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
     decode(checked_map(body)?)
 }
 
@@ -185,21 +186,6 @@ fn serde_error(e: rmp_serde::decode::Error) -> FrameError {
         rmp_serde::decode::Error::Syntax(reason) => FrameError::BadField(reason),
         other => malformed(other.to_string()),
     }
-}
-
-/// Reads a request (server side).
-pub fn decode_request(body: &[u8]) -> Result<Request<'_>, FrameError> {
-    Request::from_envelope(envelope(body)?)
-}
-
-/// Reads a response (client side).
-pub fn decode_response(body: &[u8]) -> Result<Response, FrameError> {
-    Response::from_envelope(envelope(body)?)
-}
-
-/// Reads a broadcast (subscriber side).
-pub fn decode_broadcast(body: &[u8]) -> Result<Broadcast<'_>, FrameError> {
-    Broadcast::from_envelope(envelope(body)?)
 }
 
 /// Appends a frame's msgpack to `out`: maps with string keys, as
@@ -236,6 +222,12 @@ pub fn serializer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::{Request, Response};
+
+    /// A request read as msgpack, whatever its first bytes look like.
+    fn decode_request(body: &[u8]) -> Result<Request<'_>, FrameError> {
+        Request::from_envelope(envelope(body)?)
+    }
 
     /// `msgpack.packb({"type": "join", "nick": "alice"})`.
     const JOIN: &[u8] = b"\x82\xa4type\xa4join\xa4nick\xa5alice";

@@ -27,7 +27,7 @@ use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 
-use super::frame::{Broadcast, Envelope, FrameError, Request, Response};
+use super::frame::{Envelope, FrameError};
 pub use super::json::MAX_NESTING;
 
 const FORMAT: &str = "pickle";
@@ -598,7 +598,8 @@ fn checked_dict(body: &[u8]) -> Result<&[u8], FrameError> {
     Ok(&body[..checked.end])
 }
 
-fn envelope(body: &[u8]) -> Result<Envelope<'static>, FrameError> {
+/// Reads any frame of the protocol, checked first (see [`check`]).
+pub(super) fn envelope(body: &[u8]) -> Result<Envelope<'static>, FrameError> {
     decode(checked_dict(body)?)
 }
 
@@ -615,21 +616,6 @@ fn serde_error(e: serde_pickle::Error) -> FrameError {
         }
         other => malformed(other.to_string()),
     }
-}
-
-/// Reads a request (server side).
-pub fn decode_request(body: &[u8]) -> Result<Request<'static>, FrameError> {
-    Request::from_envelope(envelope(body)?)
-}
-
-/// Reads a response (client side).
-pub fn decode_response(body: &[u8]) -> Result<Response, FrameError> {
-    Response::from_envelope(envelope(body)?)
-}
-
-/// Reads a broadcast (subscriber side).
-pub fn decode_broadcast(body: &[u8]) -> Result<Broadcast<'static>, FrameError> {
-    Broadcast::from_envelope(envelope(body)?)
 }
 
 /// Appends a frame's pickle to `out` (protocol 3, readable by every Python 3).
@@ -681,6 +667,12 @@ pub fn serialize(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::Request;
+
+    /// A request read as pickle, whatever its first bytes look like.
+    fn decode_request(body: &[u8]) -> Result<Request<'_>, FrameError> {
+        Request::from_envelope(envelope(body)?)
+    }
     use crate::wire::MessageBody;
 
     /// `pickle.dumps({"type": "join", "nick": "alice"}, protocol=4)`.

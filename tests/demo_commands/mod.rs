@@ -91,11 +91,12 @@ pub fn assert_parses(command: &str) {
 }
 
 /// Our binaries a command runs, in order: the first word of each part of
-/// its pipeline (no quoted argument of the demo holds a `|`).
+/// its pipeline after its `NAME=VALUE` assignments (no quoted argument of
+/// the demo holds a `|`).
 fn binaries_named(command: &str) -> Vec<&str> {
     command
         .split('|')
-        .filter_map(|part| part.split_whitespace().next())
+        .filter_map(|part| part.split_whitespace().find(|w| !w.contains('=')))
         .filter(|word| BINARIES.iter().any(|(name, _)| name == word))
         .collect()
 }

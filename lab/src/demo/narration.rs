@@ -75,6 +75,16 @@ impl Shell {
         }
     }
 
+    /// The command with `name=value` in its environment, as a shell
+    /// prefix: how the demo gives clients their password (a command-line
+    /// `--password` is visible to every user of the machine).
+    pub fn with_env(mut self, name: &str, value: &str) -> Self {
+        if let Some(first) = self.stages.first_mut() {
+            *first = format!("{name}={} {first}", quote(value));
+        }
+        self
+    }
+
     /// This command's output piped into `next`.
     pub fn pipe(mut self, next: Shell) -> Self {
         self.stages.extend(next.stages);
@@ -87,25 +97,74 @@ impl Shell {
     }
 
     /// The command as the demo prints it: `$ COMMAND  # COMMENT` on one line
-    /// if it fits in [`WIDTH`], else broken before each `|` with a `\`, so
-    /// that the lines still paste as one command.
+    /// if it fits in [`WIDTH`], else broken before each `|`, and before the
+    /// words that would pass the width, each break ending in a `\`, so that
+    /// the lines still paste as one command.
     pub fn lines(&self) -> Vec<String> {
         let comment = self.comment.map(|c| format!("  # {c}")).unwrap_or_default();
         let one_line = format!("{INDENT}$ {}{comment}", self.stages.join(" | "));
-        if columns(&one_line) <= WIDTH || self.stages.len() == 1 {
+        if columns(&one_line) <= WIDTH {
             return vec![one_line];
         }
-        let mut lines = vec![format!("{INDENT}$ {} \\", self.stages[0])];
-        let last = self.stages.len() - 1;
-        for (i, stage) in self.stages.iter().enumerate().skip(1) {
-            let end = if i == last { "" } else { " \\" };
-            lines.push(format!("{INDENT}    | {stage}{end}"));
-        }
+        let mut lines = Vec::new();
         if let Some(comment) = self.comment {
-            lines.insert(0, format!("{INDENT}# {comment}"));
+            lines.push(format!("{INDENT}# {comment}"));
+        }
+        for (i, stage) in self.stages.iter().enumerate() {
+            let lead = if i == 0 { "$ " } else { "    | " };
+            lines.extend(continued(&format!("{INDENT}{lead}"), stage));
+        }
+        let last = lines.len() - 1;
+        for line in &mut lines[usize::from(self.comment.is_some())..last] {
+            line.push_str(" \\");
         }
         lines
     }
+}
+
+/// `stage` after `lead`, its words filled into lines that leave room for a
+/// trailing ` \`; a line after the first is indented under the command.
+fn continued(lead: &str, stage: &str) -> Vec<String> {
+    const ROOM_FOR_BACKSLASH: usize = 2;
+    let indent = format!("{}    ", " ".repeat(columns(lead)));
+    let mut lines = vec![lead.to_owned()];
+    for word in shell_words(stage) {
+        let line = lines.last_mut().expect("one line at least");
+        let fresh = line.ends_with(' ') && columns(line.trim_end()) <= columns(lead.trim_end());
+        if fresh || columns(line) + 1 + columns(word) + ROOM_FOR_BACKSLASH <= WIDTH {
+            if !line.ends_with(' ') {
+                line.push(' ');
+            }
+            line.push_str(word);
+        } else {
+            lines.push(format!("{indent}{word}"));
+        }
+    }
+    lines
+}
+
+/// The words of a command as the shell splits them: at spaces outside
+/// quotes (a quoted argument holding a space stays one word).
+fn shell_words(command: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let (mut start, mut quote) = (0, None);
+    for (i, c) in command.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(open), _) if c == open => quote = None,
+            (None, ' ') => {
+                if i > start {
+                    words.push(&command[start..i]);
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < command.len() {
+        words.push(&command[start..]);
+    }
+    words
 }
 
 /// A word as a POSIX shell reads it back unchanged: as is when it holds only
@@ -121,6 +180,44 @@ pub fn quote(word: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_command_breaks_between_words_with_a_backslash() {
+        let long = Shell::run(
+            "aead_client",
+            &[
+                "--port",
+                "7666",
+                "--broadcast-port",
+                "7667",
+                "--nick",
+                "bob",
+                "--room",
+                "a b c",
+            ],
+        )
+        .with_env("CHAT_PASSWORD", "s3cret");
+        let lines = long.lines();
+        assert!(lines.len() > 1, "{lines:?}");
+        for line in &lines {
+            assert!(columns(line) <= WIDTH, "{line}");
+        }
+        for line in &lines[..lines.len() - 1] {
+            assert!(line.ends_with(" \\"), "{line}");
+        }
+        let pasted: Vec<&str> = lines
+            .iter()
+            .map(|l| {
+                l.trim_start()
+                    .trim_start_matches("$ ")
+                    .trim_end_matches(" \\")
+            })
+            .collect();
+        assert_eq!(
+            pasted.join(" "),
+            "CHAT_PASSWORD=s3cret aead_client --port 7666 --broadcast-port 7667 --nick bob --room 'a b c'"
+        );
+    }
 
     #[test]
     fn wraps_at_spaces_within_the_width() {

@@ -12,16 +12,17 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use unsecured_chat::app::display;
+use unsecured_chat::app::password::PASSWORD_ENV;
 use unsecured_chat::attack::simple_bigbrother::Overheard;
 use unsecured_chat::attack::simple_dos::{self, Attack as DosAttack, Report as DosReport};
 use unsecured_chat::attack::simple_exploit;
-use unsecured_chat::client::Delivery;
-use unsecured_chat::layer::{AeSettings, Layer, Password};
+use unsecured_chat::client::{Delivery, RequestChannel};
+use unsecured_chat::layer::{AeSettings, Layer, Password, Room};
 use unsecured_chat::server::SimpleServer;
 use unsecured_chat::server::rogue_server::{
     Attack as RogueAttack, DEFAULT_REPLAY_DELAY, FORGED_TEXT, RogueConfig, RogueServer,
 };
-use unsecured_chat::wire::Nick;
+use unsecured_chat::wire::{Nick, Request, Response, Wire};
 
 mod insider;
 
@@ -57,11 +58,23 @@ const TOKEN_SHOWN: usize = 16;
 const NO_PYTHON: &str =
     "python3 is not on PATH, and Python's pickle.load plays the pickle-reading server";
 
-/// Plays one cell, telling its story to `narrate`.
-pub(super) fn play(row: Row, column: Column, narrate: &mut dyn FnMut(&str)) -> Observed {
+/// The two chats of the room-replay scene, and the second one's ports in
+/// the commands it prints (the first one uses the defaults).
+const ROOM_A: &str = "alpha";
+const ROOM_B: &str = "beta";
+const SECOND_PORTS: [&str; 4] = ["--port", "7666", "--broadcast-port", "7667"];
+
+/// Plays one cell on `wire`, telling its story to `narrate`.
+pub(super) fn play(
+    row: Row,
+    column: Column,
+    wire: Wire,
+    narrate: &mut dyn FnMut(&str),
+) -> Observed {
     logbook::install();
     let mut scene = Scene {
         column,
+        wire,
         narrate,
         log: logbook::mark(),
     };
@@ -73,6 +86,7 @@ pub(super) fn play(row: Row, column: Column, narrate: &mut dyn FnMut(&str)) -> O
         Row::Exploit(Target::Ours) => scene.exploit_ours(),
         Row::Rogue(attack) => scene.rogue(attack),
         Row::KeyPinned => scene.key_substitution(Contact::AfterPinning),
+        Row::RoomReplay => scene.room_replay(),
         Row::StaleToken => scene.stale_token(),
         Row::Insider(forgery) => scene.insider(forgery),
     };
@@ -89,10 +103,11 @@ fn judged(succeeded: bool) -> Result<Observed> {
     .into())
 }
 
-/// One cell being played: its column, the narrator, and where the servers'
-/// log stood when it began.
+/// One cell being played: its column, its wire, the narrator, and where
+/// the servers' log stood when it began.
 struct Scene<'a> {
     column: Column,
+    wire: Wire,
     narrate: &'a mut dyn FnMut(&str),
     log: Mark,
 }
@@ -117,35 +132,49 @@ impl Scene<'_> {
         }
     }
 
+    /// `program ARGS`, on the scene's wire, as a person would type it.
+    fn command<S: AsRef<str>>(&self, program: &str, args: &[S]) -> Shell {
+        command_on(self.wire, program, args)
+    }
+
     /// The column's chat server.
     fn server(&mut self) -> Result<Server> {
+        self.server_at(&[])
+    }
+
+    /// The column's chat server, shown listening with `ports` flags.
+    fn server_at(&mut self, ports: &[&str]) -> Result<Server> {
         let Column { layer, trust } = self.column;
-        self.show(&Shell::run(
-            layer_server(layer).binary,
-            self.column.server_flags(),
-        ));
-        Server::of_layer(layer, trust)
+        let flags = [ports, self.column.server_flags()].concat();
+        self.show(&self.command(layer_server(layer).binary, &flags));
+        Server::of_layer_on(layer, trust, self.wire)
     }
 
     /// A client of the column's layer, joined as `nick`.
     fn member(&mut self, server: &Server, nick: &str) -> Result<Member> {
-        self.member_with_clock(server, nick, 0)
+        self.member_with(server, nick, &Client::default())
     }
 
     /// A client whose clock is off by `clock_offset` seconds.
     fn member_with_clock(&mut self, server: &Server, nick: &str, offset: i64) -> Result<Member> {
-        let layer = self.column.layer;
-        let settings = layer.encrypted().then(|| AeSettings {
+        let client = Client {
             clock_offset: offset,
-            ..AeSettings::new(Password::new(PASSWORD))
-        });
-        self.show(&client_command(layer, nick, offset));
+            ..Client::default()
+        };
+        self.member_with(server, nick, &client)
+    }
+
+    /// A client of the column's layer, as `client` says, joined as `nick`.
+    fn member_with(&mut self, server: &Server, nick: &str, client: &Client) -> Result<Member> {
+        let layer = self.column.layer;
+        let settings = layer.encrypted().then(|| client.settings()).transpose()?;
+        self.show(&client.command(layer, self.wire, nick));
         Member::join(&server.endpoint(), nick, layer, settings.as_ref())
     }
 
     fn eavesdrop(&mut self) -> Result<Observed> {
         let server = self.server()?;
-        let bigbrother = Shell::run::<&str>("simple_bigbrother", &[]);
+        let bigbrother = self.command::<&str>("simple_bigbrother", &[]);
         self.show(&bigbrother.comment("never joins, only listens"));
         let mut spy = Spy::listen(&server)?;
         let mut alice = self.member(&server, "alice")?;
@@ -186,7 +215,7 @@ impl Scene<'_> {
 
     /// Runs `simple_dos FLAGS`, which is `attack`, against `server`.
     fn dos(&mut self, server: &Server, flags: &[&str], attack: &DosAttack) -> Result<DosReport> {
-        self.show(&Shell::run("simple_dos", flags));
+        self.show(&self.command("simple_dos", flags));
         let report = simple_dos::run(&server.endpoint(), attack)?;
         self.say(format!(
             "simple_dos reports: {}",
@@ -219,7 +248,7 @@ impl Scene<'_> {
         let scratch = Scratch::new("chat-demo")?;
         let marker = scratch.path().join(MARKER);
         let command = format!("touch {}", quote(&marker.to_string_lossy()));
-        self.show(&Shell::run("simple_exploit", &["--command", &command]));
+        self.show(&self.command("simple_exploit", &["--command", &command]));
         let report = simple_exploit::run(&server.endpoint(), &command)?;
         let lines = display::exploit_report(&report);
         for line in [lines.first(), lines.last()].into_iter().flatten() {
@@ -259,9 +288,12 @@ impl Scene<'_> {
         let (flags, config) = rogue_plan(attack)?;
         let mut args = flags;
         args.extend(self.column.server_flags().iter().map(|f| f.to_string()));
-        self.show(&Shell::run("rogue_server", &args));
+        self.show(&self.command("rogue_server", &args));
         let trust = self.column.trust;
-        Server::start(|publisher| RogueServer::new(SimpleServer::new(trust), config, publisher))
+        let body = layer_server(self.column.layer).zmq_body;
+        Server::start_on(self.wire, body, |publisher| {
+            RogueServer::new(SimpleServer::new(trust), config, publisher)
+        })
     }
 
     /// alice types `text` through a rogue server running `attack`; what
@@ -320,6 +352,30 @@ impl Scene<'_> {
         Ok(Outcome::Detected.into())
     }
 
+    /// alice speaks in one chat; her frame, captured there, is sent byte
+    /// for byte into another chat sharing the password, where bob is.
+    fn room_replay(&mut self) -> Result<Observed> {
+        let text = "the meeting moves to noon";
+        let first = self.server()?;
+        let second = self.server_at(&SECOND_PORTS)?;
+        let mut spy = Spy::listen(&first)?;
+        let mut alice = self.member_with(&first, "alice", &Client::in_room(ROOM_A, &[]))?;
+        let bob = self.member_with(&second, "bob", &Client::in_room(ROOM_B, &SECOND_PORTS))?;
+        self.say(format!("in the first chat alice types: {text}"));
+        alice.send(text)?;
+        let captured = spy.capture_next()?;
+        self.say(format!(
+            "the attacker captures her {}-byte frame there and sends it, byte for byte,              into the second chat, as 'alice'",
+            captured.len()
+        ));
+        replay_frame(&second, &captured)?;
+        let seen = bob.next()?;
+        self.say(format!("bob's client prints: {}", display::delivery(&seen)));
+        judged(accepted(&seen, |nick, said| {
+            nick == "alice" && said == text
+        }))
+    }
+
     fn stale_token(&mut self) -> Result<Observed> {
         if !self.column.layer.encrypted() {
             self.say("plain messages carry no timestamp: nothing to judge");
@@ -347,16 +403,82 @@ struct Relayed {
     seen: Delivery,
 }
 
-/// The command that starts a client of `layer` as `nick`.
-fn client_command(layer: Layer, nick: &str, clock_offset: i64) -> Shell {
-    let mut args = vec!["--nick".to_owned(), nick.to_owned()];
-    if layer.encrypted() {
-        args.extend(["--password", PASSWORD].map(String::from));
+/// How a scene's client differs from the default one.
+#[derive(Debug, Default)]
+struct Client {
+    /// Seconds its clock is off by.
+    clock_offset: i64,
+    /// The chat it means its messages for (`--room`; default `lobby`).
+    room: Option<&'static str>,
+    /// Its server's ports, as flags, when not the defaults.
+    ports: &'static [&'static str],
+}
+
+impl Client {
+    fn in_room(room: &'static str, ports: &'static [&'static str]) -> Self {
+        Self {
+            room: Some(room),
+            ports,
+            ..Self::default()
+        }
     }
-    if clock_offset != 0 {
-        args.extend(["--clock-offset".to_owned(), clock_offset.to_string()]);
+
+    /// The command that starts it, in `layer` on `wire`, as `nick`.
+    fn command(&self, layer: Layer, wire: Wire, nick: &str) -> Shell {
+        let mut args: Vec<String> = self.ports.iter().map(|p| p.to_string()).collect();
+        args.extend(["--nick".to_owned(), nick.to_owned()]);
+        if self.clock_offset != 0 {
+            args.extend(["--clock-offset".to_owned(), self.clock_offset.to_string()]);
+        }
+        if let Some(room) = self.room.filter(|_| layer.encrypted()) {
+            args.extend(["--room".to_owned(), room.to_owned()]);
+        }
+        let command = command_on(wire, layer.client_binary(), &args);
+        if layer.encrypted() {
+            return command.with_env(PASSWORD_ENV, PASSWORD);
+        }
+        command
     }
-    Shell::run(layer.client_binary(), &args)
+
+    /// Its encrypted layer's settings.
+    fn settings(&self) -> Result<AeSettings> {
+        let mut settings = AeSettings::new(Password::new(PASSWORD));
+        settings.clock_offset = self.clock_offset;
+        if let Some(room) = self.room {
+            settings.room = Room::new(room)?;
+        }
+        Ok(settings)
+    }
+}
+
+/// `program ARGS`, on `wire`, as a person would type it.
+fn command_on<S: AsRef<str>>(wire: Wire, program: &str, args: &[S]) -> Shell {
+    let mut words: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    if wire == Wire::Zmq {
+        words.extend(["--wire", "zmq"]);
+    }
+    Shell::run(program, &words)
+}
+
+/// Sends a captured frame to `server`, as the member it names, whom an
+/// attacker's connection joins first (in the original's trust model anyone
+/// may).
+fn replay_frame(server: &Server, frame: &[u8]) -> Result<()> {
+    let mut requests = RequestChannel::connect(&server.endpoint())?;
+    let join = Request::Join {
+        nick: Nick::new("alice")?,
+        subscriber: None,
+    };
+    match requests.request(&join)? {
+        Response::Ok => {}
+        other => anyhow::bail!("the attacker's join was answered {other:?}"),
+    }
+    let answer = requests.send(frame)?.to_vec();
+    let codec = server.endpoint().codec();
+    match codec.decode_response(&answer) {
+        Ok(Response::Ok) => Ok(()),
+        other => anyhow::bail!("the replayed frame was answered {other:?}"),
+    }
 }
 
 /// The rogue server's flags for `attack` (`--attack` first), and the
@@ -381,10 +503,8 @@ fn rogue_plan(attack: RogueAttack) -> Result<(Vec<String>, RogueConfig)> {
             let delay = REPLAY_DELAY.as_secs_f64().to_string();
             flags.extend(["--delay".to_owned(), delay]);
         }
-        RogueAttack::SubstituteKey => {
-            flags.extend(["--password", PASSWORD].map(String::from));
-        }
-        RogueAttack::Tamper | RogueAttack::Drop => {}
+        // Substitute-key's password goes in the environment (CHAT_PASSWORD).
+        RogueAttack::Tamper | RogueAttack::Drop | RogueAttack::SubstituteKey => {}
     }
     Ok((flags, config))
 }
@@ -501,15 +621,26 @@ mod tests {
     }
 
     #[test]
-    fn clients_show_their_password_and_clock() {
-        let client = client_command(Layer::Aead, "alice", STALE_CLOCK);
+    fn clients_show_their_password_clock_room_and_wire() {
+        let late = Client {
+            clock_offset: STALE_CLOCK,
+            ..Client::default()
+        };
         assert_eq!(
-            client.lines(),
-            ["    $ aead_client --nick alice --password s3cret --clock-offset -45"]
+            late.command(Layer::Aead, Wire::Json, "alice").lines(),
+            ["    $ CHAT_PASSWORD=s3cret aead_client --nick alice --clock-offset -45"]
         );
         assert_eq!(
-            client_command(Layer::Plain, "bob", 0).lines(),
-            ["    $ simple_client --nick bob"]
+            Client::default()
+                .command(Layer::Plain, Wire::Zmq, "bob")
+                .lines(),
+            ["    $ simple_client --nick bob --wire zmq"]
+        );
+        let roomed = Client::in_room(ROOM_B, &[]);
+        assert_eq!(
+            roomed.command(Layer::Plain, Wire::Json, "bob").lines(),
+            ["    $ simple_client --nick bob"],
+            "a plain client has no room"
         );
     }
 }

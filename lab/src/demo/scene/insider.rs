@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::Result;
 use clap::ValueEnum;
 use unsecured_chat::app::display;
+use unsecured_chat::app::password::PASSWORD_ENV;
 use unsecured_chat::attack::insider_forge::{self, Insider, InsiderForge};
 use unsecured_chat::client::Delivery;
 use unsecured_chat::layer::signed_client::{self, SignedSealer};
@@ -22,7 +23,7 @@ use crate::demo::narration::Shell;
 use crate::demo::{Forgery, Observed, Outcome, PASSWORD};
 use crate::process::PATIENCE;
 use crate::scratch::Scratch;
-use crate::stage::{Member, Server};
+use crate::stage::{Member, Server, layer_server};
 
 /// The member the insider speaks as.
 const VICTIM: &str = "alice";
@@ -83,15 +84,16 @@ impl Scene<'_> {
             args.push("--poison-counter");
         }
         let mut insider = Insider::default();
+        let mut command = self.command("insider_forge", &args);
         if layer.encrypted() {
-            args.extend(["--password", PASSWORD]);
+            command = command.with_env(PASSWORD_ENV, PASSWORD);
             insider.settings = Some(settings());
         }
         if layer == Layer::Signed {
             insider.identity = Some(Identity::generate()?);
         }
         self.say("mallory, a member who knows the password, runs:");
-        self.show(&Shell::run("insider_forge", &args));
+        self.show(&command);
         let forge = InsiderForge::connect(&server.endpoint(), layer, insider)?;
         server.wait_for_subscriber(forge.subscriber()?)?;
         Ok(forge)
@@ -129,8 +131,7 @@ impl Scene<'_> {
     /// bob's client pins alice's key.
     fn first_chat(&mut self, files: &Path) -> Result<()> {
         self.say("earlier, through an honest server:");
-        self.show(&Shell::run::<&str>("ae_server", &[]));
-        let server = Server::of_layer(Layer::Signed, self.column.trust)?;
+        let server = self.server()?;
         let mut alice = self.signed_member(&server, VICTIM, files)?;
         let bob = self.signed_member(&server, "bob", files)?;
         self.say("alice types: hello bob");
@@ -145,9 +146,11 @@ impl Scene<'_> {
     fn rogue_knowing(&mut self, key: Identity) -> Result<Server> {
         let (mut args, config) = rogue_plan(RogueAttack::SubstituteKey)?;
         args.extend(self.column.server_flags().iter().map(|f| f.to_string()));
-        self.show(&Shell::run("rogue_server", &args));
+        let command = self.command("rogue_server", &args);
+        self.show(&command.with_env(PASSWORD_ENV, PASSWORD));
         let trust = self.column.trust;
-        Server::start(|publisher| {
+        let body = layer_server(Layer::Signed).zmq_body;
+        Server::start_on(self.wire, body, |publisher| {
             RogueServer::new(SimpleServer::new(trust), config, publisher).knowing(&settings(), key)
         })
     }
@@ -157,21 +160,16 @@ impl Scene<'_> {
     /// (its known-members file goes beside it).
     fn signed_member(&mut self, server: &Server, nick: &str, files: &Path) -> Result<Member> {
         let identity_file = format!("{nick}/identity");
-        let args = [
-            "--nick",
-            nick,
-            "--password",
-            PASSWORD,
-            "--identity",
-            &identity_file,
-        ];
-        self.show(&Shell::run("signed_client", &args));
+        let args = ["--nick", nick, "--identity", &identity_file];
+        let command = self.command("signed_client", &args);
+        self.show(&command.with_env(PASSWORD_ENV, PASSWORD));
         let folder = files.join(nick);
         let (identity, _) = Identity::load_or_create(&folder.join("identity"))?;
         let known = KnownMembers::open(&folder.join("known_members"))?;
         let sealer = SignedSealer::new(&settings(), identity);
         let opener = signed_client::opener(&settings(), known);
-        Member::join_with(&server.endpoint(), nick, Box::new(sealer), Box::new(opener))
+        let endpoint = server.endpoint().with_zmq_body(Layer::Signed.zmq_body());
+        Member::join_with(&endpoint, nick, Box::new(sealer), Box::new(opener))
     }
 
     /// `member`'s next delivery, said as its client prints it, with the
