@@ -359,7 +359,7 @@ mod tests {
     }
 
     #[test]
-    fn a_file_made_unreadable_later_keeps_the_pin_for_the_session() {
+    fn a_file_corrupted_later_keeps_the_pin_for_the_session() {
         let path = scratch("later");
         let known = KnownMembers::open(&path).unwrap();
         fs::write(&path, "garbage\n").unwrap();
