@@ -130,7 +130,7 @@ impl InsiderForge {
             (true, Some(settings)) => Some(self.capture(&forgery.victim, &settings, wait)?),
             _ => None,
         };
-        let (body, sent, seq) = self.seal(forgery, captured.as_deref())?;
+        let Forged { body, sent, seq } = self.seal(forgery, captured.as_deref())?;
         let response = self.requests.request(&Request::Message {
             nick: forgery.victim.clone(),
             body,
@@ -153,51 +153,21 @@ impl InsiderForge {
         }
     }
 
-    /// The message field, what it says, and its counter.
-    fn seal(
-        &self,
-        forgery: &Forgery,
-        session: Option<&str>,
-    ) -> Result<(MessageBody<'static>, String, Option<u64>), ForgeError> {
+    /// The forgery, made as the layer's members make messages.
+    fn seal(&self, forgery: &Forgery, session: Option<&str>) -> Result<Forged, ForgeError> {
         let (victim, text) = (forgery.victim.as_str(), forgery.text.as_str());
-        if self.layer == Layer::Plain {
-            return Ok((
-                MessageBody::Text(text.to_owned().into()),
-                text.to_owned(),
-                None,
-            ));
-        }
-        let settings =
-            (self.insider.settings.as_ref()).ok_or(ForgeError::NoPassword(self.layer))?;
-        let mut sent = String::new();
-        let sealed = match self.layer {
-            Layer::Plain | Layer::Ae => {
-                sent.push_str(text);
-                AeSealer::new(settings)
-                    .encrypt_message(text.as_bytes())
-                    .map_err(SealError::from)?
-            }
-            Layer::Aead => AeadSealer::new(settings).encrypt_plaintext(|draft| {
-                let plaintext = poisoned(draft.plaintext(victim, text), session);
-                sent = json(&plaintext);
-                plaintext
-            })?,
+        let settings = self.insider.settings.as_ref();
+        let password = || settings.ok_or(ForgeError::NoPassword(self.layer));
+        match self.layer {
+            Layer::Plain => Ok(Forged::in_clear(text)),
+            Layer::Ae => Forged::ae(password()?, text),
+            Layer::Aead => Forged::aead(password()?, victim, text, session),
             Layer::Signed => {
-                let identity = self
-                    .insider
-                    .identity
-                    .as_ref()
-                    .ok_or(ForgeError::NoIdentity)?;
-                AeadSealer::new(settings).encrypt_plaintext(|draft| {
-                    let fields = signed_fields(draft, victim, text, session);
-                    let plaintext = SignedPlaintext::sign(&fields, identity);
-                    sent = json(&plaintext);
-                    plaintext
-                })?
+                let identity = self.insider.identity.as_ref();
+                let identity = identity.ok_or(ForgeError::NoIdentity)?;
+                Forged::signed(password()?, identity, victim, text, session)
             }
-        };
-        let seq = seq_in(&sent);
-        Ok((MessageBody::Sealed(sealed), sent, seq))
+        }
     }
 
     /// Reads broadcasts until the victim's first message that opens with
@@ -245,6 +215,76 @@ impl InsiderForge {
     }
 }
 
+/// A forged `message` field, what it says inside, and its counter.
+struct Forged {
+    body: MessageBody<'static>,
+    sent: String,
+    seq: Option<u64>,
+}
+
+impl Forged {
+    fn in_clear(text: &str) -> Self {
+        Self {
+            body: MessageBody::Text(text.to_owned().into()),
+            sent: text.to_owned(),
+            seq: None,
+        }
+    }
+
+    /// AE seals the text alone.
+    fn ae(settings: &AeSettings, text: &str) -> Result<Self, ForgeError> {
+        let sealed = AeSealer::new(settings).encrypt_message(text.as_bytes());
+        Ok(Self {
+            body: MessageBody::Sealed(sealed.map_err(SealError::from)?),
+            sent: text.to_owned(),
+            seq: None,
+        })
+    }
+
+    /// AEAD's plaintext under the victim's nick, with the captured session
+    /// and [`POISONED_SEQ`] if there is a session to poison.
+    fn aead(
+        settings: &AeSettings,
+        victim: &str,
+        text: &str,
+        session: Option<&str>,
+    ) -> Result<Self, ForgeError> {
+        let (mut sent, mut seq) = (String::new(), None);
+        let sealed = AeadSealer::new(settings).encrypt_plaintext(|draft| {
+            let plaintext = poisoned(draft.plaintext(victim, text), session);
+            (sent, seq) = (json(&plaintext), plaintext.seq);
+            plaintext
+        })?;
+        Ok(Self {
+            body: MessageBody::Sealed(sealed),
+            sent,
+            seq,
+        })
+    }
+
+    /// The same, signed with the insider's own key.
+    fn signed(
+        settings: &AeSettings,
+        identity: &Identity,
+        victim: &str,
+        text: &str,
+        session: Option<&str>,
+    ) -> Result<Self, ForgeError> {
+        let (mut sent, mut seq) = (String::new(), None);
+        let sealed = AeadSealer::new(settings).encrypt_plaintext(|draft| {
+            let fields = signed_fields(draft, victim, text, session);
+            let plaintext = SignedPlaintext::sign(&fields, identity);
+            (sent, seq) = (json(&plaintext), Some(fields.seq));
+            plaintext
+        })?;
+        Ok(Self {
+            body: MessageBody::Sealed(sealed),
+            sent,
+            seq,
+        })
+    }
+}
+
 /// AEAD's plaintext, with the captured session and [`POISONED_SEQ`] if
 /// there is a session to poison.
 fn poisoned<'a>(
@@ -288,12 +328,6 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-/// The counter in a plaintext sent, if any.
-fn seq_in(sent: &str) -> Option<u64> {
-    let value: serde_json::Value = serde_json::from_str(sent).ok()?;
-    value.get("seq")?.as_u64()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +347,5 @@ mod tests {
         );
         let fields = signed_fields(&draft, "alice", "I resign", None);
         assert_eq!((fields.session, fields.seq), ("mine", 0));
-        assert_eq!(seq_in(&json(&plaintext)), Some(POISONED_SEQ));
     }
 }

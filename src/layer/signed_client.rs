@@ -284,17 +284,17 @@ impl SenderCheck for Signatures {
     ) -> Result<Vouched<'p>, Rejection> {
         let claim = Claim::read(plaintext, raw, sent_at)?;
         let (key, first_contact) = self.key_for(&plaintext.nick, &claim)?;
-        let id = claim.id();
-        if !self.verified.remove(&id) && !key.verifies(&claim.signed, &claim.signature) {
+        if !self.verified.remove(&claim.id()) && !key.verifies(&claim.signed, &claim.signature) {
             return Err(Rejection::BadSignature);
         }
-        let note = match first_contact {
-            true => Some(self.pin(&plaintext.nick, key)?),
-            false => None,
+        let note = if first_contact {
+            Some(self.pin(&plaintext.nick, key)?)
+        } else {
+            None
         };
         Ok(Vouched {
             sender: Cow::Owned(key.to_base64()),
-            message_id: Some(id),
+            message_id: Some(claim.message_id()),
             note,
         })
     }
@@ -364,12 +364,22 @@ impl Claim {
         })
     }
 
-    /// What this message is remembered by: the hash of its key, signature
-    /// and signed bytes.
+    /// This claim exactly, for the signatures a batch verified: the hash
+    /// of its key, signature and signed bytes.
     fn id(&self) -> [u8; MAC_LEN] {
         let mut hash = Sha256::new();
         hash.update(self.key);
         hash.update(self.signature.to_bytes());
+        hash.update(&self.signed);
+        hash.finalize().into()
+    }
+
+    /// What the replay guard remembers the message by: the hash of its key
+    /// and signed bytes. Not the signature: a copy whose signature were
+    /// encoded another way would still be the same message.
+    fn message_id(&self) -> [u8; MAC_LEN] {
+        let mut hash = Sha256::new();
+        hash.update(self.key);
         hash.update(&self.signed);
         hash.finalize().into()
     }
