@@ -15,26 +15,38 @@ scheme:
   AEAD  the same with aead_client, whose plaintext is {"nick", "message",
         "room", ...}; a Python frame relabelled with another nick is
         rejected, and so is one sealed for another room.
+  signed  signed_client's frame: its Ed25519 signature verifies with
+        cryptography over the fields as docs/PROTOCOL.md encodes them; a
+        frame signed here is printed; one whose signature is not over its
+        fields is rejected, and so is one from the same nick under another
+        key, with both fingerprints as computed here.
 
-Usage: interop.py BIN_DIR   (the directory holding ae_server, ae_client and
-aead_client). Prints one PASS or FAIL line per check and exits non-zero if
-any check fails. Every process it starts is killed before it exits.
+Usage: interop.py BIN_DIR   (the directory holding ae_server and the
+clients). Prints one PASS or FAIL line per check and exits non-zero if any
+check fails. Every process it starts is killed, and every file it writes
+removed, before it exits.
 """
 
 import base64
+import hashlib
 import json
 import os
 import queue
+import shutil
 import socket
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 # The lab's parameters (PROTOCOL.md section 3.2).
 ITERATIONS = 100
@@ -62,6 +74,15 @@ RELABEL_NICK = "mallory"
 # for one before sending another (a polling interval, not an expectation).
 SYNC_NICK = "sync-probe"
 SYNC_RETRY_SECS = 0.05
+
+# The signed layer (docs/PROTOCOL.md, src/layer/signed_client.rs): what
+# every signed message starts with, and the bytes of a fingerprint.
+SIGNATURE_CONTEXT = b"tp-unsecured-chat/signed-v1"
+FINGERPRINT_BYTES = 16
+# The session and counter of Python's signed messages.
+PYTHON_SESSION = "py-session"
+# Where the signed client keeps its identity: a folder of this run's.
+SCRATCH = tempfile.mkdtemp(prefix="interop-")
 
 
 # --- The two key schemes, with Python's cryptography ---------------------
@@ -107,6 +128,61 @@ def decrypt_message(kdf: str, password: str, sealed: dict) -> bytes:
     if len(salt) != SALT_LEN:
         raise ValueError(f"salt of {len(salt)} bytes, expected {SALT_LEN}")
     return Fernet(message_key(kdf, password, salt)).decrypt(sealed["token"])
+
+
+# --- The signed layer, with cryptography's Ed25519 ---------------------------
+
+
+def signed_bytes(nick: str, room: str, session: str, seq: int, sent_at: int, text: str) -> bytes:
+    """What a signature covers: the context, nick, room and session, each
+    as its length (8 bytes, big-endian) and bytes, the counter and the date
+    as 8 bytes each, then the text as its length and bytes."""
+    def field(data: bytes) -> bytes:
+        return struct.pack(">Q", len(data)) + data
+    return (field(SIGNATURE_CONTEXT) + field(nick.encode()) + field(room.encode())
+            + field(session.encode()) + struct.pack(">QQ", seq, sent_at) + field(text.encode()))
+
+
+def raw_public(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def fingerprint(public: bytes) -> str:
+    """The first 16 bytes of the key's SHA-256, in hex, in groups of four."""
+    digest = hashlib.sha256(public).hexdigest()[:2 * FINGERPRINT_BYTES]
+    return "-".join(digest[i:i + 4] for i in range(0, len(digest), 4))
+
+
+def signed_message(kdf: str, nick: str, text: str, key: Ed25519PrivateKey, seq: int = 0,
+                   signed_text: str = None) -> dict:
+    """The `message` field of the signed layer: the plaintext signed by
+    `key` over its fields (over `signed_text` instead of the text, for a
+    forgery), in a token dated the second it was signed."""
+    sent_at = int(time.time())
+    over = signed_bytes(nick, ROOM, PYTHON_SESSION, seq, sent_at,
+                        text if signed_text is None else signed_text)
+    plaintext = json.dumps({
+        "nick": nick, "message": text, "room": ROOM, "seq": seq, "session": PYTHON_SESSION,
+        "key": base64.b64encode(raw_public(key)).decode(),
+        "signature": base64.b64encode(key.sign(over)).decode(),
+    }).encode()
+    salt = os.urandom(SALT_LEN)
+    token = Fernet(message_key(kdf, PASSWORD, salt)).encrypt_at_time(plaintext, sent_at)
+    return {"salt": base64.b64encode(salt).decode(), "token": token.decode()}
+
+
+def verified_by_python(kdf: str, sealed: dict) -> tuple:
+    """Opens a signed `message` field and verifies its signature (raises if
+    it does not verify); its nick, text and room."""
+    salt = base64.b64decode(sealed["salt"], validate=True)
+    fernet = Fernet(message_key(kdf, PASSWORD, salt))
+    plain = json.loads(fernet.decrypt(sealed["token"]))
+    sent_at = fernet.extract_timestamp(sealed["token"])
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(plain["key"]))
+    public.verify(base64.b64decode(plain["signature"]),
+                  signed_bytes(plain["nick"], plain["room"], plain["session"], plain["seq"],
+                               sent_at, plain["message"]))
+    return plain["nick"], plain["message"], plain["room"]
 
 
 # --- Processes and connections --------------------------------------------
@@ -211,12 +287,20 @@ def start_server(bin_dir: str, started: list) -> tuple:
     return ports[0], ports[1]
 
 
+def client_files(name: str, kdf: str) -> list:
+    """The signed client's files, in a folder of this run's (never the
+    user's own identity), one per key scheme: each run pins its own keys."""
+    if name != "signed_client":
+        return []
+    return ["--identity", os.path.join(SCRATCH, kdf, "identity")]
+
+
 def start_client(bin_dir: str, name: str, kdf: str, ports: tuple, started: list) -> Process:
     """Starts a Rust client as RUST_NICK, the password in its environment,
     and waits until it has joined."""
     client = Process([os.path.join(bin_dir, name), "--host", HOST,
                       "--port", str(ports[0]), "--broadcast-port", str(ports[1]),
-                      "--nick", RUST_NICK, "--kdf", kdf],
+                      "--nick", RUST_NICK, "--kdf", kdf] + client_files(name, kdf),
                      env=dict(os.environ, CHAT_PASSWORD=PASSWORD))
     started.append(client)
     client.wait_for("stderr", lambda l: l.startswith("joined as "))
@@ -273,9 +357,8 @@ def check(name: str, attempt):
         print(f"FAIL {name}: got {observed!r}, expected {expected!r}", flush=True)
 
 
-def rust_frame_opened_by_python(kdf: str, client: Process, listener: LineSocket,
-                                text: str) -> bytes:
-    """Sends `text` through the Rust client; returns what Python decrypts.
+def rust_frame(client: Process, listener: LineSocket, text: str) -> dict:
+    """Sends `text` through the Rust client; returns its `message` field.
 
     The listener connected before the client started, and the server
     subscribes connections in the order they arrive: once the client has
@@ -285,7 +368,13 @@ def rust_frame_opened_by_python(kdf: str, client: Process, listener: LineSocket,
     while True:
         frame = listener.read_json()
         if frame.get("nick") == RUST_NICK:
-            return decrypt_message(kdf, PASSWORD, frame["message"])
+            return frame["message"]
+
+
+def rust_frame_opened_by_python(kdf: str, client: Process, listener: LineSocket,
+                                text: str) -> bytes:
+    """Sends `text` through the Rust client; returns what Python decrypts."""
+    return decrypt_message(kdf, PASSWORD, rust_frame(client, listener, text))
 
 
 def delivery_from(client: Process, nick: str) -> str:
@@ -363,6 +452,49 @@ def check_aead(kdf: str, client: Process, listener: LineSocket, python: LineSock
                    "(sent by an AE client?)"))
 
 
+def check_signed(kdf: str, client: Process, listener: LineSocket, python: LineSocket):
+    text = "signed by Rust"
+    check(f"SIGN {kdf:4} Rust -> Python: signed_client's signature verifies with cryptography",
+          lambda: (verified_by_python(kdf, rust_frame(client, listener, text)),
+                   (RUST_NICK, text, ROOM)))
+
+    key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    text = "signed by Python"
+    frame = {"type": "message", "nick": PYTHON_NICK,
+             "message": signed_message(kdf, PYTHON_NICK, text, key)}
+    check(f"SIGN {kdf:4} Python -> Rust: signed_client prints cryptography's signed frame",
+          lambda: (printed_for(client, python, frame), f"{PYTHON_NICK} : {text}"))
+
+    forged = {"type": "message", "nick": PYTHON_NICK,
+              "message": signed_message(kdf, PYTHON_NICK, "pay mallory", key, seq=1,
+                                        signed_text="pay bob")}
+    check(f"SIGN {kdf:4} Python frame whose signature is over another text: rejected",
+          lambda: (printed_for(client, python, forged), f"[rejected] {PYTHON_NICK}: bad signature"))
+
+    changed = {"type": "message", "nick": PYTHON_NICK,
+               "message": signed_message(kdf, PYTHON_NICK, "new key, who dis", other, seq=2)}
+    expected = (f"[rejected] {PYTHON_NICK}: key changed: pinned {fingerprint(raw_public(key))}, "
+                f"got {fingerprint(raw_public(other))}")
+    check(f"SIGN {kdf:4} Python frame from a pinned nick under another key: rejected, both fingerprints",
+          lambda: (printed_for(client, python, changed), expected))
+
+
+# The key the sync markers of the signed layer are signed with.
+SYNC_KEY = Ed25519PrivateKey.generate()
+
+
+def signed_plaintext(nick: str, text: str) -> bytes:
+    """A signed plaintext dated now, for the sync markers: a marker whose
+    token is dated a second later is rejected, which serves as well."""
+    sent_at = int(time.time())
+    return json.dumps({
+        "nick": nick, "message": text, "room": ROOM, "seq": 0, "session": PYTHON_SESSION,
+        "key": base64.b64encode(raw_public(SYNC_KEY)).decode(),
+        "signature": base64.b64encode(SYNC_KEY.sign(
+            signed_bytes(nick, ROOM, PYTHON_SESSION, 0, sent_at, text))).decode(),
+    }).encode()
+
+
 def ae_plaintext(nick: str, text: str) -> bytes:
     """What the lab's AEClient encrypts: the text alone."""
     return text.encode()
@@ -406,6 +538,8 @@ LAYERS = (
     ("aead_client", "lab", aead_plaintext, check_aead),
     ("ae_client", "hkdf", ae_plaintext, check_ae),
     ("aead_client", "hkdf", aead_plaintext, check_aead),
+    ("signed_client", "lab", signed_plaintext, check_signed),
+    ("signed_client", "hkdf", signed_plaintext, check_signed),
 )
 
 
@@ -423,6 +557,7 @@ def main() -> int:
     finally:
         for process in started:
             process.kill()
+        shutil.rmtree(SCRATCH, ignore_errors=True)
     print(f"interop: {len(PASSES)} passed, {len(FAILURES)} failed")
     return 1 if FAILURES else 0
 

@@ -10,16 +10,18 @@ original's serialisations (pickle, and msgpack for the AE layers) and Python's
           the exploit's bytes and each hostile input get their answer, and a
           well-behaved pyzmq client is served throughout;
   client  simple_client chats through a pyzmq REP+PUB server;
-  AE      ae_server, ae_client and aead_client with msgpack frames and
-          cryptography tokens, both ways.
+  AE      ae_server, ae_client, aead_client and signed_client with msgpack
+          frames and cryptography tokens (and Ed25519 signatures), both ways.
 
 Usage: zmq_interop.py BIN_DIR. One PASS or FAIL line per check; exits
 non-zero if any fails. Every process it starts is killed before it exits.
 """
 
+import collections
 import io
 import os
 import pickle
+import shutil
 import pickletools
 import socket
 import subprocess
@@ -30,11 +32,16 @@ import time
 
 import msgpack
 import zmq
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import interop
-from interop import (PASSWORD, bin_dir_argument, PYTHON_NICK, RELABEL_NICK, RUST_NICK, TIMEOUT_SECS,
-                     Process, aead_plaintext, ae_plaintext, check, decrypt_message,
-                     encrypt_message, sealed_fields)
+from interop import (PASSWORD, ROOM, bin_dir_argument, PYTHON_NICK, RELABEL_NICK, RUST_NICK,
+                     TIMEOUT_SECS, Process, aead_plaintext, ae_plaintext, check, client_files,
+                     decrypt_message, encrypt_message, sealed_fields, signed_message,
+                     signed_plaintext, verified_by_python)
+
+# The key scheme of these checks: the lab's.
+KDF = "lab"
 
 HOST = "127.0.0.1"
 CTX = zmq.Context()
@@ -325,14 +332,35 @@ def check_client(bin_dir: str, started: list):
 # --- The AE layers: msgpack and cryptography tokens --------------------------
 
 
-def check_layer(bin_dir: str, started: list, client_name: str, plaintext, rust_check):
+# An encrypted layer as these checks play it: its client, the plaintext of
+# its sync markers, the `message` field Python sends as PYTHON_NICK, what
+# Python reads of the Rust client's field and what it should read.
+Layer = collections.namedtuple("Layer", "client plaintext python_message opened expected")
+
+AE = Layer("ae_client", ae_plaintext,
+           lambda text: encrypt_message(KDF, PASSWORD, ae_plaintext(PYTHON_NICK, text)),
+           lambda sealed: decrypt_message(KDF, PASSWORD, sealed).decode(),
+           lambda text: text)
+AEAD = Layer("aead_client", aead_plaintext,
+             lambda text: encrypt_message(KDF, PASSWORD, aead_plaintext(PYTHON_NICK, text)),
+             lambda sealed: sealed_fields(decrypt_message(KDF, PASSWORD, sealed)),
+             lambda text: (RUST_NICK, text, ROOM))
+PYTHON_KEY = Ed25519PrivateKey.generate()
+SIGNED = Layer("signed_client", signed_plaintext,
+               lambda text: signed_message(KDF, PYTHON_NICK, text, PYTHON_KEY),
+               lambda sealed: verified_by_python(KDF, sealed),
+               lambda text: (RUST_NICK, text, ROOM))
+
+
+def check_layer(bin_dir: str, started: list, layer: Layer):
+    client_name = layer.client
     ports = start_server(bin_dir, "ae_server", started)
     req, sub = req_socket(ports[0]), sub_socket(ports[1])
     pack, unpack = msgpack.packb, msgpack.unpackb
     for nick in (PYTHON_NICK, RELABEL_NICK, "sync-probe"):
         ask(req, {"type": "join", "nick": nick}, pack, unpack)
     marker = {"type": "message", "nick": "sync-probe",
-              "message": encrypt_message("lab", PASSWORD, plaintext("sync-probe", "sync"))}
+              "message": encrypt_message(KDF, PASSWORD, layer.plaintext("sync-probe", "sync"))}
     sub.RCVTIMEO = int(RETRY_SECS * 1000)
     while True:
         ask(req, marker, pack, unpack)
@@ -344,28 +372,27 @@ def check_layer(bin_dir: str, started: list, client_name: str, plaintext, rust_c
     sub.RCVTIMEO = int(TIMEOUT_SECS * 1000)
     client = Process([os.path.join(bin_dir, client_name), "--wire", "zmq", "--host", HOST,
                       "--port", str(ports[0]), "--broadcast-port", str(ports[1]),
-                      "--nick", RUST_NICK],
+                      "--nick", RUST_NICK] + client_files(client_name, "zmq"),
                      env=dict(os.environ, CHAT_PASSWORD=PASSWORD))
     started.append(client)
     client.wait_for("stderr", lambda l: l.startswith("joined as "))
-    layer = client_name.split("_")[0].upper()
+    name = client_name.split("_")[0].upper()
 
-    text = f"{layer} from Rust, é ✓"
+    text = f"{name} from Rust, é ✓"
     client.send_line(text)
 
     def rust_frame():
         while True:
             frame = unpack(sub.recv())
             if frame.get("nick") == RUST_NICK:
-                return decrypt_message("lab", PASSWORD, frame["message"])
-    opened = rust_frame()
-    check(f"{layer}: Rust -> Python: {client_name}'s msgpack frame decrypts with cryptography",
-          lambda: (rust_check(opened), rust_check(plaintext(RUST_NICK, text))))
+                return frame["message"]
+    sealed = rust_frame()
+    check(f"{name}: Rust -> Python: {client_name}'s msgpack frame opens with cryptography",
+          lambda: (layer.opened(sealed), layer.expected(text)))
 
-    text = f"{layer} from Python"
-    frame = {"type": "message", "nick": PYTHON_NICK,
-             "message": encrypt_message("lab", PASSWORD, plaintext(PYTHON_NICK, text))}
-    check(f"{layer}: Python -> Rust: {client_name} prints a msgpack frame of cryptography",
+    text = f"{name} from Python"
+    frame = {"type": "message", "nick": PYTHON_NICK, "message": layer.python_message(text)}
+    check(f"{name}: Python -> Rust: {client_name} prints a msgpack frame of cryptography",
           lambda: ((ask(req, frame, pack, unpack)["response"],
                     client.wait_for("stdout", lambda l: l.startswith(f"{PYTHON_NICK} : "))),
                    ("ok", f"{PYTHON_NICK} : {text}")))
@@ -375,6 +402,14 @@ def check_layer(bin_dir: str, started: list, client_name: str, plaintext, rust_c
         check("AEAD: a Python frame relabelled with another nick is rejected",
               lambda: (client.wait_for("stdout", lambda l: l.startswith(f"[rejected] {RELABEL_NICK}:")),
                        f"[rejected] {RELABEL_NICK}: sender mismatch (sealed by {PYTHON_NICK})"))
+    if client_name == "signed_client":
+        forged = {"type": "message", "nick": PYTHON_NICK,
+                  "message": signed_message(KDF, PYTHON_NICK, "pay mallory", PYTHON_KEY, seq=1,
+                                            signed_text="pay bob")}
+        ask(req, forged, pack, unpack)
+        check("SIGNED: a Python frame whose signature is over another text is rejected",
+              lambda: (client.wait_for("stdout", lambda l: l.startswith(f"[rejected] {PYTHON_NICK}:")),
+                       f"[rejected] {PYTHON_NICK}: bad signature"))
     req.close()
     sub.close()
 
@@ -385,10 +420,9 @@ def main() -> int:
     parts = (
         ("plain", lambda: check_plain(bin_dir, started)),
         ("client", lambda: check_client(bin_dir, started)),
-        ("AE", lambda: check_layer(bin_dir, started, "ae_client", ae_plaintext,
-                                   lambda p: p.decode())),
-        ("AEAD", lambda: check_layer(bin_dir, started, "aead_client", aead_plaintext,
-                                     sealed_fields)),
+        ("AE", lambda: check_layer(bin_dir, started, AE)),
+        ("AEAD", lambda: check_layer(bin_dir, started, AEAD)),
+        ("signed", lambda: check_layer(bin_dir, started, SIGNED)),
     )
     try:
         for name, part in parts:
@@ -400,6 +434,7 @@ def main() -> int:
     finally:
         for process in started:
             process.kill()
+        shutil.rmtree(interop.SCRATCH, ignore_errors=True)
     print(f"zmq interop: {len(interop.PASSES)} passed, {len(interop.FAILURES)} failed")
     return 1 if interop.FAILURES else 0
 

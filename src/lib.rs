@@ -7,11 +7,13 @@
 //!
 //! ```text
 //!   app      flags password logging display terminal input screen server tools
-//!   attack   simple_bigbrother  simple_dos  simple_exploit  salt_flood
+//!   attack   simple_bigbrother  simple_dos  simple_exploit  salt_flood  insider_forge
 //!   server   base_server  broadcast  simple_server  ae_server  rogue_server
 //!   client   base_client  inbox  simple_client  names
-//!   layer    plain  crypto  kdf  ae_client  aead_client      (Seal, Open, Layer)
-//!            secret  key_cache  budget  clock  room  replay  counters
+//!   layer    plain  crypto  kdf  ae_client  aead_client  signed_client
+//!            (Seal, Open, Layer)  secret  key_cache  budget  clock  room
+//!            replay  counters  identity  member_key  known_members
+//!            private_file
 //!   wire     framing  zmtp  connection  codec  json  pickle  msgpack  frame  nick
 //! ```
 //!
@@ -39,6 +41,7 @@
 //! | [`layer::crypto`], [`layer::kdf`], [`layer::ae_client`] | `AEClient.py` |
 //! | [`server::rogue_server`] | `rogue_server.py` |
 //! | [`layer::aead_client`] | `AEADClient.py` |
+//! | [`layer::signed_client`], [`attack::insider_forge`] | none: the lab's question 13, answered |
 //! | [`wire`] (frames, codecs, [`wire::zmtp`]), [`layer::plain`] | the dictionaries, `pickle`/`msgpack`, ZeroMQ |
 //!
 //! The lab tooling (the demo, the benchmark, the helper that runs the
@@ -80,9 +83,17 @@ pub enum Error {
     #[error(transparent)]
     Password(#[from] app::password::PasswordError),
     #[error(transparent)]
-    Layer(#[from] layer::NoPassword),
+    Layer(#[from] layer::LayerError),
+    #[error(transparent)]
+    NoDataFolder(#[from] app::flags::NoDataFolder),
+    #[error(transparent)]
+    Identity(#[from] layer::identity::IdentityError),
+    #[error(transparent)]
+    KnownMembers(#[from] layer::known_members::KnownError),
     #[error(transparent)]
     Exploit(#[from] attack::simple_exploit::ExploitError),
     #[error(transparent)]
     Command(#[from] attack::simple_exploit::CommandTooLong),
+    #[error(transparent)]
+    Forge(#[from] attack::insider_forge::ForgeError),
 }

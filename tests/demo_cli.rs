@@ -66,9 +66,9 @@ fn quiet_prints_the_table_and_its_verdict_only() {
     let (_, printed) = demo(&["--quiet", "--only", "stale-token"]);
     let lines: Vec<&str> = printed.lines().filter(|l| !l.is_empty()).collect();
     assert!(lines[0].starts_with("attack "), "{printed}");
-    assert_eq!(lines.len(), 1 + 4 + 1, "{printed}");
+    assert_eq!(lines.len(), 1 + 5 + 1, "{printed}");
     assert_eq!(
-        lines[5],
+        lines[6],
         "every cell agrees with the lab's expected outcome"
     );
 }

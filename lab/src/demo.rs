@@ -50,6 +50,15 @@ pub enum Target {
     Ours,
 }
 
+/// What a member who knows the password forges (`insider_forge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum Forgery {
+    /// A message that claims another member's nick.
+    Nick,
+    /// The same, in the victim's session, numbered 2^63.
+    Counter,
+}
+
 /// A row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Row {
@@ -57,9 +66,14 @@ pub enum Row {
     Evict,
     Flood,
     Exploit(Target),
+    /// `Rogue(SubstituteKey)` is the substitution before first contact.
     Rogue(RogueAttack),
+    /// The rogue server's key substitution, to a receiver that had pinned
+    /// the sender's key before.
+    KeyPinned,
     RoomReplay,
     StaleToken,
+    Insider(Forgery),
 }
 
 impl Row {
@@ -79,8 +93,10 @@ impl Row {
             Self::Flood => Attack::Flood,
             Self::Exploit(_) => Attack::Exploit,
             Self::Rogue(attack) => Attack::Rogue(attack),
+            Self::KeyPinned => Attack::Rogue(RogueAttack::SubstituteKey),
             Self::RoomReplay => Attack::RoomReplay,
             Self::StaleToken => Attack::StaleToken,
+            Self::Insider(_) => Attack::Insider,
         }
     }
 
@@ -108,11 +124,23 @@ impl Row {
             Self::Rogue(RogueAttack::Drop) => {
                 "A rogue server relays only every other message: nobody can prevent it, at best detect it."
             }
+            Self::Rogue(RogueAttack::SubstituteKey) => {
+                "A rogue server that knows the password signs each message again with its own key. A receiver that never saw the sender's key cannot tell, and pins the server's (trust on first use)."
+            }
+            Self::KeyPinned => {
+                "The same substitution, to a receiver that pinned the sender's key before (an earlier chat, through an honest server): the key changed, and it says so, with both fingerprints. That is why people compare fingerprints once."
+            }
             Self::RoomReplay => {
                 "A frame captured in one chat is sent, byte for byte, into another chat that shares the password: nothing in the lab's tokens says which chat they were sealed for. AEAD seals the room (--room)."
             }
             Self::StaleToken => {
                 "The lab's TTL experiment: a sender whose clock is 45 s behind (or an old message replayed)."
+            }
+            Self::Insider(Forgery::Nick) => {
+                "A member who knows the password speaks as another: under AEAD it seals the victim's nick with the shared password, as the victim would. Only a key of each member's own stops it (or, through an honest server, the guard: a nick belongs to the connection that joined it)."
+            }
+            Self::Insider(Forgery::Counter) => {
+                "The insider also puts the victim's session and a counter of 2^63 in its forgery: AEAD receivers then take every genuine message of the victim's as late."
             }
         }
     }
@@ -130,8 +158,12 @@ impl fmt::Display for Row {
             Self::Rogue(RogueAttack::Impersonate) => "impersonate",
             Self::Rogue(RogueAttack::Replay) => "replay",
             Self::Rogue(RogueAttack::Drop) => "drop",
+            Self::Rogue(RogueAttack::SubstituteKey) => "key substituted before first contact",
+            Self::KeyPinned => "key substituted after pinning",
             Self::RoomReplay => "replay into another room",
             Self::StaleToken => "stale token (45 s)",
+            Self::Insider(Forgery::Nick) => "insider forges a nick",
+            Self::Insider(Forgery::Counter) => "insider poisons a counter",
         })
     }
 }
@@ -147,6 +179,7 @@ pub enum Attack {
     Rogue(RogueAttack),
     RoomReplay,
     StaleToken,
+    Insider,
 }
 
 impl Attack {
@@ -160,9 +193,16 @@ impl Attack {
                 .iter()
                 .map(|&target| Row::Exploit(target))
                 .collect(),
+            Self::Rogue(RogueAttack::SubstituteKey) => {
+                vec![Row::Rogue(RogueAttack::SubstituteKey), Row::KeyPinned]
+            }
             Self::Rogue(attack) => vec![Row::Rogue(attack)],
             Self::RoomReplay => vec![Row::RoomReplay],
             Self::StaleToken => vec![Row::StaleToken],
+            Self::Insider => Forgery::value_variants()
+                .iter()
+                .map(|&forgery| Row::Insider(forgery))
+                .collect(),
         }
     }
 }
@@ -180,7 +220,7 @@ impl ValueEnum for Attack {
             before
                 .into_iter()
                 .chain(rogue)
-                .chain([Self::RoomReplay, Self::StaleToken])
+                .chain([Self::RoomReplay, Self::StaleToken, Self::Insider])
                 .collect()
         })
     }
@@ -197,6 +237,10 @@ impl ValueEnum for Attack {
                 "A frame captured in one chat, sent into another",
             ),
             Self::StaleToken => ("stale-token", "A message sealed 45 s ago"),
+            Self::Insider => (
+                "insider",
+                "A member who knows the password speaks as another",
+            ),
         };
         Some(PossibleValue::new(name).help(help))
     }
@@ -235,7 +279,7 @@ impl Column {
                     ..open
                 },
             ],
-            Layer::Ae | Layer::Aead => vec![open],
+            Layer::Ae | Layer::Aead | Layer::Signed => vec![open],
         }
     }
 
@@ -288,7 +332,7 @@ pub fn expected(row: Row, column: Column) -> Outcome {
     match row {
         Row::Eavesdrop => match layer {
             Layer::Plain => Succeeds,
-            Layer::Ae | Layer::Aead => Stopped,
+            Layer::Ae | Layer::Aead | Layer::Signed => Stopped,
         },
         Row::Evict | Row::Flood => match trust {
             TrustModel::Open => Succeeds,
@@ -299,27 +343,39 @@ pub fn expected(row: Row, column: Column) -> Outcome {
         Row::Rogue(attack) => against_rogue(attack, layer),
         Row::RoomReplay => match layer {
             Layer::Plain | Layer::Ae => Succeeds,
-            Layer::Aead => Stopped,
+            Layer::Aead | Layer::Signed => Stopped,
+        },
+        Row::KeyPinned => match layer {
+            Layer::Plain | Layer::Ae | Layer::Aead => NotApplicable,
+            Layer::Signed => Stopped,
         },
         Row::StaleToken => match layer {
             Layer::Plain => NotApplicable,
             Layer::Ae => Succeeds,
-            Layer::Aead => Stopped,
+            Layer::Aead | Layer::Signed => Stopped,
+        },
+        Row::Insider(_) => match (layer, trust) {
+            (_, TrustModel::Guarded) | (Layer::Signed, _) => Stopped,
+            (Layer::Plain | Layer::Ae | Layer::Aead, TrustModel::Open) => Succeeds,
         },
     }
 }
 
 /// What a layer makes of a rogue server's attack: AE stops tampering only;
-/// AEAD stops relabelling and replays too, and reports drops.
+/// AEAD and signed stop relabelling and replays too, and report drops; only
+/// signed messages carry a key to substitute, and before first contact
+/// nothing tells the substitute from the real one.
 fn against_rogue(attack: RogueAttack, layer: Layer) -> Outcome {
     use Outcome::*;
-    use RogueAttack::{Drop, Impersonate, Replay, Tamper};
+    use RogueAttack::{Drop, Impersonate, Replay, SubstituteKey, Tamper};
     match (attack, layer) {
+        (SubstituteKey, Layer::Plain | Layer::Ae | Layer::Aead) => NotApplicable,
+        (SubstituteKey, Layer::Signed) => Succeeds,
         (Tamper | Impersonate | Replay | Drop, Layer::Plain) => Succeeds,
-        (Tamper, Layer::Ae | Layer::Aead) => Stopped,
+        (Tamper, Layer::Ae | Layer::Aead | Layer::Signed) => Stopped,
         (Impersonate | Replay | Drop, Layer::Ae) => Succeeds,
-        (Impersonate | Replay, Layer::Aead) => Stopped,
-        (Drop, Layer::Aead) => Detected,
+        (Impersonate | Replay, Layer::Aead | Layer::Signed) => Stopped,
+        (Drop, Layer::Aead | Layer::Signed) => Detected,
     }
 }
 
@@ -348,10 +404,11 @@ pub fn play(row: Row, column: Column, wire: Wire, narrate: &mut dyn FnMut(&str))
 /// The whole lab in one command: every attack against every layer, judged.
 ///
 /// Plays every attack of the lab (eavesdropping, eviction and flood, the
-/// pickle exploit, a rogue server's tamper, impersonate, replay and drop, a
-/// frame replayed into another room, a stale token) against every layer
-/// (plain, plain --guard, AE, AEAD), in process on free local ports, on
-/// either wire. Each scene prints the commands that play it
+/// pickle exploit, a rogue server's tamper, impersonate, replay, drop and key
+/// substitution, a frame replayed into another room, a stale token, an
+/// insider's forgeries) against every layer (plain, plain --guard, AE, AEAD,
+/// signed), in process on free local ports, on either wire. Each scene prints
+/// the commands that play it
 /// by hand and narrates what happened; the run ends with the attack/defence
 /// table. Exits non-zero if an observed outcome differs from the expected one.
 #[derive(Debug, Parser)]
@@ -494,13 +551,45 @@ mod tests {
     }
 
     #[test]
+    fn only_the_signed_layer_stops_the_insider_and_only_after_pinning() {
+        let aead = column(Layer::Aead, TrustModel::Open);
+        let signed = column(Layer::Signed, TrustModel::Open);
+        for forgery in [Forgery::Nick, Forgery::Counter] {
+            assert_eq!(expected(Row::Insider(forgery), aead), Outcome::Succeeds);
+            assert_eq!(expected(Row::Insider(forgery), signed), Outcome::Stopped);
+        }
+        let before = Row::Rogue(RogueAttack::SubstituteKey);
+        assert_eq!(expected(before, signed), Outcome::Succeeds);
+        assert_eq!(expected(Row::KeyPinned, signed), Outcome::Stopped);
+        assert_eq!(expected(Row::KeyPinned, aead), Outcome::NotApplicable);
+        let flags = Flags::parse_from(["chat_demo", "--only", "insider,substitute-key"]);
+        assert_eq!(
+            flags.rows(),
+            [
+                before,
+                Row::KeyPinned,
+                Row::Insider(Forgery::Nick),
+                Row::Insider(Forgery::Counter)
+            ]
+        );
+    }
+
+    #[test]
     fn the_table_has_every_attack_against_every_column() {
         let rows = Row::all();
-        assert_eq!(rows.len(), 11);
+        assert_eq!(rows.len(), 15);
         assert_eq!(rows[3], Row::Exploit(Target::PickleReader));
         assert_eq!(rows[4], Row::Exploit(Target::Ours));
+        assert_eq!(
+            rows[9..11],
+            [Row::Rogue(RogueAttack::SubstituteKey), Row::KeyPinned]
+        );
+        assert_eq!(
+            rows[13..],
+            [Row::Insider(Forgery::Nick), Row::Insider(Forgery::Counter)]
+        );
         let columns: Vec<String> = Column::all().iter().map(ToString::to_string).collect();
-        assert_eq!(columns, ["plain", "plain --guard", "AE", "AEAD"]);
+        assert_eq!(columns, ["plain", "plain --guard", "AE", "AEAD", "signed"]);
         for row in rows {
             assert!(row.to_string().len() <= ROW_WIDTH, "{row}");
             assert!(Row::all().contains(&row) && row.attack().rows().contains(&row));

@@ -15,7 +15,7 @@ use unsecured_chat::attack::simple_bigbrother::{Overheard, overhear};
 use unsecured_chat::client::{
     BaseClient, BroadcastChannel, Delivery, Endpoint, RequestChannel, SimpleClient, on_recv,
 };
-use unsecured_chat::layer::{AeSettings, Layer, Seal};
+use unsecured_chat::layer::{AeSettings, Layer, Open, Seal};
 use unsecured_chat::server::ae_server::ae_server;
 use unsecured_chat::server::{
     BaseServer, Publisher, ServerConfig, ServerHandle, Service, SimpleServer, Stopper, TrustModel,
@@ -34,8 +34,8 @@ pub struct LayerServer {
 }
 
 /// The server a layer's clients talk to: the plain server relays every
-/// layer, the AE server encrypted messages only (msgpack on the ZeroMQ
-/// wire, as the lab's AEServer).
+/// layer, the AE server encrypted messages only (AE's, AEAD's, signed;
+/// msgpack on the ZeroMQ wire, as the lab's AEServer).
 pub fn layer_server(layer: Layer) -> LayerServer {
     match layer {
         Layer::Plain => LayerServer {
@@ -43,7 +43,7 @@ pub fn layer_server(layer: Layer) -> LayerServer {
             service: SimpleServer::new,
             zmq_body: ZmqBody::Pickle,
         },
-        Layer::Ae | Layer::Aead => LayerServer {
+        Layer::Ae | Layer::Aead | Layer::Signed => LayerServer {
             binary: "ae_server",
             service: ae_server,
             zmq_body: ZmqBody::Msgpack,
@@ -184,12 +184,24 @@ impl Member {
         settings: Option<&AeSettings>,
     ) -> Result<Self> {
         let endpoint = endpoint.clone().with_zmq_body(layer.zmq_body());
-        let base = BaseClient::connect(&endpoint)?;
+        let (sealer, opener) = (layer.sealer(settings)?, layer.opener(settings)?);
+        Self::join_with(&endpoint, nick, sealer, opener)
+    }
+
+    /// As [`join`](Self::join), sealing and opening with these halves of a
+    /// layer (the signed layer's, with a member's own identity and pins);
+    /// `endpoint` says which body its layer speaks on the ZeroMQ wire.
+    pub fn join_with(
+        endpoint: &Endpoint,
+        nick: &str,
+        sealer: Box<dyn Seal>,
+        opener: Box<dyn Open>,
+    ) -> Result<Self> {
+        let base = BaseClient::connect(endpoint)?;
         let subscriber = base.broadcasts.local_addr()?;
         let nick = Nick::new(nick)?;
-        let mut client = SimpleClient::new(base.requests, nick, layer.sealer(settings)?)
-            .with_subscriber(subscriber);
-        let deliveries = read_deliveries(base.broadcasts, layer, settings)?;
+        let mut client = SimpleClient::new(base.requests, nick, sealer).with_subscriber(subscriber);
+        let deliveries = read_deliveries(base.broadcasts, opener)?;
         match client.join()? {
             Response::Ok => Ok(Self { client, deliveries }),
             refusal => bail!("'{}' cannot join: {refusal:?}", client.nick()),
@@ -226,14 +238,12 @@ impl Member {
 }
 
 /// Reads `broadcasts` on a thread of its own, sending each frame, opened by
-/// the layer, down the returned channel. The thread ends when the server
+/// `opener`, down the returned channel. The thread ends when the server
 /// closes the connection (it does when it stops).
 fn read_deliveries(
     broadcasts: BroadcastChannel,
-    layer: Layer,
-    settings: Option<&AeSettings>,
+    mut opener: Box<dyn Open>,
 ) -> Result<Receiver<Delivery>> {
-    let mut opener = layer.opener(settings)?;
     let (tx, rx) = mpsc::channel();
     broadcasts.spawn(
         move |codec, frame| {

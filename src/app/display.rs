@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use crate::attack::insider_forge::Report as ForgeReport;
 use crate::attack::simple_bigbrother::Overheard;
 use crate::attack::simple_dos::{Eviction, Flood, Report as DosReport};
 use crate::attack::simple_exploit::Report as ExploitReport;
@@ -199,6 +200,32 @@ pub fn exploit_report(report: &ExploitReport) -> Vec<String> {
         ),
         Err(reason) => format!("legitimate client: NOT served: {}", printable(reason)),
     });
+    lines
+}
+
+/// What `insider_forge` prints: what it sent as whom, the session it read
+/// if it poisoned a counter, and the server's answer.
+pub fn forge_report(report: &ForgeReport) -> Vec<String> {
+    let victim = printable(report.victim.as_str());
+    let inside = match report.layer {
+        crate::layer::Layer::Plain => "",
+        _ => ", inside the token",
+    };
+    let mut lines = vec![format!(
+        "sent as '{victim}' ({} layer{inside}): {}",
+        report.layer,
+        printable(&report.sent)
+    )];
+    if let Some(session) = &report.captured_session {
+        lines.push(format!(
+            "{victim}'s session, read from a frame of theirs opened with the password: {}",
+            printable(session)
+        ));
+    }
+    lines.push(format!(
+        "the server answered: {}",
+        response(&report.response)
+    ));
     lines
 }
 

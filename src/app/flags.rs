@@ -74,9 +74,11 @@ impl ClientFlags {
     }
 }
 
-/// Flags of the encrypted clients. Their `Debug` hides the password.
+/// The shared secret of the encrypted layers and how keys are derived from
+/// it: what every member of a chat shares, and what a rogue server that
+/// knows the password needs. Their `Debug` hides the password.
 #[derive(Debug, Clone, Args)]
-pub struct CryptoFlags {
+pub struct KeyFlags {
     /// Read the shared password from the first line of FILE (`-`: of stdin).
     /// Without it: the CHAT_PASSWORD environment variable, else a prompt
     /// without echo on a terminal. The password is never logged
@@ -98,6 +100,29 @@ pub struct CryptoFlags {
     /// receivers in another room refuse (and part of the key with --kdf hkdf)
     #[arg(long, default_value = DEFAULT_ROOM)]
     pub room: Room,
+}
+
+impl KeyFlags {
+    /// The settings these flags describe, once the password is found;
+    /// `ttl` is AEAD's.
+    pub fn settings(&self, ttl: u64) -> Result<AeSettings, password::PasswordError> {
+        let password = password::read(self.password.as_ref(), self.password_file.as_deref())?;
+        Ok(AeSettings {
+            iterations: self.iterations,
+            kdf: self.kdf,
+            room: self.room.clone(),
+            ttl,
+            ..AeSettings::new(password)
+        })
+    }
+}
+
+/// Flags of the encrypted clients: the shared secret, and how this client
+/// seals. Their `Debug` hides the password.
+#[derive(Debug, Clone, Args)]
+pub struct CryptoFlags {
+    #[command(flatten)]
+    pub keys: KeyFlags,
     /// Keep one salt for the whole session: one key derivation per sender
     /// instead of one per message (each message still gets its own IV)
     #[arg(long)]
@@ -116,21 +141,80 @@ pub struct CryptoFlags {
 impl CryptoFlags {
     /// The layer's settings, once the password is found; `ttl` is AEAD's.
     pub fn settings(&self, ttl: u64) -> Result<AeSettings, password::PasswordError> {
-        let password = password::read(self.password.as_ref(), self.password_file.as_deref())?;
         Ok(AeSettings {
-            password,
-            iterations: self.iterations,
-            kdf: self.kdf,
-            room: self.room.clone(),
             salt_mode: if self.session_salt {
                 SaltMode::PerSession
             } else {
                 SaltMode::PerMessage
             },
             clock_offset: self.clock_offset,
-            ttl,
+            ..self.keys.settings(ttl)?
         })
     }
+}
+
+/// The signed layer's files: this member's key pair and the keys it has
+/// pinned.
+#[derive(Debug, Clone, Args)]
+pub struct IdentityFlags {
+    /// Your key pair, created on first use (mode 0600, PKCS#8 PEM)
+    /// [default: unsecured-chat/identity under $XDG_DATA_HOME, else
+    /// ~/.local/share]
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+    /// The keys you have pinned, one per nick, first seen first kept
+    /// [default: known_members, in the identity file's folder]
+    #[arg(long, value_name = "FILE")]
+    pub known: Option<PathBuf>,
+}
+
+/// Where the signed layer's files go when no flag says.
+pub const DATA_FOLDER: &str = "unsecured-chat";
+const IDENTITY_FILE: &str = "identity";
+const KNOWN_FILE: &str = "known_members";
+
+/// Neither flag nor environment says where the signed layer's files go.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("no folder for your identity: set XDG_DATA_HOME or HOME, or pass --identity FILE")]
+pub struct NoDataFolder;
+
+impl IdentityFlags {
+    pub fn identity_path(&self) -> Result<PathBuf, NoDataFolder> {
+        match &self.identity {
+            Some(path) => Ok(path.clone()),
+            None => default_identity(),
+        }
+    }
+
+    pub fn known_path(&self) -> Result<PathBuf, NoDataFolder> {
+        match &self.known {
+            Some(path) => Ok(path.clone()),
+            None => Ok(self.identity_path()?.with_file_name(KNOWN_FILE)),
+        }
+    }
+}
+
+/// Where a member's identity file is when no flag says.
+pub fn default_identity() -> Result<PathBuf, NoDataFolder> {
+    Ok(data_folder()?.join(IDENTITY_FILE))
+}
+
+/// `$XDG_DATA_HOME/unsecured-chat`, else `$HOME/.local/share/unsecured-chat`
+/// (the XDG base directory rules: a relative `XDG_DATA_HOME` is ignored).
+fn data_folder() -> Result<PathBuf, NoDataFolder> {
+    let absolute = |var: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+    };
+    let base = match absolute("XDG_DATA_HOME") {
+        Some(data) => data,
+        None => absolute("HOME")
+            .ok_or(NoDataFolder)?
+            .join(".local")
+            .join("share"),
+    };
+    Ok(base.join(DATA_FOLDER))
 }
 
 /// The AEAD layer's own flag.

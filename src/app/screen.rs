@@ -76,7 +76,8 @@ impl Screen {
     }
 
     /// A broadcast, as PROTOCOL.md section 4 says: the message or rejection
-    /// on stdout, a server's notice and a layer's warnings on stderr.
+    /// on stdout, a server's notice and a layer's warnings and notes (a key
+    /// pinned) on stderr.
     pub fn delivery(&self, delivery: &Delivery) {
         let line = display::delivery(delivery);
         match delivery {
@@ -91,6 +92,9 @@ impl Screen {
                 self.show(&line, paint, Stream::Out);
                 for warning in &opened.warnings {
                     self.show(&display::warning(warning), Paint::Alarm, Stream::Err);
+                }
+                for note in &opened.notes {
+                    self.note(&display::printable(note));
                 }
             }
         }

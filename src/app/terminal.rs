@@ -1,6 +1,6 @@
-//! The terminal client shared by `simple_client`, `ae_client` and
-//! `aead_client`: lines typed become messages, broadcasts become lines on
-//! the screen.
+//! The terminal client shared by `simple_client`, `ae_client`,
+//! `aead_client` and `signed_client`: lines typed become messages,
+//! broadcasts become lines on the screen.
 //!
 //! Python's client was a web page (pywebio) polling the broadcast socket
 //! every 0.1 s. This one is a terminal program: an input thread reads lines
@@ -13,19 +13,24 @@
 //!
 //! A line the client cannot send (longer than a line may be once sealed and
 //! framed) is refused here and the chat goes on; blank lines are not sent.
+//! The signed layer adds two commands, `/whois NICK` and `/fingerprint`,
+//! which read its [`Keyring`]; other layers have no keys to show.
 
 use std::io;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Sender};
 
 use super::display;
-use super::flags::{ClientFlags, CryptoFlags};
+use super::flags::{ClientFlags, CryptoFlags, IdentityFlags};
 use super::input::{self, Input, TerminalRestore};
 use super::screen::Screen;
 use crate::Error;
 use crate::client::{BaseClient, BroadcastChannel, ClientError, Endpoint, SimpleClient};
 use crate::client::{Inbox, Verifier};
-use crate::layer::{AeSettings, Layer, Open, Seal};
+use crate::layer::identity::Origin;
+use crate::layer::known_members::Pinning;
+use crate::layer::signed_client::{self, Keyring, SignedSealer};
+use crate::layer::{AeSettings, Identity, KnownMembers, Layer, Open, Seal};
 use crate::wire::{MAX_LINE, Nick, Response};
 
 const HELP: &str = "\
@@ -35,6 +40,15 @@ Type a line and press Enter to send it. Commands:
   /quit   leave the chat and exit (so do Ctrl-C and end of input)
   /help   show this help
 Start a message with // to send a line beginning with /.";
+
+/// The signed layer's commands, listed by `/help` in that layer only.
+const SIGNED_HELP: &str = concat!(
+    "  /whois NICK    show the fingerprint of the key pinned for NICK\n",
+    "  /fingerprint   show your own key's fingerprint, for others to compare",
+);
+
+/// What the signed layer's commands say in the other layers.
+const SIGNED_ONLY: &str = "/whois and /fingerprint are commands of the signed layer (signed_client): this layer has no keys of its own";
 
 /// What the main thread reacts to.
 enum Event {
@@ -50,6 +64,8 @@ enum Command<'a> {
     Join,
     Quit,
     Help,
+    Whois(&'a str),
+    Fingerprint,
     Unknown(&'a str),
 }
 
@@ -63,6 +79,9 @@ impl<'a> Command<'a> {
             "/join" => Self::Join,
             "/quit" => Self::Quit,
             "/help" => Self::Help,
+            "/fingerprint" => Self::Fingerprint,
+            "/whois" => Self::Whois(""),
+            other if other.starts_with("/whois ") => Self::Whois(other["/whois ".len()..].trim()),
             other if other.starts_with('/') => Self::Unknown(other),
             _ => Self::Say(line),
         }
@@ -77,7 +96,7 @@ pub fn run_layer(
 ) -> Result<(), Error> {
     let (sealer, opener) = (layer.sealer(settings)?, layer.opener(settings)?);
     let endpoint = client.endpoint.endpoint().with_zmq_body(layer.zmq_body());
-    run(&endpoint, client.nick(), sealer, opener)
+    run(&endpoint, client.nick(), sealer, opener, None)
 }
 
 /// Runs a chat session in an encrypted `layer`, its password and key
@@ -92,8 +111,75 @@ pub fn run_encrypted(
     run_layer(layer, client, Some(&settings))
 }
 
-/// Runs a chat session until `/quit`, end of input, Ctrl-C or a lost server.
-pub fn run<S, O>(endpoint: &Endpoint, nick: Nick, sealer: S, opener: O) -> Result<(), Error>
+/// Runs a chat session in the signed layer, signing with the identity in
+/// `files` (made there on first use) and pinning keys in its known-members
+/// file.
+pub fn run_signed(
+    client: &ClientFlags,
+    crypto: &CryptoFlags,
+    ttl: u64,
+    files: &IdentityFlags,
+) -> Result<(), Error> {
+    let settings = &crypto.settings(ttl)?;
+    let path = files.identity_path()?;
+    let (identity, origin) = Identity::load_or_create(&path)?;
+    let known = KnownMembers::open(&files.known_path()?)?;
+    let own = identity.fingerprint();
+    if origin == Origin::Created {
+        Screen::lines().note(&format!(
+            "created your identity in {}; your fingerprint: {own}",
+            path.display()
+        ));
+    }
+    let nick = client.nick();
+    pin_own_key(&known, &nick, &identity);
+    let keyring = Keyring {
+        own,
+        known: known.clone(),
+    };
+    let sealer = SignedSealer::new(settings, identity);
+    let opener = signed_client::opener(settings, known);
+    let endpoint = client
+        .endpoint
+        .endpoint()
+        .with_zmq_body(Layer::Signed.zmq_body());
+    run(&endpoint, nick, sealer, opener, Some(keyring))
+}
+
+/// Pins this member's own key for its nick, so that its own messages are
+/// not news to it; says so if the nick has another key pinned here.
+fn pin_own_key(known: &KnownMembers, nick: &Nick, identity: &Identity) {
+    let own = identity.public();
+    let pinning = match known.pinned(nick.as_str()) {
+        Some(pinned) if pinned == own => return,
+        Some(pinned) => Pinning::Taken(pinned),
+        None => known.pin(nick.as_str(), own),
+    };
+    let said = match pinning {
+        Pinning::Pinned => return,
+        Pinning::Taken(other) => format!(
+            "warning: another key is pinned for '{nick}' here ({}): your own messages will be rejected as a key change, and so will they by whoever pinned it",
+            other.fingerprint()
+        ),
+        Pinning::Unsaved(why) => {
+            format!("warning: your own key is pinned for this session only: {why}")
+        }
+        Pinning::Full => {
+            format!("warning: too many members pinned to pin your own key for '{nick}'")
+        }
+    };
+    Screen::lines().note(&said);
+}
+
+/// Runs a chat session until `/quit`, end of input, Ctrl-C or a lost
+/// server; `keyring` is the signed layer's, for its commands.
+pub fn run<S, O>(
+    endpoint: &Endpoint,
+    nick: Nick,
+    sealer: S,
+    opener: O,
+    keyring: Option<Keyring>,
+) -> Result<(), Error>
 where
     S: Seal,
     O: Open + 'static,
@@ -117,7 +203,7 @@ where
     ));
     let (screen, _restore) = start_input(client.nick(), &events)?;
     spawn_reader(base.broadcasts, opener, &screen, &events)?;
-    chat(&mut client, inbox, &screen)
+    chat(&mut client, inbox, &screen, keyring.as_ref())
 }
 
 /// Starts reading input: the line editor when a person is at the keyboard
@@ -175,6 +261,7 @@ fn chat<S: Seal>(
     client: &mut SimpleClient<S>,
     inbox: mpsc::Receiver<Event>,
     screen: &Screen,
+    keyring: Option<&Keyring>,
 ) -> Result<(), Error> {
     for event in inbox {
         let line = match event {
@@ -194,7 +281,12 @@ fn chat<S: Seal>(
             Command::Say(text) => say(client, text, screen)?,
             Command::List => list(client, screen)?,
             Command::Join => rejoin(client, screen)?,
-            Command::Help => HELP.lines().for_each(|l| screen.out(l)),
+            Command::Help => help(keyring, screen),
+            Command::Whois(nick) => whois(keyring, nick, screen),
+            Command::Fingerprint => match keyring {
+                Some(keyring) => screen.note(&format!("your fingerprint: {}", keyring.own)),
+                None => screen.note(SIGNED_ONLY),
+            },
             Command::Unknown(command) => screen.note(&format!(
                 "unknown command '{}' (type /help)",
                 display::printable(command)
@@ -202,6 +294,31 @@ fn chat<S: Seal>(
         }
     }
     leave(client, screen)
+}
+
+/// `/help`: the commands, the signed layer's among them in that layer.
+fn help(keyring: Option<&Keyring>, screen: &Screen) {
+    let signed = keyring.map(|_| SIGNED_HELP);
+    HELP.lines()
+        .chain(signed.into_iter().flat_map(str::lines))
+        .for_each(|line| screen.out(line));
+}
+
+/// `/whois NICK`: the fingerprint of the key pinned for NICK.
+fn whois(keyring: Option<&Keyring>, nick: &str, screen: &Screen) {
+    let Some(keyring) = keyring else {
+        return screen.note(SIGNED_ONLY);
+    };
+    if nick.is_empty() {
+        return screen.note("usage: /whois NICK");
+    }
+    let shown = display::printable(nick);
+    match keyring.known.fingerprint_of(nick) {
+        Some(fingerprint) => screen.note(&format!("{shown}: {fingerprint}")),
+        None => screen.note(&format!(
+            "no key pinned for {shown} yet: it is pinned when a signed message from {shown} first arrives"
+        )),
+    }
 }
 
 /// Sends a message; a refusal is reported and the chat goes on.
@@ -299,6 +416,13 @@ mod tests {
         assert_eq!(Command::parse("/list"), Command::List);
         assert_eq!(Command::parse("/quit "), Command::Quit);
         assert_eq!(Command::parse("/dance"), Command::Unknown("/dance"));
+        assert_eq!(Command::parse("/whois alice "), Command::Whois("alice"));
+        assert_eq!(Command::parse("/whois"), Command::Whois(""));
+        assert_eq!(
+            Command::parse("/whoisalice"),
+            Command::Unknown("/whoisalice")
+        );
+        assert_eq!(Command::parse("/fingerprint"), Command::Fingerprint);
         assert_eq!(
             Command::parse("//list is a command"),
             Command::Say("/list is a command")

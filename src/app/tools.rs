@@ -5,9 +5,11 @@ use std::io::Write;
 use super::display;
 use super::screen::print_stdout;
 use crate::Error;
+use crate::attack::insider_forge::{Forgery, Insider, InsiderForge};
 use crate::attack::simple_bigbrother::{BigBrother, Overheard};
 use crate::attack::{simple_dos, simple_exploit};
 use crate::client::Endpoint;
+use crate::layer::Layer;
 
 /// `simple_bigbrother`: listens until the server goes away, each message
 /// to stdout and to the timestamped log, anything else to the log only.
@@ -61,4 +63,31 @@ pub fn dump_pickle(command: &str) -> Result<(), Error> {
     stdout.write_all(&payload)?;
     stdout.flush()?;
     Ok(())
+}
+
+/// `insider_forge`: sends the forgery, prints what it sent and what the
+/// server answered; whether the server relayed it.
+pub fn insider_forge(
+    endpoint: &Endpoint,
+    layer: Layer,
+    insider: Insider,
+    forgery: &Forgery,
+    wait: std::time::Duration,
+) -> Result<bool, Error> {
+    let mut forge = InsiderForge::connect(endpoint, layer, insider).map_err(|e| match e {
+        crate::attack::insider_forge::ForgeError::Client(e) => super::no_server(endpoint, e),
+        other => other.into(),
+    })?;
+    if forgery.poison_counter && matches!(layer, Layer::Aead | Layer::Signed) {
+        log::warn!(
+            "waiting up to {} s for a message from '{}', to read its session",
+            wait.as_secs(),
+            forgery.victim
+        );
+    }
+    let report = forge.forge(forgery, wait)?;
+    for line in display::forge_report(&report) {
+        print_stdout(&line);
+    }
+    Ok(report.relayed())
 }

@@ -8,11 +8,14 @@
 //! - [`simple_exploit`]: the pickle payload that ran code on the original,
 //!   and other hostile inputs;
 //!
-//! and one on the encrypted layers' receivers:
+//! and two on the encrypted layers:
 //!
 //! - [`salt_flood`]: junk frames under fresh salts, each costing a receiver
-//!   of the lab's key scheme a PBKDF2 run, sent without the password.
+//!   of the lab's key scheme a PBKDF2 run, sent without the password;
+//! - [`insider_forge`]: a member who knows the password speaks as another,
+//!   and poisons its counters; only the signed layer stops it.
 
+pub mod insider_forge;
 pub mod salt_flood;
 pub mod simple_bigbrother;
 pub mod simple_dos;

@@ -5,18 +5,24 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use unsecured_chat::Nick;
-use unsecured_chat::app::{self, flags::ServerFlags};
+use unsecured_chat::app::{self, flags::KeyFlags, flags::ServerFlags};
+use unsecured_chat::layer::ae_client::DEFAULT_TTL_SECS;
+use unsecured_chat::layer::{AeSettings, Identity};
 use unsecured_chat::server::SimpleServer;
 use unsecured_chat::server::rogue_server::{
     Attack, DEFAULT_REPLAY_DELAY, RogueConfig, RogueServer,
 };
+use unsecured_chat::{Error, Nick};
 
 /// A malicious server: it runs the chat and answers every sender ok, but
 /// attacks what it relays. tamper: alter the token (or the text); impersonate:
 /// relay under another nick; replay: relay each message again later; drop:
-/// relay only every other message. AE stops tamper only; AEAD stops tamper,
-/// impersonate and replay, and reports drops.
+/// relay only every other message; substitute-key: put the server's own key
+/// and signature in every signed message (it needs the chat's password:
+/// --password-file, CHAT_PASSWORD or the prompt). AE stops tamper only; AEAD
+/// and signed stop tamper, impersonate and replay, and report drops; signed
+/// receivers that pinned a member's key stop substitute-key, those that had
+/// not are fooled.
 #[derive(Parser)]
 #[command(version)]
 struct Flags {
@@ -37,6 +43,9 @@ struct Flags {
     /// Seconds before a replayed message is relayed again
     #[arg(long, default_value_t = DEFAULT_REPLAY_DELAY.as_secs_f64(), value_name = "SECS", value_parser = seconds)]
     delay: f64,
+    /// The chat's password and key scheme, for substitute-key only
+    #[command(flatten)]
+    keys: KeyFlags,
 }
 
 /// A delay in seconds, from 0 to a day.
@@ -59,7 +68,25 @@ fn main() -> ExitCode {
     let plan: Vec<&str> = config.attacks.iter().map(|a| a.plan()).collect();
     log::warn!("rogue server: will {}", plan.join(", "));
     let trust = flags.server.trust();
-    app::exit(app::server::run(&flags.server, |publisher| {
-        RogueServer::new(SimpleServer::new(trust), config, publisher)
+    app::exit(flags.insider().and_then(|insider| {
+        app::server::run(&flags.server, |publisher| {
+            let rogue = RogueServer::new(SimpleServer::new(trust), config, publisher);
+            match insider {
+                Some((settings, identity)) => rogue.knowing(&settings, identity),
+                None => rogue,
+            }
+        })
     }))
+}
+
+impl Flags {
+    /// The password and a key pair of its own, if an attack needs them.
+    fn insider(&self) -> Result<Option<(AeSettings, Identity)>, Error> {
+        if !self.attack.contains(&Attack::SubstituteKey) {
+            return Ok(None);
+        }
+        let settings = self.keys.settings(DEFAULT_TTL_SECS)?;
+        let identity = Identity::generate().map_err(unsecured_chat::layer::LayerError::from)?;
+        Ok(Some((settings, identity)))
+    }
 }

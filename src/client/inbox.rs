@@ -21,7 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::base_client::{BroadcastChannel, ClientError};
-use super::simple_client::{Delivery, on_recv};
+use super::simple_client::{Delivery, on_recv_all};
 use crate::layer::{Open, Rejection};
 use crate::wire::{ClaimedNick, Codec};
 
@@ -175,6 +175,13 @@ impl Inbox {
         let mut queue = self.shared.wait(self.shared.lock(), timeout);
         take(&mut queue)
     }
+
+    /// As [`next`](Self::next), then whatever else is queued already, up
+    /// to `most` items in all, in order: empty if nothing came in time.
+    pub fn next_burst(&self, timeout: Option<Duration>, most: usize) -> Vec<Inbound> {
+        let mut queue = self.shared.wait(self.shared.lock(), timeout);
+        std::iter::from_fn(|| take(&mut queue)).take(most).collect()
+    }
 }
 
 /// The reader thread's loop: read, queue, until the connection ends.
@@ -225,29 +232,69 @@ pub enum Received {
 
 /// Opens what an [`Inbox`] holds with a layer's [`Open`]: Python's
 /// `on_recv` for every frame, on the thread that calls it.
+///
+/// Frames that queued up while it was busy are opened as one burst, at
+/// most [`BURST`] at a time ([`on_recv_all`]): a layer may share work
+/// between them (the signed layer verifies their signatures as a batch),
+/// so the further behind a receiver falls, the less each frame costs it.
 pub struct Verifier<O> {
     inbox: Inbox,
     opener: O,
+    /// What the last burst gave, not yet handed out.
+    ready: VecDeque<Received>,
 }
+
+/// Most frames opened as one burst.
+pub const BURST: usize = 64;
 
 impl<O: Open> Verifier<O> {
     pub fn new(inbox: Inbox, opener: O) -> Self {
-        Self { inbox, opener }
+        Self {
+            inbox,
+            opener,
+            ready: VecDeque::new(),
+        }
     }
 
     /// The next delivery, waiting at most `timeout` (`None`: as long as it
     /// takes); `None` if nothing came in time.
     pub fn next(&mut self, timeout: Option<Duration>) -> Option<Received> {
-        Some(match self.inbox.next(timeout)? {
-            Inbound::Frame(frame) => {
-                Received::Delivery(on_recv(&mut self.opener, self.inbox.codec(), &frame))
-            }
-            Inbound::Shed => Received::Delivery(Delivery::Rejected {
-                nick: ClaimedNick::Missing,
-                reason: Rejection::Overloaded,
-            }),
-            Inbound::Ended(reason) => Received::Ended(reason),
-        })
+        if self.ready.is_empty() {
+            self.open_burst(timeout);
+        }
+        self.ready.pop_front()
+    }
+
+    /// Opens the next burst; frames dropped unread and the end of the
+    /// connection keep their places among its deliveries.
+    fn open_burst(&mut self, timeout: Option<Duration>) {
+        let mut frames = Vec::new();
+        for item in self.inbox.next_burst(timeout, BURST) {
+            let received = match item {
+                Inbound::Frame(frame) => {
+                    frames.push(frame);
+                    continue;
+                }
+                Inbound::Shed => Received::Delivery(Delivery::Rejected {
+                    nick: ClaimedNick::Missing,
+                    reason: Rejection::Overloaded,
+                }),
+                Inbound::Ended(reason) => Received::Ended(reason),
+            };
+            self.open_frames(&mut frames);
+            self.ready.push_back(received);
+        }
+        self.open_frames(&mut frames);
+    }
+
+    fn open_frames(&mut self, frames: &mut Vec<Vec<u8>>) {
+        if frames.is_empty() {
+            return;
+        }
+        let deliveries = on_recv_all(&mut self.opener, self.inbox.codec(), frames);
+        self.ready
+            .extend(deliveries.into_iter().map(Received::Delivery));
+        frames.clear();
     }
 }
 

@@ -10,4 +10,4 @@ pub mod simple_client;
 
 pub use base_client::{BaseClient, BroadcastChannel, ClientError, Endpoint, RequestChannel};
 pub use inbox::{Inbox, Received, Verifier};
-pub use simple_client::{Delivery, SimpleClient, on_recv};
+pub use simple_client::{Delivery, SimpleClient, on_recv, on_recv_all};

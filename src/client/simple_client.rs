@@ -35,28 +35,79 @@ pub enum Delivery {
 /// A frame whose nick breaks the rules an honest server enforces comes from
 /// a rogue one, and is rejected before any layer sees it.
 pub fn on_recv<O: Open + ?Sized>(opener: &mut O, codec: Codec, frame: &[u8]) -> Delivery {
-    match codec.decode_broadcast(frame) {
+    match read(codec.decode_broadcast(frame)) {
+        Read::Decided(delivery) => delivery,
+        Read::Message(nick, body) => {
+            let opened = opener.open(nick.as_str(), &body);
+            delivered(nick, opened)
+        }
+    }
+}
+
+/// [`on_recv`] for a burst of frames that arrived together, in order: the
+/// layer opens their messages in one go ([`Open::open_all`]), so it may
+/// share work between them.
+pub fn on_recv_all<O, F>(opener: &mut O, codec: Codec, frames: &[F]) -> Vec<Delivery>
+where
+    O: Open + ?Sized,
+    F: AsRef<[u8]>,
+{
+    let read: Vec<Read<'_>> = frames
+        .iter()
+        .map(|frame| read(codec.decode_broadcast(frame.as_ref())))
+        .collect();
+    let burst: Vec<(&str, &MessageBody<'_>)> = read
+        .iter()
+        .filter_map(|r| match r {
+            Read::Message(nick, body) => Some((nick.as_str(), body)),
+            Read::Decided(_) => None,
+        })
+        .collect();
+    let mut opened = opener.open_all(&burst).into_iter();
+    drop(burst);
+    read.into_iter()
+        .map(|r| match r {
+            Read::Decided(delivery) => delivery,
+            Read::Message(nick, _) => match opened.next() {
+                Some(result) => delivered(nick, result),
+                None => delivered(nick, Err(Rejection::Overloaded)),
+            },
+        })
+        .collect()
+}
+
+/// A frame, as far as it can be judged without the layer.
+enum Read<'f> {
+    Decided(Delivery),
+    /// A message from a valid nick, for the layer to open.
+    Message(Nick, MessageBody<'f>),
+}
+
+fn read(decoded: Result<Broadcast<'_>, FrameError>) -> Read<'_> {
+    match decoded {
         Ok(Broadcast::Message { nick, body }) => match Nick::claimed(nick) {
-            Ok(nick) => open(opener, nick, body.as_ref()),
-            Err(invalid) => Delivery::Rejected {
+            Ok(nick) => match body {
+                Some(body) => Read::Message(nick, body),
+                None => Read::Decided(delivered(
+                    nick,
+                    Err(Rejection::Frame(FrameError::BadMessage)),
+                )),
+            },
+            Err(invalid) => Read::Decided(Delivery::Rejected {
                 reason: Rejection::Frame(FrameError::Nick(invalid.why.clone())),
                 nick: ClaimedNick::Invalid(invalid),
-            },
+            }),
         },
-        Ok(Broadcast::Notice(reason)) => Delivery::Notice(reason),
-        Err(e) => Delivery::Rejected {
+        Ok(Broadcast::Notice(reason)) => Read::Decided(Delivery::Notice(reason)),
+        Err(e) => Read::Decided(Delivery::Rejected {
             nick: ClaimedNick::Missing,
             reason: Rejection::Frame(e),
-        },
+        }),
     }
 }
 
 /// The layer's verdict on a message from a valid nick.
-fn open<O: Open + ?Sized>(opener: &mut O, nick: Nick, body: Option<&MessageBody<'_>>) -> Delivery {
-    let opened = match body {
-        Some(body) => opener.open(nick.as_str(), body),
-        None => Err(Rejection::Frame(FrameError::BadMessage)),
-    };
+fn delivered(nick: Nick, opened: Result<Opened, Rejection>) -> Delivery {
     match opened {
         Ok(opened) => Delivery::Accepted { nick, opened },
         Err(reason) => Delivery::Rejected {

@@ -93,9 +93,24 @@ impl AeSealer {
 
     /// Python's `encrypt_message(password, message) -> (salt, token)`.
     pub fn encrypt_message(&mut self, plaintext: &[u8]) -> Result<Sealed<'static>, CryptoError> {
-        let now = crypto::unix_now(self.clock_offset);
+        self.encrypt_message_at(plaintext, self.now())
+    }
+
+    /// The time this sender's tokens carry now: its clock, off by
+    /// `clock_offset` in the lab's TTL experiment.
+    pub fn now(&self) -> u64 {
+        crypto::unix_now(self.clock_offset)
+    }
+
+    /// Encrypts into a token dated `unix_time`, for a plaintext that
+    /// itself depends on the date (the signed layer signs it).
+    pub fn encrypt_message_at(
+        &mut self,
+        plaintext: &[u8],
+        unix_time: u64,
+    ) -> Result<Sealed<'static>, CryptoError> {
         let (salt, key) = self.salt_and_key()?;
-        let token = crypto::encrypt_at(&key, plaintext, now);
+        let token = crypto::encrypt_at(&key, plaintext, unix_time);
         Ok(Sealed {
             salt: salt.into(),
             token: token.into(),
@@ -168,8 +183,8 @@ fn shown_by_ae(text: String) -> Opened {
         sealed.nick, sealed.room
     );
     Opened {
-        text: sealed.message.into_owned(),
         warnings: vec![note],
+        ..Opened::text(sealed.message.into_owned())
     }
 }
 

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::ae_client::{AeSealer, AeSettings, sealed_body};
 use super::clock::{Clock, SteadyWall, SystemClock};
 use super::counters::{SequenceTracker, Stamp};
-use super::crypto;
+use super::crypto::{self, MAC_LEN, TokenInfo};
 use super::key_cache::KeyCache;
 use super::replay::ReplayGuard;
 use super::room::Room;
@@ -119,32 +119,53 @@ impl AeadSealer {
         nick: &Nick,
         text: &str,
     ) -> Result<Sealed<'static>, SealError> {
-        let plaintext = SealedPlaintext {
-            nick: nick.as_str().into(),
-            message: text.into(),
-            room: self.room.as_str().into(),
-            seq: Some(self.next_seq),
-            session: Some(self.session.as_str().into()),
-        };
-        let json = to_json(&plaintext)?;
-        self.encrypt_json(&json)
+        self.encrypt_plaintext(|draft| draft.plaintext(nick.as_str(), text))
     }
 
-    /// Seals any plaintext object (a layer built on this one adds its
-    /// fields around [`SealedPlaintext`]); it counts as the message sealed
-    /// last, whose verdict commits the counter.
+    /// Seals the plaintext that `build` makes of the next message's
+    /// [`Draft`] (a layer built on this one adds its fields around
+    /// [`SealedPlaintext`]); it counts as the message sealed last, whose
+    /// verdict commits the counter, and its token is dated
+    /// [`Draft::sent_at`].
     pub fn encrypt_plaintext<T: Serialize>(
         &mut self,
-        plaintext: &T,
+        build: impl FnOnce(&Draft<'_>) -> T,
     ) -> Result<Sealed<'static>, SealError> {
-        let json = to_json(plaintext)?;
-        self.encrypt_json(&json)
-    }
-
-    fn encrypt_json(&mut self, json: &[u8]) -> Result<Sealed<'static>, SealError> {
-        let sealed = self.ae.encrypt_message(json)?;
+        let draft = Draft {
+            room: self.room.as_str(),
+            session: &self.session,
+            seq: self.next_seq,
+            sent_at: self.ae.now(),
+        };
+        let sent_at = draft.sent_at;
+        let json = to_json(&build(&draft))?;
+        let sealed = self.ae.encrypt_message_at(&json, sent_at)?;
         self.pending = Some(self.next_seq);
         Ok(sealed)
+    }
+}
+
+/// What the next message of an [`AeadSealer`] is sealed under.
+#[derive(Debug, Clone, Copy)]
+pub struct Draft<'s> {
+    pub room: &'s str,
+    pub session: &'s str,
+    /// The counter it carries.
+    pub seq: u64,
+    /// The date its token carries.
+    pub sent_at: u64,
+}
+
+impl Draft<'_> {
+    /// AEAD's plaintext of `text` sent by `nick`.
+    pub fn plaintext<'a>(&self, nick: &'a str, text: &'a str) -> SealedPlaintext<'a> {
+        SealedPlaintext {
+            nick: nick.into(),
+            message: text.into(),
+            room: Cow::Owned(self.room.to_owned()),
+            seq: Some(self.seq),
+            session: Some(Cow::Owned(self.session.to_owned())),
+        }
     }
 }
 
@@ -169,11 +190,42 @@ fn to_json<T: Serialize>(plaintext: &T) -> Result<Vec<u8>, SealError> {
 /// age, its room and its sealed nick have passed: the name the counters
 /// are kept under, or why the message is refused.
 pub trait SenderCheck: Send {
+    /// `plaintext` was read from `raw`, in a token dated `sent_at`.
     fn sender<'p>(
         &mut self,
         plaintext: &'p SealedPlaintext<'_>,
         raw: &[u8],
-    ) -> Result<Cow<'p, str>, Rejection>;
+        sent_at: u64,
+    ) -> Result<Vouched<'p>, Rejection>;
+
+    /// The messages of a burst about to be judged one by one, in order,
+    /// each already decrypted: a check may do its costly work for all of
+    /// them at once (verify a batch of signatures), and remember what it
+    /// found for [`sender`](Self::sender), which decides.
+    fn prepare(&mut self, _burst: &[&Unsealed]) {}
+}
+
+/// What a [`SenderCheck`] vouches for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vouched<'p> {
+    /// The name the counters are kept under.
+    pub sender: Cow<'p, str>,
+    /// What the replay guard remembers the message by, if not its token's
+    /// MAC: whoever knows the password can seal the same plaintext again
+    /// in a token of its own, whose MAC is new.
+    pub message_id: Option<[u8; MAC_LEN]>,
+    /// What the check learnt and tells once (a key pinned).
+    pub note: Option<String>,
+}
+
+impl<'p> Vouched<'p> {
+    pub fn named(sender: Cow<'p, str>) -> Self {
+        Self {
+            sender,
+            message_id: None,
+            note: None,
+        }
+    }
 }
 
 /// The AEAD layer's own answer: whoever knows the shared password may seal
@@ -186,9 +238,17 @@ impl SenderCheck for SharedPassword {
         &mut self,
         plaintext: &'p SealedPlaintext<'_>,
         _raw: &[u8],
-    ) -> Result<Cow<'p, str>, Rejection> {
-        Ok(Cow::Borrowed(&plaintext.nick))
+        _sent_at: u64,
+    ) -> Result<Vouched<'p>, Rejection> {
+        Ok(Vouched::named(Cow::Borrowed(&plaintext.nick)))
     }
+}
+
+/// A token whose MAC verified and whose age passed: its date and plaintext.
+#[derive(Debug)]
+pub struct Unsealed {
+    pub info: TokenInfo,
+    pub plaintext: Vec<u8>,
 }
 
 /// The receiving half. For each message, in this order: the token's MAC
@@ -238,18 +298,34 @@ impl<C: SenderCheck> AeadOpener<C> {
         salt: &str,
         nick: &str,
     ) -> Result<Opened, Rejection> {
+        let unsealed = self.unseal(token, salt, nick)?;
+        self.judge(nick, &unsealed)
+    }
+
+    /// The cryptographic half: the token's MAC, then its age.
+    pub fn unseal(&mut self, token: &str, salt: &str, nick: &str) -> Result<Unsealed, Rejection> {
         let now = self.time.now();
         let (info, plaintext) = self.keys.open(nick, salt, token, now.monotonic)?;
         crypto::check_freshness(info.timestamp, now.unix, self.ttl)?;
-        let sealed = SealedPlaintext::parse(&plaintext)?;
+        Ok(Unsealed { info, plaintext })
+    }
+
+    /// The other half: what the plaintext says, who vouches for it, whether
+    /// it was seen before, what its counter reveals.
+    pub fn judge(&mut self, nick: &str, unsealed: &Unsealed) -> Result<Opened, Rejection> {
+        let Unsealed { info, plaintext } = unsealed;
+        let sealed = SealedPlaintext::parse(plaintext)?;
         self.check_binding(&sealed, nick)?;
-        let sender = self.check.sender(&sealed, &plaintext)?;
-        self.replays.remember(info.mac, now.monotonic)?;
+        let vouched = self.check.sender(&sealed, plaintext, info.timestamp)?;
+        let now = self.time.now();
+        let id = vouched.message_id.unwrap_or(info.mac);
+        self.replays.remember(id, now.monotonic)?;
         let anomaly = sealed
             .stamp(info.timestamp)
-            .and_then(|stamp| self.counters.observe(&sender, stamp, now.monotonic));
+            .and_then(|stamp| self.counters.observe(&vouched.sender, stamp, now.monotonic));
         Ok(Opened {
             warnings: anomaly.map(|a| a.describe(nick)).into_iter().collect(),
+            notes: vouched.note.into_iter().collect(),
             text: sealed.message.into_owned(),
         })
     }
@@ -275,6 +351,25 @@ impl<C: SenderCheck> Open for AeadOpener<C> {
     fn open(&mut self, nick: &str, body: &MessageBody<'_>) -> Result<Opened, Rejection> {
         let sealed = sealed_body(body)?;
         self.decrypt_message(&sealed.token, &sealed.salt, nick)
+    }
+
+    /// Unseals the whole burst, lets the [`SenderCheck`] prepare for it,
+    /// then judges each message in order.
+    fn open_all(&mut self, burst: &[(&str, &MessageBody<'_>)]) -> Vec<Result<Opened, Rejection>> {
+        let unsealed: Vec<Result<Unsealed, Rejection>> = burst
+            .iter()
+            .map(|&(nick, body)| {
+                let sealed = sealed_body(body)?;
+                self.unseal(&sealed.token, &sealed.salt, nick)
+            })
+            .collect();
+        let ready: Vec<&Unsealed> = unsealed.iter().flatten().collect();
+        self.check.prepare(&ready);
+        burst
+            .iter()
+            .zip(unsealed)
+            .map(|(&(nick, _), unsealed)| self.judge(nick, &unsealed?))
+            .collect()
     }
 }
 

@@ -14,14 +14,20 @@
 //!   function names;
 //! - [`ae_client`]: AE, a Fernet token per message;
 //! - [`aead_client`]: AEAD, the sender's nick and room sealed with the text,
-//!   a TTL, a replay guard and per-sender counters.
+//!   a TTL, a replay guard and per-sender counters;
+//! - [`signed_client`]: AEAD plus a signature by each member's own key,
+//!   pinned by receivers on first contact.
 //!
 //! And what the encrypted layers are built of, one concept each:
 //! [`secret`] (the password and keys, never printed, wiped on drop),
 //! [`kdf`] (the two key schemes, `--kdf lab|hkdf`), [`key_cache`] and
 //! [`budget`] (message keys by salt, and the ration of expensive ones),
 //! [`room`], [`clock`] (injected time), [`replay`] (the replay guard) and
-//! [`counters`] (sequence numbers per sender and session).
+//! [`counters`] (sequence numbers per sender and session); and the signed
+//! layer's own: [`identity`] (a member's key pair and its file),
+//! [`member_key`] (public keys and their fingerprints), [`known_members`]
+//! (the keys pinned, and their file) and [`private_file`] (files written
+//! whole, owner-only).
 
 pub mod ae_client;
 pub mod aead_client;
@@ -29,18 +35,26 @@ pub mod budget;
 pub mod clock;
 pub mod counters;
 pub mod crypto;
+pub mod identity;
 pub mod kdf;
 pub mod key_cache;
+pub mod known_members;
+pub mod member_key;
 pub mod plain;
+pub mod private_file;
 pub mod replay;
 pub mod room;
 pub mod secret;
+pub mod signed_client;
 
 use crate::wire::{FrameError, MessageBody, Nick, Response, ZmqBody};
 
 pub use ae_client::{AeSettings, SaltMode};
 pub use crypto::DecryptError;
+pub use identity::Identity;
 pub use kdf::Kdf;
+pub use known_members::{KnownMembers, MAX_PINS};
+pub use member_key::{Fingerprint, KeyError, MemberKey};
 pub use plain::Plain;
 pub use room::Room;
 pub use secret::Password;
@@ -81,6 +95,16 @@ pub trait Open: Send {
     /// The text of a `message` field that a frame says `nick` sent, or why
     /// this layer refuses it.
     fn open(&mut self, nick: &str, body: &MessageBody<'_>) -> Result<Opened, Rejection>;
+
+    /// [`open`](Self::open) for each message of a burst that arrived
+    /// together, in order: a layer may share work between them (the signed
+    /// layer verifies their signatures as a batch).
+    fn open_all(&mut self, burst: &[(&str, &MessageBody<'_>)]) -> Vec<Result<Opened, Rejection>> {
+        burst
+            .iter()
+            .map(|&(nick, body)| self.open(nick, body))
+            .collect()
+    }
 }
 
 impl<T: Seal + ?Sized> Seal for Box<T> {
@@ -97,6 +121,10 @@ impl<T: Open + ?Sized> Open for Box<T> {
     fn open(&mut self, nick: &str, body: &MessageBody<'_>) -> Result<Opened, Rejection> {
         (**self).open(nick, body)
     }
+
+    fn open_all(&mut self, burst: &[(&str, &MessageBody<'_>)]) -> Vec<Result<Opened, Rejection>> {
+        (**self).open_all(burst)
+    }
 }
 
 /// A message a layer accepted.
@@ -105,6 +133,9 @@ pub struct Opened {
     pub text: String,
     /// What the layer noticed on the way (messages missing before this one).
     pub warnings: Vec<String>,
+    /// What the layer learnt from this message and says once (the signed
+    /// layer pinning a key on first contact).
+    pub notes: Vec<String>,
 }
 
 impl Opened {
@@ -112,6 +143,7 @@ impl Opened {
         Self {
             text: text.into(),
             warnings: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }
@@ -154,6 +186,23 @@ pub enum Rejection {
     /// The client fell so far behind that it dropped this frame unread.
     #[error("receiver overloaded, not verified")]
     Overloaded,
+    /// The signed layer's fields are missing or malformed.
+    #[error("not signed as the signed layer signs: {0}")]
+    Unsigned(String),
+    #[error("bad signing key: {0}")]
+    BadKey(#[from] KeyError),
+    /// The signature is not the named key's over the message's fields.
+    #[error("bad signature")]
+    BadSignature,
+    /// The nick has a key pinned, and this is another.
+    #[error("key changed: pinned {pinned}, got {got}")]
+    KeyChanged {
+        pinned: Fingerprint,
+        got: Fingerprint,
+    },
+    /// A nick never seen, when [`MAX_PINS`] are pinned.
+    #[error("too many members pinned ({MAX_PINS}), no key pinned for a new nick")]
+    TooManyPins,
 }
 
 /// Why a message could not be sealed.
@@ -165,10 +214,16 @@ pub enum SealError {
     Encode(String),
 }
 
-/// An encrypted layer was asked for without a password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the {0} layer needs a password")]
-pub struct NoPassword(pub Layer);
+/// Why a layer's sealer or opener could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayerError {
+    /// An encrypted layer was asked for without a password.
+    #[error("the {0} layer needs a password")]
+    NoPassword(Layer),
+    /// The signed layer's key pair could not be made.
+    #[error(transparent)]
+    Crypto(#[from] crypto::CryptoError),
+}
 
 /// The layers, by name: a flag value (`--mode`), a column of the demo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -179,16 +234,18 @@ pub enum Layer {
     Ae,
     /// AE with the sender's nick sealed inside, a TTL, a replay guard, counters
     Aead,
+    /// AEAD signed by each member's own key, pinned on first contact
+    Signed,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 3] = [Self::Plain, Self::Ae, Self::Aead];
+    pub const ALL: [Layer; 4] = [Self::Plain, Self::Ae, Self::Aead, Self::Signed];
 
     /// Whether messages are encrypted (and a password needed).
     pub fn encrypted(self) -> bool {
         match self {
             Self::Plain => false,
-            Self::Ae | Self::Aead => true,
+            Self::Ae | Self::Aead | Self::Signed => true,
         }
     }
 
@@ -198,6 +255,7 @@ impl Layer {
             Self::Plain => "simple_client",
             Self::Ae => "ae_client",
             Self::Aead => "aead_client",
+            Self::Signed => "signed_client",
         }
     }
 
@@ -207,27 +265,42 @@ impl Layer {
     pub fn zmq_body(self) -> ZmqBody {
         match self {
             Self::Plain => ZmqBody::Pickle,
-            Self::Ae | Self::Aead => ZmqBody::Msgpack,
+            Self::Ae | Self::Aead | Self::Signed => ZmqBody::Msgpack,
         }
     }
 
-    /// The sending half, for a client of this layer.
-    pub fn sealer(self, settings: Option<&AeSettings>) -> Result<Box<dyn Seal>, NoPassword> {
+    /// The sending half, for a client of this layer. A signed sealer made
+    /// here signs with a key pair made for it and kept nowhere (the demo's,
+    /// the benchmark's members); `signed_client` signs with the one in its
+    /// identity file ([`signed_client::SignedSealer::new`]).
+    pub fn sealer(self, settings: Option<&AeSettings>) -> Result<Box<dyn Seal>, LayerError> {
         Ok(match (self, settings) {
             (Self::Plain, _) => Box::new(Plain),
             (Self::Ae, Some(s)) => Box::new(ae_client::AeSealer::new(s)),
             (Self::Aead, Some(s)) => Box::new(aead_client::AeadSealer::new(s)),
-            (Self::Ae | Self::Aead, None) => return Err(NoPassword(self)),
+            (Self::Signed, Some(s)) => {
+                Box::new(signed_client::SignedSealer::new(s, Identity::generate()?))
+            }
+            (Self::Ae | Self::Aead | Self::Signed, None) => {
+                return Err(LayerError::NoPassword(self));
+            }
         })
     }
 
-    /// The receiving half, for a client of this layer.
-    pub fn opener(self, settings: Option<&AeSettings>) -> Result<Box<dyn Open>, NoPassword> {
+    /// The receiving half, for a client of this layer. A signed opener made
+    /// here pins keys in memory, for its lifetime; `signed_client` keeps
+    /// them in its known-members file ([`signed_client::opener`]).
+    pub fn opener(self, settings: Option<&AeSettings>) -> Result<Box<dyn Open>, LayerError> {
         Ok(match (self, settings) {
             (Self::Plain, _) => Box::new(Plain),
             (Self::Ae, Some(s)) => Box::new(ae_client::AeOpener::new(s)),
             (Self::Aead, Some(s)) => Box::new(aead_client::AeadOpener::new(s)),
-            (Self::Ae | Self::Aead, None) => return Err(NoPassword(self)),
+            (Self::Signed, Some(s)) => {
+                Box::new(signed_client::opener(s, KnownMembers::in_memory()))
+            }
+            (Self::Ae | Self::Aead | Self::Signed, None) => {
+                return Err(LayerError::NoPassword(self));
+            }
         })
     }
 }
@@ -238,6 +311,7 @@ impl std::fmt::Display for Layer {
             Self::Plain => "plain",
             Self::Ae => "AE",
             Self::Aead => "AEAD",
+            Self::Signed => "signed",
         })
     }
 }

@@ -9,7 +9,12 @@
 //! - `replay` relays each message again after a delay: AE accepts it twice,
 //!   AEAD refuses the copy;
 //! - `drop` relays every other message of each sender (its 1st, 3rd...):
-//!   nobody can prevent it, AEAD's counters report it.
+//!   nobody can prevent it, AEAD's counters report it;
+//! - `substitute-key`, run by someone who knows the password
+//!   ([`RogueServer::knowing`]): opens each signed message and puts its own
+//!   key, and its own signature over the same fields, in place of the
+//!   sender's. A receiver that has not pinned the sender yet pins the
+//!   server's key under the sender's nick; one that has sees the key change.
 //!
 //! It attacks typed frames: the [`Request::Message`] the chat logic accepted,
 //! rewritten and relayed as a frame of its own making, so it works on any
@@ -28,6 +33,10 @@ use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 
 use super::base_server::{Publisher, Relay, Reply, Service, Session};
 use super::simple_server::SimpleServer;
+use crate::layer::crypto::{self, Salt};
+use crate::layer::kdf::MessageKeys;
+use crate::layer::signed_client::signed_again;
+use crate::layer::{AeSettings, Fingerprint, Identity};
 use crate::wire::{MessageBody, Nick, Request, Sealed};
 
 /// Nick used to impersonate when no other nick is joined.
@@ -56,6 +65,9 @@ pub enum Attack {
     Replay,
     /// Relay only every other message of each sender
     Drop,
+    /// Put the server's own key and signature in each signed message (needs
+    /// the password)
+    SubstituteKey,
 }
 
 impl Attack {
@@ -66,6 +78,7 @@ impl Attack {
             Self::Impersonate => "relabel every message with another nick",
             Self::Replay => "relay every message a second time, later",
             Self::Drop => "drop every other message of each sender",
+            Self::SubstituteKey => "sign every signed message again with its own key",
         }
     }
 }
@@ -92,6 +105,14 @@ pub struct RogueServer {
     /// Messages each sender has had accepted, for `drop`: it numbers them
     /// from 1, as the sender counts them, and swallows the even ones.
     sent: Mutex<HashMap<Nick, u64>>,
+    /// What `substitute-key` needs: the password and a key pair.
+    insider: Option<Substitution>,
+}
+
+/// The password's keys, and the rogue server's own key pair.
+struct Substitution {
+    keys: MessageKeys,
+    identity: Identity,
 }
 
 impl RogueServer {
@@ -113,7 +134,27 @@ impl RogueServer {
             replayer: Mutex::new(replayer),
             stopping,
             sent: Mutex::default(),
+            insider: None,
         }
+    }
+
+    /// The same server, knowing the chat's password, and signing with
+    /// `identity` (for `substitute-key`).
+    pub fn knowing(mut self, settings: &AeSettings, identity: Identity) -> Self {
+        log::warn!(
+            "rogue server: knows the password; its own signing key has fingerprint {}",
+            identity.fingerprint()
+        );
+        self.insider = Some(Substitution {
+            keys: settings.message_keys(),
+            identity,
+        });
+        self
+    }
+
+    /// The fingerprint of the key it signs with, if it knows the password.
+    pub fn fingerprint(&self) -> Option<Fingerprint> {
+        self.insider.as_ref().map(|s| s.identity.fingerprint())
     }
 
     fn has(&self, attack: Attack) -> bool {
@@ -133,6 +174,9 @@ impl RogueServer {
         }
         if self.has(Attack::Tamper) {
             tamper(&mut body, &nick);
+        }
+        if self.has(Attack::SubstituteKey) {
+            self.substitute_key(&mut body, &nick);
         }
         let mut relayed_as = nick.clone();
         if self.has(Attack::Impersonate) {
@@ -171,6 +215,34 @@ impl RogueServer {
         other
             .and_then(|n| Nick::new(n).ok())
             .unwrap_or_else(|| Nick::new(DEFAULT_IMPERSONATED).unwrap_or_else(|_| sender.clone()))
+    }
+
+    /// Signs a signed message again with the server's key.
+    fn substitute_key(&self, body: &mut MessageBody<'_>, sender: &Nick) {
+        let Some(insider) = &self.insider else {
+            log::error!(
+                "ATTACK substitute-key: the password is unknown, message from '{sender}' relayed as is"
+            );
+            return;
+        };
+        let MessageBody::Sealed(sealed) = body else {
+            log::warn!(
+                "ATTACK substitute-key: a message in clear from '{sender}', no key to substitute"
+            );
+            return;
+        };
+        match insider.sign_again(sealed) {
+            Ok(resealed) => {
+                *sealed = resealed;
+                log::warn!(
+                    "ATTACK substitute-key: a message from '{sender}' now carries the server's key {}",
+                    insider.identity.fingerprint()
+                );
+            }
+            Err(why) => {
+                log::warn!("ATTACK substitute-key: a message from '{sender}' relayed as is: {why}")
+            }
+        }
     }
 
     fn schedule_replay(&self, frame: &Request<'_>, sender: &Nick) {
@@ -223,6 +295,22 @@ impl Service for RogueServer {
         if let Some(replayer) = replayer {
             let _ = replayer.join();
         }
+    }
+}
+
+impl Substitution {
+    /// `sealed`, opened, signed again with this key pair, and sealed again
+    /// under the same salt and date.
+    fn sign_again(&self, sealed: &Sealed<'_>) -> Result<Sealed<'static>, String> {
+        let salt = Salt::from_base64(&sealed.salt).map_err(|e| e.to_string())?;
+        let key = self.keys.key(&salt);
+        let (info, raw) = crypto::open_token(&key, &sealed.token).map_err(|e| e.to_string())?;
+        let plaintext =
+            signed_again(&raw, info.timestamp, &self.identity).map_err(|e| e.to_string())?;
+        Ok(Sealed {
+            salt: sealed.salt.to_string().into(),
+            token: crypto::encrypt_at(&key, &plaintext, info.timestamp).into(),
+        })
     }
 }
 

@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 use chat_lab::scratch::Scratch;
 
 /// Each binary of the project, and where cargo built it.
-pub const BINARIES: [(&str, &str); 9] = [
+pub const BINARIES: [(&str, &str); 11] = [
     ("simple_server", env!("CARGO_BIN_EXE_simple_server")),
     ("simple_client", env!("CARGO_BIN_EXE_simple_client")),
     ("simple_bigbrother", env!("CARGO_BIN_EXE_simple_bigbrother")),
@@ -35,6 +35,8 @@ pub const BINARIES: [(&str, &str); 9] = [
     ("ae_client", env!("CARGO_BIN_EXE_ae_client")),
     ("aead_client", env!("CARGO_BIN_EXE_aead_client")),
     ("rogue_server", env!("CARGO_BIN_EXE_rogue_server")),
+    ("signed_client", env!("CARGO_BIN_EXE_signed_client")),
+    ("insider_forge", env!("CARGO_BIN_EXE_insider_forge")),
 ];
 
 /// The folder of files the tests may write, under cargo's target folder.

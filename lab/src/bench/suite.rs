@@ -60,6 +60,10 @@ pub fn entries() -> Vec<Entry> {
         messages: 5_000,
         ..encrypted(Layer::Aead, false, 100)
     };
+    let fresh_signed = BenchConfig {
+        messages: 5_000,
+        ..encrypted(Layer::Signed, false, 100)
+    };
     vec![
         entry(
             "plain 10 subs, 1 sender",
@@ -102,6 +106,18 @@ pub fn entries() -> Vec<Entry> {
             fresh_aead,
             None,
             Goal::FractionOf("plain 10 subs, 1 sender", 0.5),
+        ),
+        entry(
+            "signed 10/1, session salt",
+            encrypted(Layer::Signed, true, 100),
+            None,
+            Goal::FractionOf("aead 10/1, session salt", 0.5),
+        ),
+        entry(
+            "signed 10/1, fresh salts (lab)",
+            fresh_signed,
+            None,
+            Goal::FractionOf("aead 10/1, fresh salts (lab)", 0.5),
         ),
         entry(
             "ae 10/1, session salt, 600k it.",

@@ -24,6 +24,10 @@ use unsecured_chat::server::rogue_server::{
 };
 use unsecured_chat::wire::{Nick, Request, Response, Wire};
 
+mod insider;
+
+use insider::Contact;
+
 use super::narration::{Shell, narration, quote};
 use super::{Column, Observed, Outcome, PASSWORD, Row, Target};
 use crate::logbook::{self, Mark};
@@ -81,8 +85,10 @@ pub(super) fn play(
         Row::Exploit(Target::PickleReader) => scene.pickle_reader(),
         Row::Exploit(Target::Ours) => scene.exploit_ours(),
         Row::Rogue(attack) => scene.rogue(attack),
+        Row::KeyPinned => scene.key_substitution(Contact::AfterPinning),
         Row::RoomReplay => scene.room_replay(),
         Row::StaleToken => scene.stale_token(),
+        Row::Insider(forgery) => scene.insider(forgery),
     };
     played.unwrap_or_else(|e| Observed::Failed(format!("{e:#}")))
 }
@@ -273,6 +279,7 @@ impl Scene<'_> {
             }
             RogueAttack::Replay => self.replay(),
             RogueAttack::Drop => self.drop_messages(),
+            RogueAttack::SubstituteKey => self.key_substitution(Contact::First),
         }
     }
 
@@ -496,7 +503,8 @@ fn rogue_plan(attack: RogueAttack) -> Result<(Vec<String>, RogueConfig)> {
             let delay = REPLAY_DELAY.as_secs_f64().to_string();
             flags.extend(["--delay".to_owned(), delay]);
         }
-        RogueAttack::Tamper | RogueAttack::Drop => {}
+        // Substitute-key's password goes in the environment (CHAT_PASSWORD).
+        RogueAttack::Tamper | RogueAttack::Drop | RogueAttack::SubstituteKey => {}
     }
     Ok((flags, config))
 }

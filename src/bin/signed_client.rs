@@ -1,0 +1,38 @@
+//! The signed layer's client: AEAD, plus a key pair of its own that signs
+//! every message, and the keys of the others pinned on first contact.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use unsecured_chat::app::flags::{ClientFlags, CryptoFlags, IdentityFlags, TtlFlag};
+use unsecured_chat::app::{self};
+
+/// The signed chat client: the AEAD layer, each message also signed with
+/// this member's own Ed25519 key (its identity file, made on first use).
+/// It pins the first key it sees for each nick (trust on first use, in the
+/// known-members file) and rejects a message from that nick under any other
+/// key, with both fingerprints: a member who knows the password can no
+/// longer speak as another. /whois NICK and /fingerprint show fingerprints.
+#[derive(Parser)]
+#[command(version)]
+struct Flags {
+    #[command(flatten)]
+    client: ClientFlags,
+    #[command(flatten)]
+    crypto: CryptoFlags,
+    #[command(flatten)]
+    ttl: TtlFlag,
+    #[command(flatten)]
+    files: IdentityFlags,
+}
+
+fn main() -> ExitCode {
+    let flags = Flags::parse();
+    app::logging::init("warn");
+    app::exit(app::terminal::run_signed(
+        &flags.client,
+        &flags.crypto,
+        flags.ttl.ttl,
+        &flags.files,
+    ))
+}
