@@ -385,7 +385,7 @@ fn an_ae_client_shows_an_aead_message_as_its_text_with_a_note() {
     assert_eq!(next_line(&bob.stdout), "alice : hello bob");
     assert_eq!(
         first_warning(&bob),
-        "[warning] sealed by an AEAD client (as 'alice', for room 'lobby'); an AE client checks neither, nor the message's age or replays"
+        "[warning] sealed by an AEAD or signed client (as 'alice', for room 'lobby'); an AE client checks neither, nor the message's age, replays or signature"
     );
 }
 

@@ -179,7 +179,7 @@ fn shown_by_ae(text: String) -> Opened {
         return Opened::text(text);
     };
     let note = format!(
-        "sealed by an AEAD client (as '{}', for room '{}'); an AE client checks neither, nor the message's age or replays",
+        "sealed by an AEAD or signed client (as '{}', for room '{}'); an AE client checks neither, nor the message's age, replays or signature",
         sealed.nick, sealed.room
     );
     Opened {
@@ -274,7 +274,7 @@ mod tests {
         assert_eq!(
             opened.warnings,
             [
-                "sealed by an AEAD client (as 'bob', for room 'lobby'); an AE client checks neither, nor the message's age or replays"
+                "sealed by an AEAD or signed client (as 'bob', for room 'lobby'); an AE client checks neither, nor the message's age, replays or signature"
             ]
         );
         // A text that merely looks like JSON is shown as typed.
