@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use unsecured_chat::layer::crypto::{self, Password};
+use chat::layer::crypto::{self, Password};
 
 /// Iterations and guesses when none are given.
 const DEFAULT_ITERATIONS: u32 = 100;

@@ -12,9 +12,9 @@
 
 use std::time::Instant;
 
-use unsecured_chat::Layer;
-use unsecured_chat::layer::{AeSettings, Open, Password, SaltMode, Seal, Verdict};
-use unsecured_chat::wire::{MessageBody, Nick};
+use chat::Layer;
+use chat::layer::{AeSettings, Open, Password, SaltMode, Seal, Verdict};
+use chat::wire::{MessageBody, Nick};
 
 const DEFAULT_MESSAGES: usize = 4096;
 /// Burst sizes tried: what a receiver finds queued when it falls behind.

@@ -1,99 +1,75 @@
-//! TP unsecured chat, in Rust: a chat whose server and clients are insecure
-//! on purpose, the tools that attack it, and the encryption layers that
-//! answer the attacks. It renders the Python lab of the same name module by
-//! module, so the two can be read side by side.
+//! The command-line app of TP unsecured chat: the binaries' flags, the
+//! terminal client, printing and exit codes, over the chat library
+//! ([`chat`]: wire, layers, client, server, attacks), which prints nothing.
+//! The binaries in `src/bin` parse their flags with [`flags`] and call one
+//! function here.
 //!
-//! # The layers, and the way imports run
-//!
-//! ```text
-//!   app      flags password logging display terminal input screen server tools
-//!   attack   simple_bigbrother  simple_dos  simple_exploit  salt_flood  insider_forge
-//!   server   base_server  broadcast  simple_server  ae_server  rogue_server
-//!   client   base_client  inbox  simple_client  names
-//!   layer    plain  crypto  kdf  ae_client  aead_client  signed_client
-//!            (Seal, Open, Layer)  secret  key_cache  budget  clock  room
-//!            replay  counters  identity  member_key  known_members
-//!            private_file
-//!   wire     framing  zmtp  connection  codec  json  pickle  msgpack  frame  nick
-//! ```
-//!
-//! Each folder uses only the folders below it. A server listens on two TCP
-//! ports, as the original's two ZeroMQ sockets: a *request* port where each
-//! client sends `join`, `leave`, `message` and `list` and gets one response
-//! each (REQ/REP), and a *broadcast* port that pushes every accepted message
-//! to every connected reader (PUB/SUB). They carry JSON lines by default, or,
-//! with `--wire zmq`, the original's own wire: ZeroMQ frames (ZMTP, written
-//! here) with pickled or msgpack'd bodies, so the lab's Python clients and
-//! server meet ours.
-//!
-//! # Modules and the Python original
-//!
-//! | module | Python original |
-//! |---|---|
-//! | [`server::base_server`], [`server::broadcast`] | `base_server.py` |
-//! | [`client::base_client`], [`client::inbox`] | `base_client.py` |
-//! | [`server::simple_server`] | `simple_server.py` |
-//! | [`client::simple_client`], [`client::names`], [`app::terminal`] | `simple_client.py`, names_generator |
-//! | [`attack::simple_bigbrother`] | `simple_bigbrother.py` |
-//! | [`attack::simple_dos`] | `simple_dos.py` |
-//! | [`attack::simple_exploit`] | `simple_exploite.py` |
-//! | [`server::ae_server`] | `AEServer.py` |
-//! | [`layer::crypto`], [`layer::kdf`], [`layer::ae_client`] | `AEClient.py` |
-//! | [`server::rogue_server`] | `rogue_server.py` |
-//! | [`layer::aead_client`] | `AEADClient.py` |
-//! | [`layer::signed_client`], [`attack::insider_forge`] | none: the lab's question 13, answered |
-//! | [`wire`] (frames, codecs, [`wire::zmtp`]), [`layer::plain`] | the dictionaries, `pickle`/`msgpack`, ZeroMQ |
-//!
-//! The lab tooling (the demo, the benchmark, the helper that runs the
-//! binaries) is the workspace member `chat-lab`, outside this library.
+//! - [`flags`]: the flags the binaries share, into the library's types;
+//! - [`password`]: where the encrypted clients find the password;
+//! - [`logging`]: `env_logger` on stderr, through a queue that never blocks;
+//! - [`display`]: the one place peer text is turned into printed lines;
+//! - [`terminal`]: the chat client's loop, [`input`] where its lines come
+//!   from (stdin, or a line editor for a person), [`screen`] where its lines
+//!   go;
+//! - [`server`]: a server binary's life, from bind to Ctrl-C;
+//! - [`tools`]: the attack tools as programs.
 
-pub mod app;
-pub mod attack;
-pub mod client;
-pub mod layer;
+pub use chat;
+
+pub mod display;
+pub mod flags;
+pub mod input;
+pub mod logging;
+pub mod password;
+pub mod screen;
 pub mod server;
-pub mod wire;
+pub mod terminal;
+pub mod tools;
 
-pub use client::{ClientError, Endpoint};
-pub use layer::Layer;
-pub use server::{ServerConfig, ServerHandle, TrustModel};
-pub use wire::{Nick, Request, Response};
+mod error;
+pub use error::Error;
 
-/// What can stop a binary: its one error type, each variant keeping its
-/// cause as a `source()`.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-    #[error(transparent)]
-    Client(#[from] ClientError),
-    /// No server answers where the client looked: one line that names both
-    /// ports and says how to start one.
-    #[error(
-        "cannot reach server at {host} (request port {port}, broadcast port {broadcast_port}): {cause}; is one running? `make run-server` starts one"
-    )]
-    NoServer {
-        host: String,
-        port: u16,
-        broadcast_port: u16,
-        cause: String,
-    },
-    #[error("cannot join as '{nick}': {reason}")]
-    JoinRefused { nick: Nick, reason: String },
-    #[error(transparent)]
-    Password(#[from] app::password::PasswordError),
-    #[error(transparent)]
-    Layer(#[from] layer::LayerError),
-    #[error(transparent)]
-    NoDataFolder(#[from] app::flags::NoDataFolder),
-    #[error(transparent)]
-    Identity(#[from] layer::identity::IdentityError),
-    #[error(transparent)]
-    KnownMembers(#[from] layer::known_members::KnownError),
-    #[error(transparent)]
-    Exploit(#[from] attack::simple_exploit::ExploitError),
-    #[error(transparent)]
-    Command(#[from] attack::simple_exploit::CommandTooLong),
-    #[error(transparent)]
-    Forge(#[from] attack::insider_forge::ForgeError),
+use std::process::ExitCode;
+
+use chat::client::{ClientError, Endpoint};
+
+/// The exit code for a binary's outcome: 0 on success; on an error, its
+/// whole chain of causes on stderr in one line, and 1. Queued log lines are
+/// written first.
+pub fn exit<E: Into<anyhow::Error>>(outcome: Result<(), E>) -> ExitCode {
+    logging::flush();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// The exit code for a tool that succeeds or not: 0 if `Ok(true)`, 1 if
+/// `Ok(false)` (it said why on stdout), 1 with the error on stderr.
+pub fn exit_status<E: Into<anyhow::Error>>(outcome: Result<bool, E>) -> ExitCode {
+    logging::flush();
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => fail(e),
+    }
+}
+
+/// What a client or tool says when it cannot connect: both ports, and how to
+/// start a server; other errors pass through.
+pub fn no_server(endpoint: &Endpoint, error: ClientError) -> Error {
+    match error {
+        ClientError::Unreachable { source, .. } => Error::NoServer {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            broadcast_port: endpoint.broadcast_port,
+            cause: source.to_string(),
+        },
+        other => other.into(),
+    }
+}
+
+fn fail<E: Into<anyhow::Error>>(error: E) -> ExitCode {
+    eprintln!("error: {:#}", error.into());
+    ExitCode::FAILURE
 }

@@ -21,15 +21,15 @@ use std::time::Duration;
 use anyhow::Result;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use chat::client::Delivery;
+use chat::layer::crypto::{self, DEFAULT_ITERATIONS, DecryptError, Password, SALT_LEN};
+use chat::layer::{AeSettings, Layer};
+use chat::server::rogue_server::{Attack, DEFAULT_IMPERSONATED};
 use chat_lab::process::{Process, ServerProcess};
 use chat_lab::stage::{Member, Server};
 use common::{QUIET, RawSockets, Sub, ae, assert_ko, client, ok, rogue, run};
 use serde_json::Value;
-use unsecured_chat::app::display;
-use unsecured_chat::client::Delivery;
-use unsecured_chat::layer::crypto::{self, DEFAULT_ITERATIONS, DecryptError, Password, SALT_LEN};
-use unsecured_chat::layer::{AeSettings, Layer};
-use unsecured_chat::server::rogue_server::{Attack, DEFAULT_IMPERSONATED};
+use unsecured_chat::display;
 
 /// The chat's shared password in these tests.
 const PASSWORD: &str = "s3cret";
@@ -42,7 +42,7 @@ const FERNET_PREFIX: &str = "gAAAAA";
 const CANNOT_VERIFY: &str = "cannot verify: wrong password or altered message";
 
 /// An AE client of `endpoint`'s server, joined as `nick` with `password`.
-fn member_of(endpoint: &unsecured_chat::Endpoint, nick: &str, password: &str) -> Member {
+fn member_of(endpoint: &chat::Endpoint, nick: &str, password: &str) -> Member {
     let settings = AeSettings::new(Password::new(password));
     Member::join(endpoint, nick, Layer::Ae, Some(&settings)).unwrap()
 }

@@ -10,14 +10,14 @@ mod common;
 use std::time::Duration;
 
 use anyhow::Result;
+use chat::client::Delivery;
+use chat::layer::aead_client::SealedPlaintext;
+use chat::layer::crypto::{DEFAULT_ITERATIONS, Password, decrypt_message};
+use chat::layer::{AeSettings, Layer};
+use chat::server::rogue_server::Attack;
 use chat_lab::stage::{Member, Server};
 use common::{RawSockets, ae, client, rogue};
-use unsecured_chat::app::display;
-use unsecured_chat::client::Delivery;
-use unsecured_chat::layer::aead_client::SealedPlaintext;
-use unsecured_chat::layer::crypto::{DEFAULT_ITERATIONS, Password, decrypt_message};
-use unsecured_chat::layer::{AeSettings, Layer};
-use unsecured_chat::server::rogue_server::Attack;
+use unsecured_chat::display;
 
 /// The chat's shared password in these tests.
 const PASSWORD: &str = "s3cret";

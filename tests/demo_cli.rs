@@ -6,14 +6,13 @@
 mod demo_commands;
 
 use std::path::Path;
-use unsecured_chat::wire::Wire;
 
-use chat_lab::demo::{self, Cell, Column, Flags, Observed, Row, Target, WIDTH};
+use chat::server::TrustModel;
+use chat::wire::Wire;
+use chat::{Layer, Named};
+use chat_lab::demo::{self, Cell, Column, Flags, Observed, Place, Row, TABLE, WIDTH};
 use chat_lab::scratch::Scratch;
 use clap::Parser;
-use unsecured_chat::Layer;
-use unsecured_chat::server::TrustModel;
-use unsecured_chat::server::rogue_server::Attack as RogueAttack;
 
 /// Runs the demo with `args`; the cells it played and what it printed.
 fn demo(args: &[&str]) -> (Vec<Cell>, String) {
@@ -23,12 +22,12 @@ fn demo(args: &[&str]) -> (Vec<Cell>, String) {
     (cells, String::from_utf8(out).unwrap())
 }
 
-fn played(cells: &[Cell]) -> Vec<(Row, Column)> {
-    cells.iter().map(|c| (c.row, c.column)).collect()
+fn played(cells: &[Cell]) -> Vec<(Row, Place)> {
+    cells.iter().map(|c| (c.row, c.place)).collect()
 }
 
-fn column(layer: Layer, trust: TrustModel) -> Column {
-    Column { layer, trust }
+fn column(layer: Layer, trust: TrustModel) -> Place {
+    Place::Column(Column { layer, trust })
 }
 
 #[test]
@@ -36,14 +35,19 @@ fn only_and_layer_play_exactly_the_cells_they_name() {
     let (cells, printed) = demo(&["--quiet", "--only", "replay,exploit", "--layer", "ae"]);
     let ae = column(Layer::Ae, TrustModel::Open);
     let expected = [
-        (Row::Exploit(Target::PickleReader), ae),
-        (Row::Exploit(Target::Ours), ae),
-        (Row::Rogue(RogueAttack::Replay), ae),
+        (Row::PickleReader, Place::AnyLayer),
+        (Row::PickleOurs, Place::AnyLayer),
+        (Row::Replay, ae),
     ];
     assert_eq!(played(&cells), expected);
     let rows: Vec<&str> = printed.lines().filter(|l| l.contains(" AE ")).collect();
-    assert_eq!(rows.len(), 3, "{printed}");
-    assert!(rows[2].starts_with("replay "), "{printed}");
+    assert_eq!(rows.len(), 1, "{printed}");
+    assert!(rows[0].starts_with("replay "), "{printed}");
+    let anywhere: Vec<&str> = printed
+        .lines()
+        .filter(|l| l.contains(" any layer "))
+        .collect();
+    assert_eq!(anywhere.len(), 2, "{printed}");
 }
 
 #[test]
@@ -95,21 +99,31 @@ fn a_narrated_run_shows_each_scene_and_fits_in_80_columns() {
 /// run plays.
 #[test]
 fn every_header_and_the_whole_table_fit_in_80_columns() {
-    Row::all()
-        .into_iter()
-        .for_each(|row| assert_fits(demo::header(row).iter()));
-    let cells: Vec<Cell> = Row::all()
-        .into_iter()
-        .flat_map(|row| Column::all().into_iter().map(move |column| (row, column)))
-        .map(|(row, column)| Cell {
-            row,
-            column,
-            expected: demo::expected(row, column),
-            observed: Observed::Failed(
-                "a reason as long as a line could be, and longer still".repeat(3),
-            ),
+    TABLE
+        .iter()
+        .for_each(|lesson| assert_fits(demo::header(lesson).iter()));
+    let columns: Vec<Column> = Column::all().collect();
+    let cells: Vec<Cell> = TABLE
+        .iter()
+        .flat_map(|lesson| {
+            let row = lesson.row;
+            lesson
+                .cells(&columns)
+                .into_iter()
+                .map(move |(place, expected)| Cell {
+                    row,
+                    place,
+                    expected,
+                    observed: Observed::Failed(
+                        "a reason as long as a line could be, and longer still".repeat(3),
+                    ),
+                })
         })
         .collect();
+    assert_eq!(
+        cells.len(),
+        Row::ALL.len() * columns.len() - 2 * (columns.len() - 1)
+    );
     assert_fits(demo::table(&cells).lines());
 }
 
@@ -124,11 +138,10 @@ fn assert_fits<S: AsRef<str>>(lines: impl Iterator<Item = S>) {
 /// project's binaries on `PATH`, leave the file the scene found.
 #[test]
 fn the_pickle_scene_pasted_into_a_shell_runs_the_payload_in_python() {
-    let plain = column(Layer::Plain, TrustModel::Open);
     let mut story = Vec::new();
     let observed = demo::play(
-        Row::Exploit(Target::PickleReader),
-        plain,
+        Row::PickleReader,
+        Place::AnyLayer,
         Wire::Json,
         &mut |line| story.push(line.to_owned()),
     );

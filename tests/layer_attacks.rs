@@ -15,15 +15,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chat::client::{BroadcastChannel, Endpoint, RequestChannel};
+use chat::layer::ae_client::AeSealer;
+use chat::layer::aead_client::AeadSealer;
+use chat::layer::{AeSettings, Kdf, Password, Seal, Verdict};
+use chat::server::ae_server::ae_server;
+use chat::server::{BaseServer, ServerConfig, ServerHandle, TrustModel};
+use chat::wire::{MessageBody, Nick, Request, Response};
 use chat_lab::flood::{self, FloodConfig};
 use chat_lab::process::{Binaries, Lines, Process, ServerProcess};
-use unsecured_chat::client::{BroadcastChannel, Endpoint, RequestChannel};
-use unsecured_chat::layer::ae_client::AeSealer;
-use unsecured_chat::layer::aead_client::AeadSealer;
-use unsecured_chat::layer::{AeSettings, Kdf, Password, Seal, Verdict};
-use unsecured_chat::server::ae_server::ae_server;
-use unsecured_chat::server::{BaseServer, ServerConfig, ServerHandle, TrustModel};
-use unsecured_chat::wire::{MessageBody, Nick, Request, Response};
 
 /// The chat's shared password in these tests.
 const PASSWORD: &str = "correct-horse-battery-staple-7";

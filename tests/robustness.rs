@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use chat::server::TrustModel;
+use chat::wire::MAX_LINE;
 use chat_lab::process::{self, ServerProcess};
 use chat_lab::stage::Server;
 use common::{Conn, PATIENCE, RawSockets, assert_ko, guarded, ok, plain, plain_capped, wait_until};
@@ -23,8 +25,6 @@ use robust::{
     KO_START, LineConn, Next, admitted_request, admitted_subscriber, answers_list,
     assert_refused_over_cap, await_subscribed, drain_until_closed, is_sync,
 };
-use unsecured_chat::server::TrustModel;
-use unsecured_chat::wire::MAX_LINE;
 
 /// Messages sent past the stalled subscriber.
 const MESSAGES: usize = 20_000;

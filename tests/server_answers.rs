@@ -8,11 +8,11 @@ mod hostile;
 
 use std::thread;
 
+use chat::wire::MAX_LINE;
+use chat::wire::frame::MAX_REASON_CHARS;
 use chat_lab::process::{ServerProcess, Stderr, status_field};
 use hostile::{Raw, ko_reason, ok, ports, start_client, start_server};
 use serde_json::{Value, json};
-use unsecured_chat::wire::MAX_LINE;
-use unsecured_chat::wire::frame::MAX_REASON_CHARS;
 
 /// Nicks joined to make the list answer too long for a line: the issue's
 /// 300 nicks of 64 characters, about 250 bytes each.

@@ -16,13 +16,13 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use common::{Conn, PATIENCE, Sub, ok};
-use unsecured_chat::client::{Endpoint, RequestChannel};
-use unsecured_chat::server::rogue_server::{Attack, RogueConfig, RogueServer};
-use unsecured_chat::server::{
+use chat::client::{Endpoint, RequestChannel};
+use chat::server::rogue_server::{Attack, RogueConfig, RogueServer};
+use chat::server::{
     BaseServer, Publisher, ServerConfig, ServerHandle, Service, SimpleServer, TrustModel,
 };
-use unsecured_chat::{Nick, Request, Response};
+use chat::{Nick, Request, Response};
+use common::{Conn, PATIENCE, Sub, ok};
 
 /// A replay due long after any test has ended: one still pending when its
 /// server stops.

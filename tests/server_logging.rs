@@ -8,7 +8,7 @@ mod hostile;
 
 use chat_lab::process::Stderr;
 use hostile::{PATIENCE, Raw, ok, start_server};
-use unsecured_chat::app::logging::QUEUE_BYTES;
+use unsecured_chat::logging::QUEUE_BYTES;
 
 /// Bytes of text in each message: each is logged in full, at info level.
 const TEXT_BYTES: usize = 16 * 1024;

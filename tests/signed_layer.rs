@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Result, ensure};
+use chat::layer::Identity;
 use chat_lab::process::{Finished, Process, ServerProcess};
 use chat_lab::scratch::Scratch;
 use chat_lab::stage::Server;
 use common::{ae, client, run};
-use unsecured_chat::layer::Identity;
 
 const PASSWORD: &str = "signed-s3cret";
 const PASSWORD_ENV: (&str, &str) = ("CHAT_PASSWORD", PASSWORD);

@@ -5,9 +5,9 @@
 
 mod hostile;
 
+use chat::wire::MAX_LINE;
 use chat_lab::process::{Process, Stderr};
 use hostile::{PATIENCE, next_line, ports, start_client, start_server};
-use unsecured_chat::wire::MAX_LINE;
 
 /// Waits for the client's local refusal on stderr.
 fn refused_locally(client: &Process) -> String {

@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use chat::client::{BaseClient, Endpoint, SimpleClient};
+use chat::layer::Plain;
+use chat::server::{BaseServer, ServerConfig, SimpleServer, TrustModel};
+use chat::{Nick, Response, ServerHandle};
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
-use unsecured_chat::client::{BaseClient, Endpoint, SimpleClient};
-use unsecured_chat::layer::Plain;
-use unsecured_chat::server::{BaseServer, ServerConfig, SimpleServer, TrustModel};
-use unsecured_chat::{Nick, Response, ServerHandle};
 
 /// Failure guard: how long anything expected on the screen may take.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -242,7 +242,7 @@ fn rejections_are_in_colour_unless_no_color_is_set() {
     ];
     for (nick, env, coloured) in cases {
         let alice = prompted(&endpoint, nick, env);
-        let mut requests = unsecured_chat::client::RequestChannel::connect(&endpoint).unwrap();
+        let mut requests = chat::client::RequestChannel::connect(&endpoint).unwrap();
         requests
             .send(br#"{"type":"join","nick":"mallory"}"#)
             .unwrap();

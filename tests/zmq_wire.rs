@@ -9,20 +9,17 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use unsecured_chat::attack::simple_exploit::{self, DEFAULT_COMMAND};
-use unsecured_chat::client::{
+use chat::Named;
+use chat::attack::simple_exploit::{self, DEFAULT_COMMAND};
+use chat::client::{
     BaseClient, ClientError, Delivery, Endpoint, RequestChannel, SimpleClient, on_recv,
 };
-use unsecured_chat::layer::{AeSettings, Layer, Opened, Password};
-use unsecured_chat::server::ae_server::ae_server;
-use unsecured_chat::server::rogue_server::{Attack, FORGED_TEXT, RogueConfig, RogueServer};
-use unsecured_chat::server::{
-    BaseServer, Publisher, ServerConfig, ServerHandle, SimpleServer, TrustModel,
-};
-use unsecured_chat::wire::zmtp::{self, MessageReader, SocketType};
-use unsecured_chat::wire::{
-    Broadcast, Codec, MessageBody, Nick, Request, Response, Wire, ZmqBody, pickle,
-};
+use chat::layer::{AeSettings, Layer, Opened, Password};
+use chat::server::ae_server::ae_server;
+use chat::server::rogue_server::{Attack, FORGED_TEXT, RogueConfig, RogueServer};
+use chat::server::{BaseServer, Publisher, ServerConfig, ServerHandle, SimpleServer, TrustModel};
+use chat::wire::zmtp::{self, MessageReader, SocketType};
+use chat::wire::{Broadcast, Codec, MessageBody, Nick, Request, Response, Wire, ZmqBody, pickle};
 
 /// Failure guard for anything that should happen promptly.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -100,7 +97,7 @@ fn ko_reason(response: Option<Response>) -> String {
 #[test]
 fn our_clients_chat_through_our_server_on_every_layer() {
     let settings = AeSettings::new(Password::new("zmq-wire-test"));
-    for layer in Layer::ALL {
+    for &layer in Layer::ALL {
         let (server, _) = serve(layer);
         let base = BaseClient::connect(&endpoint(&server, layer.zmq_body())).unwrap();
         let mut broadcasts = base.broadcasts;
@@ -283,11 +280,7 @@ fn silent_peers_hold_up_nobody() {
     ];
     let base = BaseClient::connect(&endpoint).unwrap();
     wait_for_subscribers(&publisher, 1);
-    let mut client = SimpleClient::new(
-        base.requests,
-        nick("carol"),
-        Box::new(unsecured_chat::layer::Plain),
-    );
+    let mut client = SimpleClient::new(base.requests, nick("carol"), Box::new(chat::layer::Plain));
     assert_eq!(client.join().unwrap(), Response::Ok);
     still_serves(&endpoint);
 }
@@ -328,7 +321,7 @@ fn a_subscriber_that_does_not_read_is_disconnected_never_skipped() {
     let mut sender = SimpleClient::new(
         RequestChannel::connect(&endpoint(&server, ZmqBody::Pickle)).unwrap(),
         nick("dave"),
-        Box::new(unsecured_chat::layer::Plain),
+        Box::new(chat::layer::Plain),
     );
     assert_eq!(sender.join().unwrap(), Response::Ok);
     let padding = "x".repeat(60_000);
@@ -380,12 +373,8 @@ fn the_rogue_server_forges_on_this_wire_too() {
     let base = BaseClient::connect(&endpoint(&server, ZmqBody::Pickle)).unwrap();
     let mut broadcasts = base.broadcasts;
     broadcasts.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut client = SimpleClient::new(
-        base.requests,
-        nick("erin"),
-        Box::new(unsecured_chat::layer::Plain),
-    )
-    .with_subscriber(broadcasts.local_addr().unwrap());
+    let mut client = SimpleClient::new(base.requests, nick("erin"), Box::new(chat::layer::Plain))
+        .with_subscriber(broadcasts.local_addr().unwrap());
     assert_eq!(client.join().unwrap(), Response::Ok);
     assert_eq!(client.message("the real text").unwrap(), Response::Ok);
     let frame = broadcasts.next_frame().unwrap().to_vec();

@@ -10,12 +10,12 @@ mod chunked;
 
 use chunked::Chunked;
 use libfuzzer_sys::fuzz_target;
-use unsecured_chat::app::display::printable;
-use unsecured_chat::wire::frame::MAX_REASON_CHARS;
-use unsecured_chat::wire::framing::{LineReader, MAX_LINE};
-use unsecured_chat::wire::json::check_nesting;
-use unsecured_chat::wire::nick::{MAX_NICK_CHARS, Refused};
-use unsecured_chat::wire::{Codec, Nick, Response};
+use unsecured_chat::display::printable;
+use chat::wire::frame::MAX_REASON_CHARS;
+use chat::wire::framing::{LineReader, MAX_LINE};
+use chat::wire::json::check_nesting;
+use chat::wire::nick::{MAX_NICK_CHARS, Refused};
+use chat::wire::{Codec, Nick, Response};
 
 fuzz_target!(|input: &[u8]| {
     let Some((sizes, data)) = Chunked::split(input) else {

@@ -9,8 +9,8 @@ mod chunked;
 
 use chunked::Chunked;
 use libfuzzer_sys::fuzz_target;
-use unsecured_chat::wire::zmtp::{MAX_BODY, MessageReader, SocketType};
-use unsecured_chat::wire::{Codec, pickle};
+use chat::wire::zmtp::{MAX_BODY, MessageReader, SocketType};
+use chat::wire::{Codec, pickle};
 
 fn bodies(body: &[u8]) {
     for codec in [Codec::Pickle, Codec::Msgpack] {

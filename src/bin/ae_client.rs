@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
+use chat::Layer;
+use chat::layer::ae_client::DEFAULT_TTL_SECS;
 use clap::Parser;
-use unsecured_chat::Layer;
-use unsecured_chat::app::{self, flags::ClientFlags, flags::CryptoFlags};
-use unsecured_chat::layer::ae_client::DEFAULT_TTL_SECS;
+use unsecured_chat::{self as app, flags::ClientFlags, flags::CryptoFlags};
 
 /// The AE chat client: messages travel as Fernet tokens under a key derived
 /// from the shared password (PBKDF2-HMAC-SHA256, a fresh salt per message).

@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
+use chat::server::ae_server::ae_server;
+use chat::wire::ZmqBody;
 use clap::Parser;
-use unsecured_chat::app::{self, flags::ServerFlags};
-use unsecured_chat::server::ae_server::ae_server;
-use unsecured_chat::wire::ZmqBody;
+use unsecured_chat::{self as app, flags::ServerFlags};
 
 /// The AE chat server: relays only encrypted messages ({"salt", "token"}),
 /// and its log shows it never holds a readable one. It can still drop,

@@ -3,9 +3,9 @@
 
 use std::process::ExitCode;
 
+use chat::Layer;
 use clap::Parser;
-use unsecured_chat::Layer;
-use unsecured_chat::app::{self, flags::ClientFlags, flags::CryptoFlags, flags::TtlFlag};
+use unsecured_chat::{self as app, flags::ClientFlags, flags::CryptoFlags, flags::TtlFlag};
 
 /// The AEAD chat client: the AE layer, plus the sender's nick and a counter
 /// sealed inside each token. It rejects a message relabelled with another

@@ -4,13 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use chat::attack::insider_forge::{DEFAULT_MESSAGE, Forgery, Insider};
+use chat::layer::Identity;
+use chat::layer::ae_client::DEFAULT_TTL_SECS;
+use chat::{Layer, Nick};
 use clap::Parser;
-use unsecured_chat::app::flags::{self, CryptoFlags, EndpointFlags};
-use unsecured_chat::app::{self};
-use unsecured_chat::attack::insider_forge::{DEFAULT_MESSAGE, Forgery, Insider};
-use unsecured_chat::layer::Identity;
-use unsecured_chat::layer::ae_client::DEFAULT_TTL_SECS;
-use unsecured_chat::{Error, Layer, Nick};
+use unsecured_chat as app;
+use unsecured_chat::Error;
+use unsecured_chat::flags::{self, CryptoFlags, EndpointFlags};
 
 /// An insider's forgery: a member who knows the chat's password sends,
 /// through a server in the original's trust model, a message claiming to
@@ -35,7 +36,7 @@ struct Flags {
     #[command(flatten)]
     endpoint: EndpointFlags,
     /// The layer of the chat
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = flags::choice::<Layer>())]
     layer: Layer,
     /// The member to speak as
     #[arg(long = "as", value_name = "NICK")]

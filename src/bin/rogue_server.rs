@@ -4,15 +4,14 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use chat::Nick;
+use chat::layer::ae_client::DEFAULT_TTL_SECS;
+use chat::layer::{AeSettings, Identity};
+use chat::server::SimpleServer;
+use chat::server::rogue_server::{Attack, DEFAULT_REPLAY_DELAY, RogueConfig, RogueServer};
 use clap::Parser;
-use unsecured_chat::app::{self, flags::KeyFlags, flags::ServerFlags};
-use unsecured_chat::layer::ae_client::DEFAULT_TTL_SECS;
-use unsecured_chat::layer::{AeSettings, Identity};
-use unsecured_chat::server::SimpleServer;
-use unsecured_chat::server::rogue_server::{
-    Attack, DEFAULT_REPLAY_DELAY, RogueConfig, RogueServer,
-};
-use unsecured_chat::{Error, Nick};
+use unsecured_chat::flags::{self, KeyFlags, ServerFlags};
+use unsecured_chat::{self as app, Error};
 
 /// A malicious server: it runs the chat and answers every sender ok, but
 /// attacks what it relays. tamper: alter the token (or the text); impersonate:
@@ -31,7 +30,7 @@ struct Flags {
     /// Attacks to run, comma-separated
     #[arg(
         long,
-        value_enum,
+        value_parser = flags::choice::<Attack>(),
         value_delimiter = ',',
         required = true,
         value_name = "A[,A...]"
@@ -86,7 +85,7 @@ impl Flags {
             return Ok(None);
         }
         let settings = self.keys.settings(DEFAULT_TTL_SECS)?;
-        let identity = Identity::generate().map_err(unsecured_chat::layer::LayerError::from)?;
+        let identity = Identity::generate().map_err(chat::layer::LayerError::from)?;
         Ok(Some((settings, identity)))
     }
 }

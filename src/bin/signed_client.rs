@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use unsecured_chat::app::flags::{ClientFlags, CryptoFlags, IdentityFlags, TtlFlag};
-use unsecured_chat::app::{self};
+use unsecured_chat as app;
+use unsecured_chat::flags::{ClientFlags, CryptoFlags, IdentityFlags, TtlFlag};
 
 /// The signed chat client: the AEAD layer, each message also signed with
 /// this member's own Ed25519 key (its identity file, made on first use).

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use unsecured_chat::app::{self, flags::EndpointFlags};
+use unsecured_chat::{self as app, flags::EndpointFlags};
 
 /// Big brother: reads every conversation of the chat without taking part.
 ///

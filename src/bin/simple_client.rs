@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
+use chat::Layer;
 use clap::Parser;
-use unsecured_chat::Layer;
-use unsecured_chat::app::{self, flags::ClientFlags};
+use unsecured_chat::{self as app, flags::ClientFlags};
 
 /// The plain chat client: each line you type is sent in clear, and every
 /// message the server broadcasts is printed as `NICK : TEXT`.

@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
+use chat::Nick;
+use chat::attack::simple_dos::Attack;
 use clap::{ArgGroup, Parser};
-use unsecured_chat::Nick;
-use unsecured_chat::app::{self, flags::EndpointFlags};
-use unsecured_chat::attack::simple_dos::Attack;
+use unsecured_chat::{self as app, flags::EndpointFlags};
 
 /// Denial of service: abuses the plain chat's trust model, in which the
 /// server believes whatever nick a request names.

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
+use chat::server::SimpleServer;
 use clap::Parser;
-use unsecured_chat::app::{self, flags::ServerFlags};
-use unsecured_chat::server::SimpleServer;
+use unsecured_chat::{self as app, flags::ServerFlags};
 
 /// The plain chat server: relays every message in clear, as the lab's
 /// simple_server.py. Without --guard it keeps the original's trust model, so

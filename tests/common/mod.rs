@@ -21,14 +21,12 @@ use std::path::Path;
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
+use chat::server::rogue_server::{Attack, DEFAULT_REPLAY_DELAY, RogueConfig, RogueServer};
+use chat::server::{ServerConfig, SimpleServer, TrustModel};
+use chat::{Layer, Nick};
 pub use chat_lab::process::PATIENCE;
 use chat_lab::process::{Finished, Process};
 use chat_lab::stage::Server;
-use unsecured_chat::server::rogue_server::{
-    Attack, DEFAULT_REPLAY_DELAY, RogueConfig, RogueServer,
-};
-use unsecured_chat::server::{ServerConfig, SimpleServer, TrustModel};
-use unsecured_chat::{Layer, Nick};
 
 /// How long to wait before concluding that something did *not* happen.
 pub const QUIET: Duration = Duration::from_millis(500);

@@ -1,0 +1,239 @@
+//! The configurations `make bench` runs: the Python original's measured
+//! anchors (REFERENCE.md) and the project's goals (the speed issue), each
+//! run several times because the machine is noisy; the table reports the
+//! median run of each.
+
+use std::fmt::Write as _;
+
+use chat::Layer;
+
+use super::{BenchConfig, BenchReport};
+
+/// What a configuration must reach.
+#[derive(Debug, Clone, Copy)]
+pub enum Goal {
+    /// End-to-end messages per second, at least.
+    Rate(f64),
+    /// 99th percentile latency under this many microseconds.
+    P99Below(f64),
+    /// Server resident memory under this many KiB.
+    RssBelow(u64),
+    /// At least this fraction of another entry's rate (by name).
+    FractionOf(&'static str, f64),
+}
+
+/// One line of the suite.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: &'static str,
+    pub config: BenchConfig,
+    /// The Python original's end-to-end rate in this configuration, if measured.
+    pub python: Option<f64>,
+    pub goal: Goal,
+}
+
+fn entry(name: &'static str, config: BenchConfig, python: Option<f64>, goal: Goal) -> Entry {
+    Entry {
+        name,
+        config,
+        python,
+        goal,
+    }
+}
+
+fn encrypted(mode: Layer, session_salt: bool, iterations: u32) -> BenchConfig {
+    let mut config = BenchConfig::new(mode, 10, 1, 20_000);
+    config.session_salt = session_salt;
+    config.iterations = iterations;
+    config
+}
+
+/// The suite, in the order it runs.
+pub fn entries() -> Vec<Entry> {
+    let mut paced = BenchConfig::new(Layer::Plain, 100, 1, 5_000);
+    paced.rate = Some(1_000.0);
+    let fresh_ae = BenchConfig {
+        messages: 5_000,
+        ..encrypted(Layer::Ae, false, 100)
+    };
+    let fresh_aead = BenchConfig {
+        messages: 5_000,
+        ..encrypted(Layer::Aead, false, 100)
+    };
+    let fresh_signed = BenchConfig {
+        messages: 5_000,
+        ..encrypted(Layer::Signed, false, 100)
+    };
+    vec![
+        entry(
+            "plain 10 subs, 1 sender",
+            BenchConfig::new(Layer::Plain, 10, 1, 50_000),
+            Some(4_200.0),
+            Goal::Rate(42_000.0),
+        ),
+        entry(
+            "plain 100 subs, 1 sender",
+            BenchConfig::new(Layer::Plain, 100, 1, 20_000),
+            Some(770.0),
+            Goal::Rate(7_700.0),
+        ),
+        entry(
+            "plain 10 subs, 4 senders",
+            BenchConfig::new(Layer::Plain, 10, 4, 100_000),
+            Some(9_500.0),
+            Goal::Rate(95_000.0),
+        ),
+        entry(
+            "ae 10/1, session salt",
+            encrypted(Layer::Ae, true, 100),
+            None,
+            Goal::FractionOf("plain 10 subs, 1 sender", 0.5),
+        ),
+        entry(
+            "aead 10/1, session salt",
+            encrypted(Layer::Aead, true, 100),
+            None,
+            Goal::FractionOf("plain 10 subs, 1 sender", 0.5),
+        ),
+        entry(
+            "ae 10/1, fresh salts (lab)",
+            fresh_ae,
+            None,
+            Goal::FractionOf("plain 10 subs, 1 sender", 0.5),
+        ),
+        entry(
+            "aead 10/1, fresh salts (lab)",
+            fresh_aead,
+            None,
+            Goal::FractionOf("plain 10 subs, 1 sender", 0.5),
+        ),
+        entry(
+            "signed 10/1, session salt",
+            encrypted(Layer::Signed, true, 100),
+            None,
+            Goal::FractionOf("aead 10/1, session salt", 0.5),
+        ),
+        entry(
+            "signed 10/1, fresh salts (lab)",
+            fresh_signed,
+            None,
+            Goal::FractionOf("aead 10/1, fresh salts (lab)", 0.5),
+        ),
+        entry(
+            "ae 10/1, session salt, 600k it.",
+            encrypted(Layer::Ae, true, 600_000),
+            None,
+            Goal::FractionOf("ae 10/1, session salt", 0.5),
+        ),
+        entry(
+            "plain 100/1 at 1,000 msg/s",
+            paced,
+            None,
+            Goal::P99Below(1_000.0),
+        ),
+        entry(
+            "plain 500 subs, 500 senders",
+            BenchConfig::new(Layer::Plain, 500, 500, 5_000),
+            None,
+            Goal::RssBelow(100 * 1024),
+        ),
+    ]
+}
+
+/// The run with the median rate.
+pub fn median(mut runs: Vec<BenchReport>) -> Option<BenchReport> {
+    runs.sort_by(|a, b| a.msgs_per_s.total_cmp(&b.msgs_per_s));
+    let middle = runs.len().checked_sub(1)? / 2;
+    Some(runs.swap_remove(middle))
+}
+
+/// Whether a median run meets its goal, given the medians so far.
+fn verdict(goal: Goal, run: &BenchReport, done: &[(Entry, BenchReport)]) -> (String, bool) {
+    match goal {
+        Goal::Rate(rate) => (
+            format!(">= {} msg/s", thousands(rate)),
+            run.msgs_per_s >= rate,
+        ),
+        Goal::P99Below(us) => (format!("p99 < {us} us"), run.p99_us < us),
+        Goal::RssBelow(kib) => (
+            format!("RSS < {} MiB", kib / 1024),
+            run.server_rss_kib.is_some_and(|r| r < kib),
+        ),
+        Goal::FractionOf(name, fraction) => {
+            let reference = done
+                .iter()
+                .find(|(e, _)| e.name == name)
+                .map(|(_, r)| r.msgs_per_s);
+            let met = reference.is_some_and(|r| run.msgs_per_s >= r * fraction);
+            let shown = reference.map_or_else(|| "?".to_owned(), |r| thousands(r * fraction));
+            (format!(">= {shown} msg/s ({fraction} x {name})"), met)
+        }
+    }
+}
+
+/// The readable table of the medians, in Markdown.
+pub fn table(done: &[(Entry, BenchReport)]) -> String {
+    let mut out = String::from(
+        "| configuration | Python | msg/s | deliveries/s | p50 us | p99 us | server RSS | lost | goal | met |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (i, (entry, run)) in done.iter().enumerate() {
+        let (goal, met) = verdict(entry.goal, run, &done[..i]);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            entry.name,
+            entry.python.map_or_else(|| "-".to_owned(), thousands),
+            thousands(run.msgs_per_s),
+            thousands(run.deliveries_per_s),
+            run.p50_us,
+            run.p99_us,
+            run.server_rss_kib.map_or_else(
+                || "-".to_owned(),
+                |k| format!("{:.1} MiB", k as f64 / 1024.0)
+            ),
+            run.lost,
+            goal,
+            if met && run.lost == 0 { "yes" } else { "NO" },
+        );
+    }
+    out
+}
+
+/// 12345.6 as "12,346".
+fn thousands(x: f64) -> String {
+    let digits = format!("{:.0}", x.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_thousands() {
+        assert_eq!(thousands(1234567.4), "1,234,567");
+        assert_eq!(thousands(770.0), "770");
+    }
+
+    #[test]
+    fn fraction_goals_refer_to_earlier_entries() {
+        let entries = entries();
+        for (i, e) in entries.iter().enumerate() {
+            if let Goal::FractionOf(name, _) = e.goal {
+                assert!(
+                    entries[..i].iter().any(|earlier| earlier.name == name),
+                    "{}",
+                    e.name
+                );
+            }
+        }
+    }
+}

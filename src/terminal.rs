@@ -1,0 +1,431 @@
+//! The terminal client shared by `simple_client`, `ae_client`,
+//! `aead_client` and `signed_client`: lines typed become messages,
+//! broadcasts become lines on the screen.
+//!
+//! Python's client was a web page (pywebio) polling the broadcast socket
+//! every 0.1 s. This one is a terminal program: an input thread reads lines
+//! ([`crate::input`]: stdin, or a line editor when a person is at the
+//! keyboard), the broadcast pipeline (`client::inbox`: a reader thread that
+//! only reads, a verifier thread that opens) shows what arrives, and the
+//! main thread owns the request connection and reacts to events from both
+//! (and from Ctrl-C) in order. What is printed where is [`crate::screen`]'s
+//! business: for scripts, exactly what PROTOCOL.md section 4 says.
+//!
+//! A line the client cannot send (longer than a line may be once sealed and
+//! framed) is refused here and the chat goes on; blank lines are not sent.
+//! The signed layer adds two commands, `/whois NICK` and `/fingerprint`,
+//! which read its [`Keyring`]; other layers have no keys to show.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Sender};
+
+use crate::Error;
+use crate::display;
+use crate::flags::{ClientFlags, CryptoFlags, IdentityFlags};
+use crate::input::{self, Input, TerminalRestore};
+use crate::screen::Screen;
+use chat::client::{BaseClient, BroadcastChannel, ClientError, Endpoint, SimpleClient};
+use chat::client::{Inbox, Verifier};
+use chat::layer::identity::Origin;
+use chat::layer::known_members::Pinning;
+use chat::layer::signed_client::{self, Keyring, SignedSealer};
+use chat::layer::{AeSettings, Identity, KnownMembers, Layer, Open, Seal};
+use chat::wire::{MAX_LINE, Nick, Response};
+
+const HELP: &str = "\
+Type a line and press Enter to send it. Commands:
+  /list   show who is in the chat
+  /join   join again (after being evicted, say)
+  /quit   leave the chat and exit (so do Ctrl-C and end of input)
+  /help   show this help
+Start a message with // to send a line beginning with /.";
+
+/// The signed layer's commands, listed by `/help` in that layer only.
+const SIGNED_HELP: &str = concat!(
+    "  /whois NICK    show the fingerprint of the key pinned for NICK\n",
+    "  /fingerprint   show your own key's fingerprint, for others to compare",
+);
+
+/// What the signed layer's commands say in the other layers.
+const SIGNED_ONLY: &str = "/whois and /fingerprint are commands of the signed layer (signed_client): this layer has no keys of its own";
+
+/// What the main thread reacts to.
+enum Event {
+    Input(Input),
+    Lost(ClientError),
+}
+
+/// A line typed by the user.
+#[derive(Debug, PartialEq, Eq)]
+enum Command<'a> {
+    Say(&'a str),
+    List,
+    Join,
+    Quit,
+    Help,
+    Whois(&'a str),
+    Fingerprint,
+    Unknown(&'a str),
+}
+
+impl<'a> Command<'a> {
+    fn parse(line: &'a str) -> Self {
+        if let Some(escaped) = line.strip_prefix("//") {
+            return Self::Say(&line[line.len() - escaped.len() - 1..]);
+        }
+        match line.trim_end() {
+            "/list" => Self::List,
+            "/join" => Self::Join,
+            "/quit" => Self::Quit,
+            "/help" => Self::Help,
+            "/fingerprint" => Self::Fingerprint,
+            "/whois" => Self::Whois(""),
+            other if other.starts_with("/whois ") => Self::Whois(other["/whois ".len()..].trim()),
+            other if other.starts_with('/') => Self::Unknown(other),
+            _ => Self::Say(line),
+        }
+    }
+}
+
+/// Runs a chat session in `layer`, with `settings` for the encrypted ones.
+pub fn run_layer(
+    layer: Layer,
+    client: &ClientFlags,
+    settings: Option<&AeSettings>,
+) -> Result<(), Error> {
+    let (sealer, opener) = (layer.sealer(settings)?, layer.opener(settings)?);
+    let endpoint = client.endpoint.endpoint().with_zmq_body(layer.zmq_body());
+    run(&endpoint, client.nick(), sealer, opener, None)
+}
+
+/// Runs a chat session in an encrypted `layer`, its password and key
+/// schedule from `crypto`, its TTL `ttl` (AEAD's; AE has none).
+pub fn run_encrypted(
+    layer: Layer,
+    client: &ClientFlags,
+    crypto: &CryptoFlags,
+    ttl: u64,
+) -> Result<(), Error> {
+    let settings = crypto.settings(ttl)?;
+    run_layer(layer, client, Some(&settings))
+}
+
+/// Runs a chat session in the signed layer, signing with the identity in
+/// `files` (made there on first use) and pinning keys in its known-members
+/// file.
+pub fn run_signed(
+    client: &ClientFlags,
+    crypto: &CryptoFlags,
+    ttl: u64,
+    files: &IdentityFlags,
+) -> Result<(), Error> {
+    let settings = &crypto.settings(ttl)?;
+    let path = files.identity_path()?;
+    let (identity, origin) = Identity::load_or_create(&path)?;
+    let known = KnownMembers::open(&files.known_path()?)?;
+    let own = identity.fingerprint();
+    if origin == Origin::Created {
+        Screen::lines().note(&format!(
+            "created your identity in {}; your fingerprint: {own}",
+            path.display()
+        ));
+    }
+    let nick = client.nick();
+    pin_own_key(&known, &nick, &identity);
+    let keyring = Keyring {
+        own,
+        known: known.clone(),
+    };
+    let sealer = SignedSealer::new(settings, identity);
+    let opener = signed_client::opener(settings, known);
+    let endpoint = client
+        .endpoint
+        .endpoint()
+        .with_zmq_body(Layer::Signed.zmq_body());
+    run(&endpoint, nick, sealer, opener, Some(keyring))
+}
+
+/// Pins this member's own key for its nick, so that its own messages are
+/// not news to it; says so if the nick has another key pinned here.
+fn pin_own_key(known: &KnownMembers, nick: &Nick, identity: &Identity) {
+    let own = identity.public();
+    let pinning = match known.pinned(nick.as_str()) {
+        Some(pinned) if pinned == own => return,
+        Some(pinned) => Pinning::Taken(pinned),
+        None => known.pin(nick.as_str(), own),
+    };
+    let said = match pinning {
+        Pinning::Pinned => return,
+        Pinning::Taken(other) => format!(
+            "warning: another key is pinned for '{nick}' here ({}): your own messages will be rejected as a key change, and so will they by whoever pinned it",
+            other.fingerprint()
+        ),
+        Pinning::Unsaved(why) => {
+            format!("warning: your own key is pinned for this session only: {why}")
+        }
+        Pinning::Full => {
+            format!("warning: too many members pinned to pin your own key for '{nick}'")
+        }
+    };
+    Screen::lines().note(&said);
+}
+
+/// Runs a chat session until `/quit`, end of input, Ctrl-C or a lost
+/// server; `keyring` is the signed layer's, for its commands.
+pub fn run<S, O>(
+    endpoint: &Endpoint,
+    nick: Nick,
+    sealer: S,
+    opener: O,
+    keyring: Option<Keyring>,
+) -> Result<(), Error>
+where
+    S: Seal,
+    O: Open + 'static,
+{
+    let base = BaseClient::connect(endpoint).map_err(|e| crate::no_server(endpoint, e))?;
+    let mut client = SimpleClient::new(base.requests, nick, sealer);
+    if let Ok(addr) = base.broadcasts.local_addr() {
+        client = client.with_subscriber(addr);
+    }
+    join(&mut client)?;
+    let (events, inbox) = mpsc::channel();
+    // Ctrl-C leaves cleanly from the moment the join is announced.
+    watch_interrupts(events.clone());
+    // Said before the line editor starts: its printer may draw a line over
+    // a prompt that is being drawn at the same moment.
+    Screen::lines().note(&format!(
+        "joined as '{}' on {}:{} (type /help for commands)",
+        client.nick(),
+        endpoint.host,
+        endpoint.port
+    ));
+    let (screen, _restore) = start_input(client.nick(), &events)?;
+    spawn_reader(base.broadcasts, opener, &screen, &events)?;
+    chat(&mut client, inbox, &screen, keyring.as_ref())
+}
+
+/// Starts reading input: the line editor when a person is at the keyboard
+/// (with the terminal's settings to put back when the client exits), stdin
+/// line by line otherwise.
+fn start_input(
+    nick: &Nick,
+    events: &Sender<Event>,
+) -> Result<(Arc<Screen>, Option<TerminalRestore>), Error> {
+    let to_main = events.clone();
+    let send = move |input| to_main.send(Event::Input(input)).is_ok();
+    if input::interactive() {
+        match input::spawn_editor(nick.as_str(), send.clone()) {
+            Ok(editor) => return Ok((Arc::new(editor.screen), Some(editor.restore))),
+            Err(e) => log::warn!("no line editor, reading plain lines: {e}"),
+        }
+    }
+    input::spawn_lines(send)?;
+    Ok((Arc::new(Screen::lines()), None))
+}
+
+/// The broadcast pipeline: a reader thread that only reads and queues, and
+/// a verifier thread that opens each frame and shows it; the end of the
+/// connection is reported to the main thread.
+fn spawn_reader<O: Open + 'static>(
+    broadcasts: BroadcastChannel,
+    opener: O,
+    screen: &Arc<Screen>,
+    events: &Sender<Event>,
+) -> io::Result<()> {
+    let (lost, screen) = (events.clone(), Arc::clone(screen));
+    Verifier::new(Inbox::spawn(broadcasts)?, opener).spawn(
+        move |delivery| screen.delivery(&delivery),
+        move |e| {
+            let _ = lost.send(Event::Lost(e));
+        },
+    )?;
+    Ok(())
+}
+
+fn join<S: Seal>(client: &mut SimpleClient<S>) -> Result<(), Error> {
+    let reason = match client.join()? {
+        Response::Ok => return Ok(()),
+        Response::Ko(reason) => display::printable(&reason).into_owned(),
+        Response::Nicks { .. } => "the server answered with a nick list".to_owned(),
+    };
+    Err(Error::JoinRefused {
+        nick: client.nick().clone(),
+        reason,
+    })
+}
+
+/// The main loop: reacts to each event in turn.
+fn chat<S: Seal>(
+    client: &mut SimpleClient<S>,
+    inbox: mpsc::Receiver<Event>,
+    screen: &Screen,
+    keyring: Option<&Keyring>,
+) -> Result<(), Error> {
+    for event in inbox {
+        let line = match event {
+            Event::Input(Input::Line(line)) => line,
+            Event::Input(Input::TooLong(bytes)) => {
+                screen.note(&format!(
+                    "message not sent: {bytes} bytes, at most {MAX_LINE} fit on a line"
+                ));
+                continue;
+            }
+            Event::Input(Input::End | Input::Interrupted) => return leave(client, screen),
+            Event::Lost(e) => return Err(e.into()),
+        };
+        match Command::parse(&line) {
+            Command::Quit => return leave(client, screen),
+            Command::Say(text) if text.trim().is_empty() => {}
+            Command::Say(text) => say(client, text, screen)?,
+            Command::List => list(client, screen)?,
+            Command::Join => rejoin(client, screen)?,
+            Command::Help => help(keyring, screen),
+            Command::Whois(nick) => whois(keyring, nick, screen),
+            Command::Fingerprint => match keyring {
+                Some(keyring) => screen.note(&format!("your fingerprint: {}", keyring.own)),
+                None => screen.note(SIGNED_ONLY),
+            },
+            Command::Unknown(command) => screen.note(&format!(
+                "unknown command '{}' (type /help)",
+                display::printable(command)
+            )),
+        }
+    }
+    leave(client, screen)
+}
+
+/// `/help`: the commands, the signed layer's among them in that layer.
+fn help(keyring: Option<&Keyring>, screen: &Screen) {
+    let signed = keyring.map(|_| SIGNED_HELP);
+    HELP.lines()
+        .chain(signed.into_iter().flat_map(str::lines))
+        .for_each(|line| screen.out(line));
+}
+
+/// `/whois NICK`: the fingerprint of the key pinned for NICK.
+fn whois(keyring: Option<&Keyring>, nick: &str, screen: &Screen) {
+    let Some(keyring) = keyring else {
+        return screen.note(SIGNED_ONLY);
+    };
+    if nick.is_empty() {
+        return screen.note("usage: /whois NICK");
+    }
+    let shown = display::printable(nick);
+    match keyring.known.fingerprint_of(nick) {
+        Some(fingerprint) => screen.note(&format!("{shown}: {fingerprint}")),
+        None => screen.note(&format!(
+            "no key pinned for {shown} yet: it is pinned when a signed message from {shown} first arrives"
+        )),
+    }
+}
+
+/// Sends a message; a refusal is reported and the chat goes on.
+fn say<S: Seal>(
+    client: &mut SimpleClient<S>,
+    text: &str,
+    screen: &Screen,
+) -> Result<(), ClientError> {
+    match client.message(text) {
+        Ok(Response::Ok) => {}
+        Ok(Response::Ko(reason)) => {
+            screen.note(&format!("message refused: {}", display::printable(&reason)));
+        }
+        Ok(other) => screen.note(&format!(
+            "unexpected answer to a message: {}",
+            display::response(&other)
+        )),
+        Err(e @ (ClientError::Seal(_) | ClientError::TooLong { .. })) => {
+            screen.note(&format!("message not sent: {e}"));
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
+fn list<S: Seal>(client: &mut SimpleClient<S>, screen: &Screen) -> Result<(), ClientError> {
+    match client.list()? {
+        Response::Nicks { nicks, more } => screen.out(&display::nicks(&nicks, more)),
+        Response::Ko(reason) => {
+            screen.note(&format!("list refused: {}", display::printable(&reason)));
+        }
+        Response::Ok => screen.note("unexpected answer to list: ok"),
+    }
+    Ok(())
+}
+
+/// `/join`: joins again (after an eviction, say); if the server refuses
+/// because the nick is in the chat already, says so plainly.
+fn rejoin<S: Seal>(client: &mut SimpleClient<S>, screen: &Screen) -> Result<(), ClientError> {
+    let reason = match client.join()? {
+        Response::Ok => {
+            screen.note(&format!("joined again as '{}'", client.nick()));
+            return Ok(());
+        }
+        Response::Ko(reason) => reason.to_string(),
+        Response::Nicks { .. } => "unexpected answer to join".to_owned(),
+    };
+    if is_listed(client)? {
+        screen.note(&format!(
+            "you are already in the chat as '{}'",
+            display::printable(client.nick().as_str())
+        ));
+    } else {
+        screen.note(&format!("cannot join: {}", display::printable(&reason)));
+    }
+    Ok(())
+}
+
+/// Whether the server lists this client's nick.
+fn is_listed<S: Seal>(client: &mut SimpleClient<S>) -> Result<bool, ClientError> {
+    let me = client.nick().as_str().to_owned();
+    Ok(matches!(client.list()?, Response::Nicks { nicks, .. } if nicks.contains(&me)))
+}
+
+/// Leaves the chat, as the original did on exit.
+fn leave<S: Seal>(client: &mut SimpleClient<S>, screen: &Screen) -> Result<(), Error> {
+    match client.leave()? {
+        Response::Ok => {}
+        other => screen.note(&format!(
+            "left; the server answered {}",
+            display::response(&other)
+        )),
+    }
+    Ok(())
+}
+
+/// Ctrl-C leaves the chat cleanly instead of killing the process.
+fn watch_interrupts(events: Sender<Event>) {
+    let installed = ctrlc::set_handler(move || {
+        let _ = events.send(Event::Input(Input::Interrupted));
+    });
+    if let Err(e) = installed {
+        log::warn!("Ctrl-C will not leave the chat cleanly: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands_and_messages() {
+        assert_eq!(Command::parse("hello"), Command::Say("hello"));
+        assert_eq!(Command::parse(""), Command::Say(""));
+        assert_eq!(Command::parse("/list"), Command::List);
+        assert_eq!(Command::parse("/quit "), Command::Quit);
+        assert_eq!(Command::parse("/dance"), Command::Unknown("/dance"));
+        assert_eq!(Command::parse("/whois alice "), Command::Whois("alice"));
+        assert_eq!(Command::parse("/whois"), Command::Whois(""));
+        assert_eq!(
+            Command::parse("/whoisalice"),
+            Command::Unknown("/whoisalice")
+        );
+        assert_eq!(Command::parse("/fingerprint"), Command::Fingerprint);
+        assert_eq!(
+            Command::parse("//list is a command"),
+            Command::Say("/list is a command")
+        );
+    }
+}
