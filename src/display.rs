@@ -15,8 +15,8 @@ use chat::attack::simple_bigbrother::Overheard;
 use chat::attack::simple_dos::{Eviction, Flood, Report as DosReport};
 use chat::attack::simple_exploit::Report as ExploitReport;
 use chat::client::Delivery;
-use chat::wire::nick::{MAX_NICK_CHARS, Refused};
 use chat::wire::{ClaimedNick, Response};
+use chat::wire::{MAX_NICK_CHARS, Refused};
 
 /// What stands for the nick of a frame that names no one.
 pub const UNKNOWN_NICK: &str = "?";

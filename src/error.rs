@@ -34,9 +34,9 @@ pub enum Error {
     #[error(transparent)]
     NoDataFolder(#[from] flags::NoDataFolder),
     #[error(transparent)]
-    Identity(#[from] layer::identity::IdentityError),
+    Identity(#[from] layer::IdentityError),
     #[error(transparent)]
-    KnownMembers(#[from] layer::known_members::KnownError),
+    KnownMembers(#[from] layer::KnownError),
     #[error(transparent)]
     Exploit(#[from] attack::simple_exploit::ExploitError),
     #[error(transparent)]

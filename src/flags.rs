@@ -10,14 +10,12 @@ use clap::error::ErrorKind;
 use clap::{Arg, Args, Command};
 
 use crate::password;
-use chat::client::{Endpoint, names};
-use chat::layer::ae_client::DEFAULT_TTL_SECS;
+use chat::client::{Endpoint, random_nick};
+use chat::layer::DEFAULT_ROOM;
+use chat::layer::DEFAULT_TTL_SECS;
 use chat::layer::crypto::DEFAULT_ITERATIONS;
-use chat::layer::room::DEFAULT_ROOM;
 use chat::layer::{AeSettings, Kdf, Password, Room, SaltMode};
-use chat::server::base_server::{
-    DEFAULT_BROADCAST_PORT, DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT,
-};
+use chat::server::{DEFAULT_BROADCAST_PORT, DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT};
 use chat::server::{ServerConfig, TrustModel};
 use chat::wire::{Nick, Wire};
 
@@ -75,7 +73,7 @@ pub struct ClientFlags {
 
 impl ClientFlags {
     pub fn nick(&self) -> Nick {
-        self.nick.clone().unwrap_or_else(names::random_nick)
+        self.nick.clone().unwrap_or_else(random_nick)
     }
 }
 

@@ -18,16 +18,18 @@ pub use chat;
 
 pub mod display;
 pub mod flags;
-pub mod input;
 pub mod logging;
-pub mod password;
-pub mod screen;
 pub mod server;
 pub mod terminal;
 pub mod tools;
 
 mod error;
+mod input;
+mod password;
+mod screen;
+
 pub use error::Error;
+pub use password::{PASSWORD_ENV, PasswordError};
 
 use std::process::ExitCode;
 

@@ -147,7 +147,7 @@ mod tests {
         let shown = format!(
             "{cli:?} {settings:?} {:?} {:?}",
             settings.message_keys(),
-            chat::layer::kdf::MessageKeys::new(Kdf::Lab, &settings.password, &settings.room, 1)
+            chat::layer::MessageKeys::new(Kdf::Lab, &settings.password, &settings.room, 1)
         );
         assert!(shown.contains("Password(<hidden>)"), "{shown}");
         assert!(shown.contains("RawKey(<hidden>)"), "{shown}");

@@ -27,10 +27,10 @@ use crate::input::{self, Input, TerminalRestore};
 use crate::screen::Screen;
 use chat::client::{BaseClient, BroadcastChannel, ClientError, Endpoint, SimpleClient};
 use chat::client::{Inbox, Verifier};
-use chat::layer::identity::Origin;
-use chat::layer::known_members::Pinning;
-use chat::layer::signed_client::{self, Keyring, SignedSealer};
+use chat::layer::Origin;
+use chat::layer::Pinning;
 use chat::layer::{AeSettings, Identity, KnownMembers, Layer, Open, Seal};
+use chat::layer::{Keyring, SignedSealer, signed_opener};
 use chat::wire::{MAX_LINE, Nick, Response};
 
 const HELP: &str = "\
@@ -138,7 +138,7 @@ pub fn run_signed(
         known: known.clone(),
     };
     let sealer = SignedSealer::new(settings, identity);
-    let opener = signed_client::opener(settings, known);
+    let opener = signed_opener(settings, known);
     let endpoint = client
         .endpoint
         .endpoint()

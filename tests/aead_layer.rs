@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use chat::client::Delivery;
-use chat::layer::aead_client::SealedPlaintext;
+use chat::layer::SealedPlaintext;
 use chat::layer::crypto::{DEFAULT_ITERATIONS, Password, decrypt_message};
 use chat::layer::{AeSettings, Layer};
 use chat::server::rogue_server::Attack;

@@ -16,10 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat::client::{BroadcastChannel, Endpoint, RequestChannel};
-use chat::layer::ae_client::AeSealer;
-use chat::layer::aead_client::AeadSealer;
+use chat::layer::AeSealer;
+use chat::layer::AeadSealer;
 use chat::layer::{AeSettings, Kdf, Password, Seal, Verdict};
-use chat::server::ae_server::ae_server;
+use chat::server::ae_server;
 use chat::server::{BaseServer, ServerConfig, ServerHandle, TrustModel};
 use chat::wire::{MessageBody, Nick, Request, Response};
 use chat_lab::flood::{self, FloodConfig};

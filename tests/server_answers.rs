@@ -9,7 +9,7 @@ mod hostile;
 use std::thread;
 
 use chat::wire::MAX_LINE;
-use chat::wire::frame::MAX_REASON_CHARS;
+use chat::wire::MAX_REASON_CHARS;
 use chat_lab::process::{ServerProcess, Stderr, status_field};
 use hostile::{Raw, ko_reason, ok, ports, start_client, start_server};
 use serde_json::{Value, json};

@@ -10,12 +10,9 @@ mod chunked;
 
 use chunked::Chunked;
 use libfuzzer_sys::fuzz_target;
+use chat::fuzzing::{LineReader, check_nesting};
+use chat::wire::{Codec, MAX_LINE, MAX_NICK_CHARS, MAX_REASON_CHARS, Nick, Refused, Response};
 use unsecured_chat::display::printable;
-use chat::wire::frame::MAX_REASON_CHARS;
-use chat::wire::framing::{LineReader, MAX_LINE};
-use chat::wire::json::check_nesting;
-use chat::wire::nick::{MAX_NICK_CHARS, Refused};
-use chat::wire::{Codec, Nick, Response};
 
 fuzz_target!(|input: &[u8]| {
     let Some((sizes, data)) = Chunked::split(input) else {

@@ -9,8 +9,9 @@ mod chunked;
 
 use chunked::Chunked;
 use libfuzzer_sys::fuzz_target;
+use chat::fuzzing::check_pickle;
+use chat::wire::Codec;
 use chat::wire::zmtp::{MAX_BODY, MessageReader, SocketType};
-use chat::wire::{Codec, pickle};
 
 fn bodies(body: &[u8]) {
     for codec in [Codec::Pickle, Codec::Msgpack] {
@@ -21,7 +22,7 @@ fn bodies(body: &[u8]) {
             assert!(codec.decode_request(&relayed).is_ok() || codec.decode_request(body).is_err());
         }
     }
-    let _ = pickle::check(body);
+    let _ = check_pickle(body);
 }
 
 fuzz_target!(|input: &[u8]| {

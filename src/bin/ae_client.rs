@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use chat::Layer;
-use chat::layer::ae_client::DEFAULT_TTL_SECS;
+use chat::layer::DEFAULT_TTL_SECS;
 use clap::Parser;
 use unsecured_chat::{self as app, flags::ClientFlags, flags::CryptoFlags};
 

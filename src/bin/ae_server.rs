@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use chat::server::ae_server::ae_server;
+use chat::server::ae_server;
 use chat::wire::ZmqBody;
 use clap::Parser;
 use unsecured_chat::{self as app, flags::ServerFlags};

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chat::attack::insider_forge::{DEFAULT_MESSAGE, Forgery, Insider};
+use chat::layer::DEFAULT_TTL_SECS;
 use chat::layer::Identity;
-use chat::layer::ae_client::DEFAULT_TTL_SECS;
 use chat::{Layer, Nick};
 use clap::Parser;
 use unsecured_chat as app;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chat::Nick;
-use chat::layer::ae_client::DEFAULT_TTL_SECS;
+use chat::layer::DEFAULT_TTL_SECS;
 use chat::layer::{AeSettings, Identity};
 use chat::server::SimpleServer;
 use chat::server::rogue_server::{Attack, DEFAULT_REPLAY_DELAY, RogueConfig, RogueServer};

@@ -54,6 +54,15 @@ pub mod named;
 pub mod server;
 pub mod wire;
 
+/// What the fuzz targets (`fuzz/`, with the feature `fuzzing`) drive beyond
+/// the library's API: the readers that meet a peer's bytes first.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    pub use crate::wire::framing::LineReader;
+    pub use crate::wire::json::check_nesting;
+    pub use crate::wire::pickle::check as check_pickle;
+}
+
 pub use client::{ClientError, Endpoint};
 pub use layer::Layer;
 pub use named::{Named, UnknownName};

@@ -10,12 +10,12 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat::server::base_server::ConnectionId;
-use chat::server::simple_server::{ChatRoom, RoomError};
+use chat::server::ConnectionId;
 use chat::server::{BaseServer, ServerConfig, ServerHandle, SimpleServer, TrustModel};
-use chat::wire::frame::MAX_REASON_CHARS;
-use chat::wire::nick::{MAX_NICK_CHARS, Refused};
+use chat::server::{ChatRoom, RoomError};
+use chat::wire::MAX_REASON_CHARS;
 use chat::wire::{Codec, MAX_LINE, Nick, NickError, Response};
+use chat::wire::{MAX_NICK_CHARS, Refused};
 use proptest::prelude::*;
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use chat::client::{Endpoint, RequestChannel};
 use chat::wire::Request;
-use unsecured_chat::password::PASSWORD_ENV;
+use unsecured_chat::PASSWORD_ENV;
 
 /// How long to wait for anything that should happen promptly.
 pub const PATIENCE: Duration = Duration::from_secs(20);

@@ -16,7 +16,7 @@ use chat::client::{
     BaseClient, BroadcastChannel, Delivery, Endpoint, RequestChannel, SimpleClient, on_recv,
 };
 use chat::layer::{AeSettings, Layer, Open, Seal};
-use chat::server::ae_server::ae_server;
+use chat::server::ae_server;
 use chat::server::{
     BaseServer, Publisher, ServerConfig, ServerHandle, Service, SimpleServer, Stopper, TrustModel,
 };

@@ -3,11 +3,12 @@
 //! reads broadcasts apart from opening them ([`inbox`]), and random readable
 //! nicks ([`names`]).
 
-pub mod base_client;
-pub mod inbox;
-pub mod names;
-pub mod simple_client;
+pub(crate) mod base_client;
+pub(crate) mod inbox;
+pub(crate) mod names;
+pub(crate) mod simple_client;
 
 pub use base_client::{BaseClient, BroadcastChannel, ClientError, Endpoint, RequestChannel};
 pub use inbox::{Inbox, Received, Verifier};
+pub use names::random_nick;
 pub use simple_client::{Delivery, SimpleClient, on_recv, on_recv_all};

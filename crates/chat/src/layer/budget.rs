@@ -157,6 +157,7 @@ impl DerivationBudget {
     }
 
     /// Claimed senders with a bucket now.
+    #[cfg(test)]
     pub fn senders(&self) -> usize {
         self.senders.len()
     }

@@ -12,6 +12,7 @@
 //! stepped backwards cannot make a token the receiver already judged
 //! expired look fresh again.
 
+#[cfg(test)]
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -56,12 +57,14 @@ impl Clock for SystemClock {
 }
 
 /// A clock a test moves by hand; clones share the same time.
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     /// Wall time since the epoch, and monotonic time.
     now: Arc<Mutex<(Duration, Duration)>>,
 }
 
+#[cfg(test)]
 impl ManualClock {
     /// Starts at `unix_now` on the wall, zero on the monotonic clock.
     pub fn new(unix_now: u64) -> Self {
@@ -94,6 +97,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(test)]
 impl Clock for ManualClock {
     fn unix_now(&self) -> u64 {
         self.read().0.as_secs()

@@ -115,6 +115,7 @@ impl SequenceTracker {
     }
 
     /// Senders followed now.
+    #[cfg(test)]
     pub fn senders(&self) -> usize {
         self.senders.len()
     }

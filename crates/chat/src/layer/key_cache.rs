@@ -75,10 +75,12 @@ impl KeyCache {
     }
 
     /// Keys cached now.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.current.len() + self.previous.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

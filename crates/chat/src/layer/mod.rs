@@ -29,36 +29,38 @@
 //! (the keys pinned, and their file) and [`private_file`] (files written
 //! whole, owner-only).
 
-pub mod ae_client;
-pub mod aead_client;
-pub mod budget;
-pub mod clock;
-pub mod counters;
+pub(crate) mod ae_client;
+pub(crate) mod aead_client;
+pub(crate) mod budget;
+pub(crate) mod clock;
+pub(crate) mod counters;
 pub mod crypto;
-pub mod identity;
-pub mod kdf;
-pub mod key_cache;
-pub mod known_members;
-pub mod member_key;
-pub mod plain;
-pub mod private_file;
-pub mod replay;
-pub mod room;
-pub mod secret;
-pub mod signed_client;
+pub(crate) mod identity;
+pub(crate) mod kdf;
+pub(crate) mod key_cache;
+pub(crate) mod known_members;
+pub(crate) mod member_key;
+pub(crate) mod plain;
+pub(crate) mod private_file;
+pub(crate) mod replay;
+pub(crate) mod room;
+pub(crate) mod secret;
+pub(crate) mod signed_client;
 
 use crate::named::named_enum;
 use crate::wire::{FrameError, MessageBody, Nick, Response, ZmqBody};
 
-pub use ae_client::{AeSettings, SaltMode};
-pub use crypto::DecryptError;
-pub use identity::Identity;
-pub use kdf::Kdf;
-pub use known_members::{KnownMembers, MAX_PINS};
+pub use ae_client::{AeOpener, AeSealer, AeSettings, DEFAULT_TTL_SECS, SaltMode};
+pub use aead_client::{AeadOpener, AeadSealer, SealedPlaintext};
+pub use crypto::{DEFAULT_ITERATIONS, DecryptError};
+pub use identity::{Identity, IdentityError, Origin};
+pub use kdf::{Kdf, MessageKeys};
+pub use known_members::{KnownError, KnownMembers, MAX_PINS, Pinning};
 pub use member_key::{Fingerprint, KeyError, MemberKey};
 pub use plain::Plain;
-pub use room::Room;
+pub use room::{DEFAULT_ROOM, Room};
 pub use secret::Password;
+pub use signed_client::{Keyring, SignedSealer, opener as signed_opener};
 
 /// The sending half of a security layer (Python's `encrypt_message` side).
 pub trait Seal: Send {

@@ -60,12 +60,9 @@ impl ReplayGuard {
     }
 
     /// Tokens remembered now.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.seen.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
     }
 
     fn forget_expired(&mut self, now: Duration) {

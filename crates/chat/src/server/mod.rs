@@ -2,13 +2,15 @@
 //! logic plugged into it ([`simple_server`], [`ae_server`], and the
 //! [`rogue_server`] that attacks what it relays).
 
-pub mod ae_server;
-pub mod base_server;
-pub mod broadcast;
+pub(crate) mod ae_server;
+pub(crate) mod base_server;
+pub(crate) mod broadcast;
 pub mod rogue_server;
-pub mod simple_server;
+pub(crate) mod simple_server;
 
+pub use ae_server::ae_server;
 pub use base_server::{
-    BaseServer, Publisher, Relay, Reply, ServerConfig, ServerHandle, Service, Session, Stopper,
+    BaseServer, ConnectionId, DEFAULT_BROADCAST_PORT, DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_PORT, Publisher, Relay, Reply, ServerConfig, ServerHandle, Service, Session, Stopper,
 };
-pub use simple_server::{Accept, SimpleServer, TrustModel};
+pub use simple_server::{Accept, ChatRoom, RoomError, SimpleServer, TrustModel};

@@ -53,6 +53,7 @@ pub fn line_parts(body: &[u8]) -> [&[u8]; 2] {
 }
 
 /// Appends `body` to `out` as one line.
+#[cfg(test)]
 pub fn push_line(out: &mut Vec<u8>, body: &[u8]) {
     push_line_with(out, |out| out.extend_from_slice(body));
 }

@@ -4,21 +4,23 @@
 //! [`pickle`], [`msgpack`]) and typed ([`frame`], [`nick`]). Nothing here
 //! knows about servers, clients or encryption.
 
-pub mod codec;
-pub mod connection;
-pub mod frame;
-pub mod framing;
-pub mod json;
-pub mod msgpack;
-pub mod nick;
-pub mod pickle;
+pub(crate) mod codec;
+pub(crate) mod connection;
+pub(crate) mod frame;
+pub(crate) mod framing;
+pub(crate) mod json;
+pub(crate) mod msgpack;
+pub(crate) mod nick;
+pub(crate) mod pickle;
 pub mod zmtp;
 
 pub use codec::{Codec, Wire, ZmqBody};
 pub use connection::Connection;
-pub use frame::{Broadcast, FrameError, MessageBody, Reason, Request, Response, Sealed};
+pub use frame::{
+    Broadcast, FrameError, MAX_REASON_CHARS, MessageBody, Reason, Request, Response, Sealed,
+};
 pub use framing::{FramingError, MAX_LINE};
-pub use nick::{ClaimedNick, InvalidNick, Nick, NickError};
+pub use nick::{ClaimedNick, InvalidNick, MAX_NICK_CHARS, Nick, NickError, Refused};
 
 #[cfg(test)]
 mod framing_props;

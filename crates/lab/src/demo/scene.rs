@@ -21,8 +21,8 @@ use chat::server::rogue_server::{
     Attack as RogueAttack, DEFAULT_REPLAY_DELAY, FORGED_TEXT, RogueConfig, RogueServer,
 };
 use chat::wire::{Nick, Request, Response, Wire};
+use unsecured_chat::PASSWORD_ENV;
 use unsecured_chat::display;
-use unsecured_chat::password::PASSWORD_ENV;
 
 mod insider;
 

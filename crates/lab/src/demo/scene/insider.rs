@@ -10,13 +10,13 @@ use anyhow::Result;
 use chat::Named;
 use chat::attack::insider_forge::{self, Insider, InsiderForge};
 use chat::client::Delivery;
-use chat::layer::signed_client::{self, SignedSealer};
 use chat::layer::{AeSettings, Identity, KnownMembers, Layer, Password};
+use chat::layer::{SignedSealer, signed_opener};
 use chat::server::SimpleServer;
 use chat::server::rogue_server::{Attack as RogueAttack, RogueServer};
 use chat::wire::Nick;
+use unsecured_chat::PASSWORD_ENV;
 use unsecured_chat::display;
-use unsecured_chat::password::PASSWORD_ENV;
 
 use super::{Scene, accepted, judged, rogue_plan, warnings};
 use crate::demo::narration::Shell;
@@ -176,7 +176,7 @@ impl Scene<'_> {
         let (identity, _) = Identity::load_or_create(&folder.join("identity"))?;
         let known = KnownMembers::open(&folder.join("known_members"))?;
         let sealer = SignedSealer::new(&settings(), identity);
-        let opener = signed_client::opener(&settings(), known);
+        let opener = signed_opener(&settings(), known);
         let endpoint = server.endpoint().with_zmq_body(Layer::Signed.zmq_body());
         Member::join_with(&endpoint, nick, Box::new(sealer), Box::new(opener))
     }
