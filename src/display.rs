@@ -207,9 +207,10 @@ pub fn exploit_report(report: &ExploitReport) -> Vec<String> {
 /// if it poisoned a counter, and the server's answer.
 pub fn forge_report(report: &ForgeReport) -> Vec<String> {
     let victim = printable(report.victim.as_str());
-    let inside = match report.layer {
-        chat::layer::Layer::Plain => "",
-        _ => ", inside the token",
+    let inside = if report.layer.encrypted() {
+        ", inside the token"
+    } else {
+        ""
     };
     let mut lines = vec![format!(
         "sent as '{victim}' ({} layer{inside}): {}",

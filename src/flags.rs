@@ -158,7 +158,7 @@ impl CryptoFlags {
 
 /// The signed layer's files: this member's key pair and the keys it has
 /// pinned.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct IdentityFlags {
     /// Your key pair, created on first use (mode 0600, PKCS#8 PEM)
     /// [default: unsecured-chat/identity under $XDG_DATA_HOME, else

@@ -4,34 +4,33 @@
 //!
 //! Python's client was a web page (pywebio) polling the broadcast socket
 //! every 0.1 s. This one is a terminal program: an input thread reads lines
-//! ([`crate::input`]: stdin, or a line editor when a person is at the
+//! (`crate::input`: stdin, or a line editor when a person is at the
 //! keyboard), the broadcast pipeline (`client::inbox`: a reader thread that
 //! only reads, a verifier thread that opens) shows what arrives, and the
 //! main thread owns the request connection and reacts to events from both
-//! (and from Ctrl-C) in order. What is printed where is [`crate::screen`]'s
+//! (and from Ctrl-C) in order. What is printed where is `crate::screen`'s
 //! business: for scripts, exactly what PROTOCOL.md section 4 says.
 //!
 //! A line the client cannot send (longer than a line may be once sealed and
 //! framed) is refused here and the chat goes on; blank lines are not sent.
-//! The signed layer adds two commands, `/whois NICK` and `/fingerprint`,
-//! which read its [`Keyring`]; other layers have no keys to show.
+//! A layer may add commands of its own ([`Commands`]: the signed layer's
+//! `/whois NICK` and `/fingerprint`); the client of another layer says
+//! where they are.
 
 use std::io;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Sender};
 
-use crate::Error;
-use crate::display;
-use crate::flags::{ClientFlags, CryptoFlags, IdentityFlags};
-use crate::input::{self, Input, TerminalRestore};
-use crate::screen::Screen;
 use chat::client::{BaseClient, BroadcastChannel, ClientError, Endpoint, SimpleClient};
 use chat::client::{Inbox, Verifier};
-use chat::layer::Origin;
-use chat::layer::Pinning;
-use chat::layer::{AeSettings, Identity, KnownMembers, Layer, Open, Seal};
-use chat::layer::{Keyring, SignedSealer, signed_opener};
+use chat::layer::{Open, Seal};
 use chat::wire::{MAX_LINE, Nick, Response};
+
+use crate::Error;
+use crate::display;
+use crate::input::{self, Input, TerminalRestore};
+use crate::layers::{ClientArgs, Commands, LayerClient, app_layer, elsewhere};
+use crate::screen::Screen;
 
 const HELP: &str = "\
 Type a line and press Enter to send it. Commands:
@@ -40,15 +39,6 @@ Type a line and press Enter to send it. Commands:
   /quit   leave the chat and exit (so do Ctrl-C and end of input)
   /help   show this help
 Start a message with // to send a line beginning with /.";
-
-/// The signed layer's commands, listed by `/help` in that layer only.
-const SIGNED_HELP: &str = concat!(
-    "  /whois NICK    show the fingerprint of the key pinned for NICK\n",
-    "  /fingerprint   show your own key's fingerprint, for others to compare",
-);
-
-/// What the signed layer's commands say in the other layers.
-const SIGNED_ONLY: &str = "/whois and /fingerprint are commands of the signed layer (signed_client): this layer has no keys of its own";
 
 /// What the main thread reacts to.
 enum Event {
@@ -64,9 +54,11 @@ enum Command<'a> {
     Join,
     Quit,
     Help,
-    Whois(&'a str),
-    Fingerprint,
-    Unknown(&'a str),
+    /// Any other `/NAME ARGS`: maybe one of the layer's own commands.
+    Other {
+        name: &'a str,
+        args: &'a str,
+    },
 }
 
 impl<'a> Command<'a> {
@@ -79,111 +71,39 @@ impl<'a> Command<'a> {
             "/join" => Self::Join,
             "/quit" => Self::Quit,
             "/help" => Self::Help,
-            "/fingerprint" => Self::Fingerprint,
-            "/whois" => Self::Whois(""),
-            other if other.starts_with("/whois ") => Self::Whois(other["/whois ".len()..].trim()),
-            other if other.starts_with('/') => Self::Unknown(other),
+            other if other.starts_with('/') => {
+                let (name, args) = other.split_once(' ').unwrap_or((other, ""));
+                Self::Other {
+                    name,
+                    args: args.trim(),
+                }
+            }
             _ => Self::Say(line),
         }
     }
 }
 
-/// Runs a chat session in `layer`, with `settings` for the encrypted ones.
-pub fn run_layer(
-    layer: Layer,
-    client: &ClientFlags,
-    settings: Option<&AeSettings>,
-) -> Result<(), Error> {
-    let (sealer, opener) = (layer.sealer(settings)?, layer.opener(settings)?);
-    let endpoint = client.endpoint.endpoint().with_zmq_body(layer.zmq_body());
-    run(&endpoint, client.nick(), sealer, opener, None)
-}
-
-/// Runs a chat session in an encrypted `layer`, its password and key
-/// schedule from `crypto`, its TTL `ttl` (AEAD's; AE has none).
-pub fn run_encrypted(
-    layer: Layer,
-    client: &ClientFlags,
-    crypto: &CryptoFlags,
-    ttl: u64,
-) -> Result<(), Error> {
-    let settings = crypto.settings(ttl)?;
-    run_layer(layer, client, Some(&settings))
-}
-
-/// Runs a chat session in the signed layer, signing with the identity in
-/// `files` (made there on first use) and pinning keys in its known-members
-/// file.
-pub fn run_signed(
-    client: &ClientFlags,
-    crypto: &CryptoFlags,
-    ttl: u64,
-    files: &IdentityFlags,
-) -> Result<(), Error> {
-    let settings = &crypto.settings(ttl)?;
-    let path = files.identity_path()?;
-    let (identity, origin) = Identity::load_or_create(&path)?;
-    let known = KnownMembers::open(&files.known_path()?)?;
-    let own = identity.fingerprint();
-    if origin == Origin::Created {
-        Screen::lines().note(&format!(
-            "created your identity in {}; your fingerprint: {own}",
-            path.display()
-        ));
-    }
-    let nick = client.nick();
-    pin_own_key(&known, &nick, &identity);
-    let keyring = Keyring {
-        own,
-        known: known.clone(),
-    };
-    let sealer = SignedSealer::new(settings, identity);
-    let opener = signed_opener(settings, known);
-    let endpoint = client
+/// Runs a chat session in the layer `args` name, with what its binary was
+/// given, until `/quit`, end of input, Ctrl-C or a lost server.
+pub fn run(args: &ClientArgs) -> Result<(), Error> {
+    let layer = args.layer;
+    let client = app_layer(layer).start(args)?;
+    let endpoint = args
+        .client
         .endpoint
         .endpoint()
-        .with_zmq_body(Layer::Signed.zmq_body());
-    run(&endpoint, nick, sealer, opener, Some(keyring))
-}
-
-/// Pins this member's own key for its nick, so that its own messages are
-/// not news to it; says so if the nick has another key pinned here.
-fn pin_own_key(known: &KnownMembers, nick: &Nick, identity: &Identity) {
-    let own = identity.public();
-    let pinning = match known.pinned(nick.as_str()) {
-        Some(pinned) if pinned == own => return,
-        Some(pinned) => Pinning::Taken(pinned),
-        None => known.pin(nick.as_str(), own),
-    };
-    let said = match pinning {
-        Pinning::Pinned => return,
-        Pinning::Taken(other) => format!(
-            "warning: another key is pinned for '{nick}' here ({}): your own messages will be rejected as a key change, and so will they by whoever pinned it",
-            other.fingerprint()
-        ),
-        Pinning::Unsaved(why) => {
-            format!("warning: your own key is pinned for this session only: {why}")
-        }
-        Pinning::Full => {
-            format!("warning: too many members pinned to pin your own key for '{nick}'")
-        }
-    };
-    Screen::lines().note(&said);
+        .with_zmq_body(layer.zmq_body());
+    chat_session(&endpoint, args.client.nick(), client)
 }
 
 /// Runs a chat session until `/quit`, end of input, Ctrl-C or a lost
-/// server; `keyring` is the signed layer's, for its commands.
-pub fn run<S, O>(
-    endpoint: &Endpoint,
-    nick: Nick,
-    sealer: S,
-    opener: O,
-    keyring: Option<Keyring>,
-) -> Result<(), Error>
-where
-    S: Seal,
-    O: Open + 'static,
-{
+/// server.
+fn chat_session(endpoint: &Endpoint, nick: Nick, layer: LayerClient) -> Result<(), Error> {
+    let LayerClient {
+        sealer,
+        opener,
+        commands,
+    } = layer;
     let base = BaseClient::connect(endpoint).map_err(|e| crate::no_server(endpoint, e))?;
     let mut client = SimpleClient::new(base.requests, nick, sealer);
     if let Ok(addr) = base.broadcasts.local_addr() {
@@ -203,7 +123,7 @@ where
     ));
     let (screen, _restore) = start_input(client.nick(), &events)?;
     spawn_reader(base.broadcasts, opener, &screen, &events)?;
-    chat(&mut client, inbox, &screen, keyring.as_ref())
+    chat(&mut client, inbox, &screen, commands.as_ref())
 }
 
 /// Starts reading input: the line editor when a person is at the keyboard
@@ -261,7 +181,7 @@ fn chat<S: Seal>(
     client: &mut SimpleClient<S>,
     inbox: mpsc::Receiver<Event>,
     screen: &Screen,
-    keyring: Option<&Keyring>,
+    commands: &dyn Commands,
 ) -> Result<(), Error> {
     for event in inbox {
         let line = match event {
@@ -281,44 +201,30 @@ fn chat<S: Seal>(
             Command::Say(text) => say(client, text, screen)?,
             Command::List => list(client, screen)?,
             Command::Join => rejoin(client, screen)?,
-            Command::Help => help(keyring, screen),
-            Command::Whois(nick) => whois(keyring, nick, screen),
-            Command::Fingerprint => match keyring {
-                Some(keyring) => screen.note(&format!("your fingerprint: {}", keyring.own)),
-                None => screen.note(SIGNED_ONLY),
-            },
-            Command::Unknown(command) => screen.note(&format!(
-                "unknown command '{}' (type /help)",
-                display::printable(command)
-            )),
+            Command::Help => help(commands, screen),
+            Command::Other { name, args } => layer_command(commands, name, args, screen),
         }
     }
     leave(client, screen)
 }
 
-/// `/help`: the commands, the signed layer's among them in that layer.
-fn help(keyring: Option<&Keyring>, screen: &Screen) {
-    let signed = keyring.map(|_| SIGNED_HELP);
+/// `/help`: the client's commands, then the layer's own.
+fn help(commands: &dyn Commands, screen: &Screen) {
     HELP.lines()
-        .chain(signed.into_iter().flat_map(str::lines))
+        .chain(commands.help().lines())
         .for_each(|line| screen.out(line));
 }
 
-/// `/whois NICK`: the fingerprint of the key pinned for NICK.
-fn whois(keyring: Option<&Keyring>, nick: &str, screen: &Screen) {
-    let Some(keyring) = keyring else {
-        return screen.note(SIGNED_ONLY);
-    };
-    if nick.is_empty() {
-        return screen.note("usage: /whois NICK");
-    }
-    let shown = display::printable(nick);
-    match keyring.known.fingerprint_of(nick) {
-        Some(fingerprint) => screen.note(&format!("{shown}: {fingerprint}")),
-        None => screen.note(&format!(
-            "no key pinned for {shown} yet: it is pinned when a signed message from {shown} first arrives"
-        )),
-    }
+/// A command of the layer's own, or of another layer's, or none.
+fn layer_command(commands: &dyn Commands, name: &str, args: &str, screen: &Screen) {
+    let said = commands.run(name, args);
+    let said = said.or_else(|| elsewhere(name).map(str::to_owned));
+    screen.note(&said.unwrap_or_else(|| {
+        format!(
+            "unknown command '{}' (type /help)",
+            display::printable(name)
+        )
+    }));
 }
 
 /// Sends a message; a refusal is reported and the chat goes on.
@@ -415,14 +321,11 @@ mod tests {
         assert_eq!(Command::parse(""), Command::Say(""));
         assert_eq!(Command::parse("/list"), Command::List);
         assert_eq!(Command::parse("/quit "), Command::Quit);
-        assert_eq!(Command::parse("/dance"), Command::Unknown("/dance"));
-        assert_eq!(Command::parse("/whois alice "), Command::Whois("alice"));
-        assert_eq!(Command::parse("/whois"), Command::Whois(""));
-        assert_eq!(
-            Command::parse("/whoisalice"),
-            Command::Unknown("/whoisalice")
-        );
-        assert_eq!(Command::parse("/fingerprint"), Command::Fingerprint);
+        let other = |name, args| Command::Other { name, args };
+        assert_eq!(Command::parse("/dance"), other("/dance", ""));
+        assert_eq!(Command::parse("/whois alice "), other("/whois", "alice"));
+        assert_eq!(Command::parse("/whois"), other("/whois", ""));
+        assert_eq!(Command::parse("/whoisalice"), other("/whoisalice", ""));
         assert_eq!(
             Command::parse("//list is a command"),
             Command::Say("/list is a command")

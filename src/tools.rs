@@ -78,7 +78,7 @@ pub fn insider_forge(
         chat::attack::insider_forge::ForgeError::Client(e) => crate::no_server(endpoint, e),
         other => other.into(),
     })?;
-    if forgery.poison_counter && matches!(layer, Layer::Aead | Layer::Signed) {
+    if forgery.poison_counter && layer.keeps_counters() {
         log::warn!(
             "waiting up to {} s for a message from '{}', to read its session",
             wait.as_secs(),

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use chat::Layer;
 use chat::layer::DEFAULT_TTL_SECS;
 use clap::Parser;
-use unsecured_chat::{self as app, flags::ClientFlags, flags::CryptoFlags};
+use unsecured_chat::flags::{ClientFlags, CryptoFlags};
+use unsecured_chat::{self as app, ClientArgs};
 
 /// The AE chat client: messages travel as Fernet tokens under a key derived
 /// from the shared password (PBKDF2-HMAC-SHA256, a fresh salt per message).
@@ -22,10 +23,7 @@ struct Flags {
 fn main() -> ExitCode {
     let flags = Flags::parse();
     app::logging::init("warn");
-    app::exit(app::terminal::run_encrypted(
-        Layer::Ae,
-        &flags.client,
-        &flags.crypto,
-        DEFAULT_TTL_SECS,
-    ))
+    let args =
+        ClientArgs::new(Layer::Ae, &flags.client).with_crypto(&flags.crypto, DEFAULT_TTL_SECS);
+    app::exit(app::terminal::run(&args))
 }

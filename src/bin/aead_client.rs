@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use chat::Layer;
 use clap::Parser;
-use unsecured_chat::{self as app, flags::ClientFlags, flags::CryptoFlags, flags::TtlFlag};
+use unsecured_chat::flags::{ClientFlags, CryptoFlags, TtlFlag};
+use unsecured_chat::{self as app, ClientArgs};
 
 /// The AEAD chat client: the AE layer, plus the sender's nick and a counter
 /// sealed inside each token. It rejects a message relabelled with another
@@ -25,10 +26,7 @@ struct Flags {
 fn main() -> ExitCode {
     let flags = Flags::parse();
     app::logging::init("warn");
-    app::exit(app::terminal::run_encrypted(
-        Layer::Aead,
-        &flags.client,
-        &flags.crypto,
-        flags.ttl.ttl,
-    ))
+    let args =
+        ClientArgs::new(Layer::Aead, &flags.client).with_crypto(&flags.crypto, flags.ttl.ttl);
+    app::exit(app::terminal::run(&args))
 }

@@ -3,9 +3,10 @@
 
 use std::process::ExitCode;
 
+use chat::Layer;
 use clap::Parser;
-use unsecured_chat as app;
 use unsecured_chat::flags::{ClientFlags, CryptoFlags, IdentityFlags, TtlFlag};
+use unsecured_chat::{self as app, ClientArgs};
 
 /// The signed chat client: the AEAD layer, each message also signed with
 /// this member's own Ed25519 key (its identity file, made on first use).
@@ -29,10 +30,8 @@ struct Flags {
 fn main() -> ExitCode {
     let flags = Flags::parse();
     app::logging::init("warn");
-    app::exit(app::terminal::run_signed(
-        &flags.client,
-        &flags.crypto,
-        flags.ttl.ttl,
-        &flags.files,
-    ))
+    let args = ClientArgs::new(Layer::Signed, &flags.client)
+        .with_crypto(&flags.crypto, flags.ttl.ttl)
+        .with_identity(&flags.files);
+    app::exit(app::terminal::run(&args))
 }

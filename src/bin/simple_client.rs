@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use chat::Layer;
 use clap::Parser;
-use unsecured_chat::{self as app, flags::ClientFlags};
+use unsecured_chat::{self as app, ClientArgs, flags::ClientFlags};
 
 /// The plain chat client: each line you type is sent in clear, and every
 /// message the server broadcasts is printed as `NICK : TEXT`.
@@ -18,5 +18,8 @@ struct Flags {
 fn main() -> ExitCode {
     let flags = Flags::parse();
     app::logging::init("warn");
-    app::exit(app::terminal::run_layer(Layer::Plain, &flags.client, None))
+    app::exit(app::terminal::run(&ClientArgs::new(
+        Layer::Plain,
+        &flags.client,
+    )))
 }

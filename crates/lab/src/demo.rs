@@ -11,10 +11,13 @@
 //! attack functions' reports, a file that should not exist. Nothing is read
 //! back from printed lines.
 //!
-//! The table's columns are the layers ([`Layer`]) in a trust model, its rows
-//! the attacks, the rogue server's own ([`RogueAttack`]) among them: adding
-//! a layer or a rogue attack is one enum arm, which the compiler then asks
-//! for in [`expected`] and in the scenes.
+//! The table is data: [`TABLE`], one [`Lesson`] per [`Row`] (the type of
+//! the table says how many), each with the outcome the lab expects in each
+//! [`Column`], or one outcome for a row no layer changes. The demo, its
+//! tests and the grade read it. Columns are the layers ([`Layer`]) in a
+//! trust model, and a new layer makes every row's list of outcomes one too
+//! short: the compiler asks for each. A new row is one arm of [`Row`], its
+//! line in [`TABLE`], and its scene, which the compiler asks for too.
 
 mod narration;
 mod scene;
@@ -117,46 +120,31 @@ pub struct Column {
     pub trust: TrustModel,
 }
 
-/// How many columns the table has: [`Column::of`] for every layer.
-pub const COLUMNS: usize = count_columns();
-
-const fn count_columns() -> usize {
-    let (mut columns, mut i) = (0, 0);
-    while i < Layer::ALL.len() {
-        columns += Column::of(Layer::ALL[i]).len();
-        i += 1;
-    }
-    columns
-}
+/// How many columns the table has: each layer in the original's trust
+/// model, and the plain layer guarded.
+pub const COLUMNS: usize = Layer::ALL.len() + 1;
 
 impl Column {
     /// The plain layer in the original's trust model: where a row that no
     /// layer changes is played.
-    pub const PLAIN: Column = Column::open(Layer::Plain);
+    pub const PLAIN: Column = Column {
+        layer: Layer::Plain,
+        trust: TrustModel::Open,
+    };
 
-    const fn open(layer: Layer) -> Column {
-        Column {
+    /// A layer's columns: the layer in the original's trust model, and for
+    /// the layer without keys, the same guarded. The guard answers the
+    /// denial of service whatever the layer, so one column shows it.
+    pub fn of(layer: Layer) -> impl Iterator<Item = Column> {
+        let open = Column {
             layer,
             trust: TrustModel::Open,
-        }
-    }
-
-    /// A layer's columns. The guard answers the denial of service whatever
-    /// the layer, so one column shows it: the plain layer's.
-    pub const fn of(layer: Layer) -> &'static [Column] {
-        const GUARDED: Column = Column {
-            layer: Layer::Plain,
-            trust: TrustModel::Guarded,
         };
-        const AE: Column = Column::open(Layer::Ae);
-        const AEAD: Column = Column::open(Layer::Aead);
-        const SIGNED: Column = Column::open(Layer::Signed);
-        match layer {
-            Layer::Plain => &[Column::PLAIN, GUARDED],
-            Layer::Ae => &[AE],
-            Layer::Aead => &[AEAD],
-            Layer::Signed => &[SIGNED],
-        }
+        let guarded = Column {
+            trust: TrustModel::Guarded,
+            ..open
+        };
+        std::iter::once(open).chain((!layer.encrypted()).then_some(guarded))
     }
 
     /// Every column, in the table's order.
@@ -166,7 +154,7 @@ impl Column {
 
     /// The columns of these layers, in the table's order.
     pub fn of_layers(layers: &[Layer]) -> impl Iterator<Item = Column> + '_ {
-        layers.iter().flat_map(|&layer| Self::of(layer)).copied()
+        layers.iter().flat_map(|&layer| Self::of(layer))
     }
 
     /// The flags its servers take.

@@ -168,7 +168,9 @@ fn start_bob(config: &FloodConfig, server: &ServerProcess) -> Result<Process> {
         .map(String::from),
     );
     let bob = Process::spawn(
-        &config.binaries.path(Layer::Aead.client_binary()),
+        &config
+            .binaries
+            .path(unsecured_chat::client_binary(Layer::Aead)),
         &args,
         &[("CHAT_PASSWORD", PASSWORD)],
     )?;

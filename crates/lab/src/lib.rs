@@ -8,7 +8,7 @@
 //! - [`logbook`]: the servers' log kept in memory, to quote from;
 //! - [`scratch`]: throwaway folders;
 //! - [`demo`]: `make demo`, every attack against every layer, judged;
-//! - [`bench`]: `make bench`, the benchmark of PROTOCOL.md section 7;
+//! - [`bench`](mod@bench): `make bench`, the benchmark of PROTOCOL.md section 7;
 //! - [`flood`]: `chat_flood`, a salt flood against a real receiver, measured.
 //!
 //! The integration tests use `stage`, `process` and `scratch` too, so each

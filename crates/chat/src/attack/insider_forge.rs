@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 
 use crate::client::{BroadcastChannel, ClientError, Endpoint, RequestChannel};
 use crate::layer::ae_client::{AeSealer, sealed_body};
-use crate::layer::aead_client::{AeadSealer, Draft, SealedPlaintext};
-use crate::layer::crypto::{self, Salt};
+use crate::layer::aead_client::{AeadSealer, Draft};
+use crate::layer::keys::crypto::{self, Salt};
+use crate::layer::plaintext::SealedPlaintext;
 use crate::layer::signed_client::{SignedFields, SignedPlaintext};
 use crate::layer::{AeSettings, Identity, Layer, SealError};
 use crate::wire::{Broadcast, MessageBody, Nick, Request, Response, Sealed};
@@ -147,10 +148,8 @@ impl InsiderForge {
 
     /// The settings of a layer that keeps counters.
     fn counted(&self) -> Option<AeSettings> {
-        match self.layer {
-            Layer::Aead | Layer::Signed => self.insider.settings.clone(),
-            Layer::Plain | Layer::Ae => None,
-        }
+        let settings = self.insider.settings.clone();
+        settings.filter(|_| self.layer.keeps_counters())
     }
 
     /// The forgery, made as the layer's members make messages.
@@ -317,7 +316,7 @@ fn signed_fields<'a>(
 }
 
 /// The session sealed in a frame, if the password opens it.
-fn session_of(keys: &crate::layer::kdf::MessageKeys, sealed: &Sealed<'_>) -> Option<String> {
+fn session_of(keys: &crate::layer::keys::kdf::MessageKeys, sealed: &Sealed<'_>) -> Option<String> {
     let salt = Salt::from_base64(&sealed.salt).ok()?;
     let (_, plaintext) = crypto::open_token(&keys.key(&salt), &sealed.token).ok()?;
     let plaintext = SealedPlaintext::parse(&plaintext).ok()?;

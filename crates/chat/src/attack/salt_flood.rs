@@ -24,7 +24,7 @@ use rand::RngCore;
 
 use crate::client::base_client::connect;
 use crate::client::{ClientError, Endpoint, RequestChannel};
-use crate::layer::crypto::{self, CryptoError, Salt};
+use crate::layer::keys::crypto::{self, CryptoError, Salt};
 use crate::wire::connection::{FrameReader, FrameWriter};
 use crate::wire::{Codec, Connection, MessageBody, Nick, Request, Response, Sealed};
 
@@ -130,7 +130,7 @@ fn count_accepted(mut reader: FrameReader, count: usize) -> Result<usize, Client
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::crypto::{DecryptError, Password};
+    use crate::layer::keys::crypto::{DecryptError, Password};
 
     #[test]
     fn junk_passes_every_check_but_the_mac() {

@@ -10,10 +10,8 @@
 //!
 //! A server started with `--guard` stops both: a nick belongs to the request
 //! connection that joined it (someone else's `leave` gets `ko`), one
-//! connection holds at most [`MAX_NICKS_PER_CONNECTION`] nicks, and they are
+//! connection holds at most `MAX_NICKS_PER_CONNECTION` (16) nicks, and they are
 //! freed when it closes.
-//!
-//! [`MAX_NICKS_PER_CONNECTION`]: crate::server::simple_server::MAX_NICKS_PER_CONNECTION
 
 use crate::client::simple_client::{Joined, join_random};
 use crate::client::{ClientError, Endpoint, RequestChannel};

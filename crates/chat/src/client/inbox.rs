@@ -170,7 +170,7 @@ impl Inbox {
     }
 
     /// The next item, waiting at most `timeout` (`None`: as long as it
-    /// takes); `None` if nothing came, and at once after [`Inbound::Ended`].
+    /// takes); `None` if nothing came, and at once after `Inbound::Ended`.
     pub fn next(&self, timeout: Option<Duration>) -> Option<Inbound> {
         let mut queue = self.shared.wait(self.shared.lock(), timeout);
         take(&mut queue)
@@ -234,7 +234,7 @@ pub enum Received {
 /// `on_recv` for every frame, on the thread that calls it.
 ///
 /// Frames that queued up while it was busy are opened as one burst, at
-/// most [`BURST`] at a time ([`on_recv_all`]): a layer may share work
+/// most `BURST` at a time ([`on_recv_all`]): a layer may share work
 /// between them (the signed layer verifies their signatures as a batch),
 /// so the further behind a receiver falls, the less each frame costs it.
 pub struct Verifier<O> {

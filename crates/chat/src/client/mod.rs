@@ -1,7 +1,7 @@
-//! The clients: the transport ([`base_client`]), the chat client composed
-//! with a security layer ([`simple_client`]), the receive pipeline that
-//! reads broadcasts apart from opening them ([`inbox`]), and random readable
-//! nicks ([`names`]).
+//! The clients: the transport (`base_client`), the chat client composed
+//! with a security layer (`simple_client`), the receive pipeline that
+//! reads broadcasts apart from opening them (`inbox`), and random readable
+//! nicks (`names`).
 
 pub(crate) mod base_client;
 pub(crate) mod inbox;

@@ -8,69 +8,27 @@
 
 use fernet::Fernet;
 
-use super::aead_client::SealedPlaintext;
-use super::clock::{Clock, SystemClock};
-use super::crypto::{self, CryptoError, DEFAULT_ITERATIONS, Salt};
-use super::kdf::{Kdf, MessageKeys};
-use super::key_cache::KeyCache;
-use super::room::Room;
-use super::secret::Password;
-use super::{Open, Opened, Rejection, Seal, SealError};
-use crate::wire::{MessageBody, Nick, Sealed};
+use crate::layer::clock::{Clock, SystemClock};
+use crate::layer::facts::{Facts, Make};
+use crate::layer::keys::crypto::{self, CryptoError, Salt};
+use crate::layer::keys::kdf::MessageKeys;
+use crate::layer::keys::key_cache::KeyCache;
+use crate::layer::plaintext::SealedPlaintext;
+use crate::layer::settings::{AeSettings, SaltMode};
+use crate::layer::{Open, Opened, Rejection, Seal, SealError};
+use crate::wire::{MessageBody, Nick, Sealed, ZmqBody};
 
-/// Default time to live of a token, in seconds (the pyrochat lab's value).
-pub const DEFAULT_TTL_SECS: u64 = 30;
-
-/// How a sender picks salts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SaltMode {
-    /// A fresh salt, so a fresh key derivation, for every message: the lab's scheme.
-    #[default]
-    PerMessage,
-    /// One salt for the whole session: one derivation per sender and per
-    /// receiver, so a strong iteration count stays cheap. Each token still
-    /// gets its own random IV.
-    PerSession,
-}
-
-/// The shared secret, how keys are derived from it, the room, and how the
-/// encrypted layers judge time. Its `Debug` hides the password.
-#[derive(Debug, Clone)]
-pub struct AeSettings {
-    pub password: Password,
-    pub iterations: u32,
-    /// The key scheme (`--kdf`); every client of a chat must use the same.
-    pub kdf: Kdf,
-    /// The chat this client is in (`--room`): sealed in every AEAD message,
-    /// and part of the master key under the `hkdf` scheme.
-    pub room: Room,
-    pub salt_mode: SaltMode,
-    /// Seconds this sender's clock is off by (negative: behind). Zero but
-    /// for the lab's TTL experiment.
-    pub clock_offset: i64,
-    /// How old a token the AEAD layer accepts, in seconds (AE has no TTL).
-    pub ttl: u64,
-}
-
-impl AeSettings {
-    pub fn new(password: Password) -> Self {
-        Self {
-            password,
-            iterations: DEFAULT_ITERATIONS,
-            kdf: Kdf::Lab,
-            room: Room::default(),
-            salt_mode: SaltMode::PerMessage,
-            clock_offset: 0,
-            ttl: DEFAULT_TTL_SECS,
-        }
-    }
-
-    /// The key schedule these settings describe; under `hkdf` this runs the
-    /// one expensive derivation, so a sealer or opener calls it once.
-    pub fn message_keys(&self) -> MessageKeys {
-        MessageKeys::new(self.kdf, &self.password, &self.room, self.iterations)
-    }
-}
+/// The AE layer, as the library knows it: msgpack on the ZeroMQ wire, as
+/// the lab's AEServer.
+pub(crate) const FACTS: Facts = Facts {
+    title: "AE",
+    zmq_body: ZmqBody::Msgpack,
+    counters: false,
+    make: Make::Keyed {
+        sealer: |settings| Ok(Box::new(AeSealer::new(settings))),
+        opener: |settings| Box::new(AeOpener::new(settings)),
+    },
+};
 
 /// The sending half: text in, `{salt, token}` out.
 pub struct AeSealer {
@@ -206,6 +164,7 @@ impl Open for AeOpener {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer::{Kdf, Password};
 
     fn settings(password: &str) -> AeSettings {
         AeSettings::new(Password::new(password))

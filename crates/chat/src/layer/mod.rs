@@ -4,62 +4,54 @@
 //!
 //! Python's `AEClient(SimpleClient)` overrode `message` and `on_recv`, and
 //! `AEADClient(AEClient)` overrode them again. Here a layer is a pair of
-//! small types plugged into the one client; [`Layer`] names them, and every
-//! binary, the demo and the benchmark take their layer from it, so adding a
-//! layer is one arm of this enum that the compiler then asks for wherever a
-//! layer matters.
+//! small types plugged into the one client, and [`Layer`] names them. What
+//! the library knows of each layer (its sealer and opener, its body on the
+//! ZeroMQ wire, whether it keeps counters) is stated once, in the layer's
+//! own file, and gathered by one `match` (`facts.rs`): adding a layer is
+//! one file here and one arm of [`Layer`].
 //!
-//! - [`plain`]: the text as is (the original);
-//! - [`crypto`]: the lab's scheme, PBKDF2 then Fernet, under the original's
-//!   function names;
-//! - [`ae_client`]: AE, a Fernet token per message;
-//! - [`aead_client`]: AEAD, the sender's nick and room sealed with the text,
-//!   a TTL, a replay guard and per-sender counters;
-//! - [`signed_client`]: AEAD plus a signature by each member's own key,
-//!   pinned by receivers on first contact.
-//!
-//! And what the encrypted layers are built of, one concept each:
-//! [`secret`] (the password and keys, never printed, wiped on drop),
-//! [`kdf`] (the two key schemes, `--kdf lab|hkdf`), [`key_cache`] and
-//! [`budget`] (message keys by salt, and the ration of expensive ones),
-//! [`room`], [`clock`] (injected time), [`replay`] (the replay guard) and
-//! [`counters`] (sequence numbers per sender and session); and the signed
-//! layer's own: [`identity`] (a member's key pair and its file),
-//! [`member_key`] (public keys and their fingerprints), [`known_members`]
-//! (the keys pinned, and their file) and [`private_file`] (files written
-//! whole, owner-only).
+//! - `plain`: the text as is (the original);
+//! - `ae_client`: AE, a Fernet token per message (the lab's AEClient);
+//! - `aead_client/`: AEAD, the sender's nick and room sealed with the text
+//!   (`plaintext`), a TTL, a replay guard and per-sender counters (the
+//!   lab's AEADClient, and more);
+//! - `signed_client/`: AEAD plus a signature by each member's own key,
+//!   pinned by receivers on first contact: the member's key pair and its
+//!   file, public keys and fingerprints, the pins and their file;
+//! - `keys/`: the password and what is derived from it: [`crypto`] (the
+//!   lab's scheme under the original's function names), the two key
+//!   schedules of `--kdf`, a receiver's keys by salt and the budget that
+//!   rations the expensive ones;
+//! - what the encrypted layers share: their [`AeSettings`], the [`Room`]
+//!   a message is sealed for, and injected time (`clock`).
 
 pub(crate) mod ae_client;
 pub(crate) mod aead_client;
-pub(crate) mod budget;
 pub(crate) mod clock;
-pub(crate) mod counters;
-pub mod crypto;
-pub(crate) mod identity;
-pub(crate) mod kdf;
-pub(crate) mod key_cache;
-pub(crate) mod known_members;
-pub(crate) mod member_key;
+mod facts;
+pub(crate) mod keys;
 pub(crate) mod plain;
-pub(crate) mod private_file;
-pub(crate) mod replay;
+pub(crate) mod plaintext;
 pub(crate) mod room;
-pub(crate) mod secret;
+pub(crate) mod settings;
 pub(crate) mod signed_client;
 
-use crate::named::named_enum;
-use crate::wire::{FrameError, MessageBody, Nick, Response, ZmqBody};
+use crate::wire::{FrameError, MessageBody, Nick, Response};
 
-pub use ae_client::{AeOpener, AeSealer, AeSettings, DEFAULT_TTL_SECS, SaltMode};
-pub use aead_client::{AeadOpener, AeadSealer, SealedPlaintext};
-pub use crypto::{DEFAULT_ITERATIONS, DecryptError};
-pub use identity::{Identity, IdentityError, Origin};
-pub use kdf::{Kdf, MessageKeys};
-pub use known_members::{KnownError, KnownMembers, MAX_PINS, Pinning};
-pub use member_key::{Fingerprint, KeyError, MemberKey};
+pub use ae_client::{AeOpener, AeSealer};
+pub use aead_client::{AeadOpener, AeadSealer};
+pub use facts::Layer;
+pub use keys::crypto;
+pub use keys::crypto::{DEFAULT_ITERATIONS, DecryptError};
+pub use keys::kdf::{Kdf, MessageKeys};
+pub use keys::secret::Password;
 pub use plain::Plain;
+pub use plaintext::SealedPlaintext;
 pub use room::{DEFAULT_ROOM, Room};
-pub use secret::Password;
+pub use settings::{AeSettings, DEFAULT_TTL_SECS, SaltMode};
+pub use signed_client::identity::{Identity, IdentityError, Origin};
+pub use signed_client::known_members::{KnownError, KnownMembers, MAX_PINS, Pinning};
+pub use signed_client::member_key::{Fingerprint, KeyError, MemberKey};
 pub use signed_client::{Keyring, SignedSealer, opener as signed_opener};
 
 /// The sending half of a security layer (Python's `encrypt_message` side).
@@ -226,91 +218,4 @@ pub enum LayerError {
     /// The signed layer's key pair could not be made.
     #[error(transparent)]
     Crypto(#[from] crypto::CryptoError),
-}
-
-named_enum! {
-    /// The layers, by name: a flag value (`--mode`), a column of the demo.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-    pub enum Layer {
-        Plain = "plain", "The text in clear, as the Python original",
-        Ae = "ae", "A Fernet token per message, under a key derived from a password",
-        Aead = "aead", "AE with the sender's nick sealed inside, a TTL, a replay guard, counters",
-        Signed = "signed", "AEAD signed by each member's own key, pinned on first contact",
-    }
-}
-
-impl Layer {
-    /// Whether messages are encrypted (and a password needed).
-    pub fn encrypted(self) -> bool {
-        match self {
-            Self::Plain => false,
-            Self::Ae | Self::Aead | Self::Signed => true,
-        }
-    }
-
-    /// The client binary of this layer.
-    pub fn client_binary(self) -> &'static str {
-        match self {
-            Self::Plain => "simple_client",
-            Self::Ae => "ae_client",
-            Self::Aead => "aead_client",
-            Self::Signed => "signed_client",
-        }
-    }
-
-    /// How a client of this layer serialises its requests on the ZeroMQ
-    /// wire: the original's plain client pickles, the lab's AE server
-    /// expects msgpack.
-    pub fn zmq_body(self) -> ZmqBody {
-        match self {
-            Self::Plain => ZmqBody::Pickle,
-            Self::Ae | Self::Aead | Self::Signed => ZmqBody::Msgpack,
-        }
-    }
-
-    /// The sending half, for a client of this layer. A signed sealer made
-    /// here signs with a key pair made for it and kept nowhere (the demo's,
-    /// the benchmark's members); `signed_client` signs with the one in its
-    /// identity file ([`signed_client::SignedSealer::new`]).
-    pub fn sealer(self, settings: Option<&AeSettings>) -> Result<Box<dyn Seal>, LayerError> {
-        Ok(match (self, settings) {
-            (Self::Plain, _) => Box::new(Plain),
-            (Self::Ae, Some(s)) => Box::new(ae_client::AeSealer::new(s)),
-            (Self::Aead, Some(s)) => Box::new(aead_client::AeadSealer::new(s)),
-            (Self::Signed, Some(s)) => {
-                Box::new(signed_client::SignedSealer::new(s, Identity::generate()?))
-            }
-            (Self::Ae | Self::Aead | Self::Signed, None) => {
-                return Err(LayerError::NoPassword(self));
-            }
-        })
-    }
-
-    /// The receiving half, for a client of this layer. A signed opener made
-    /// here pins keys in memory, for its lifetime; `signed_client` keeps
-    /// them in its known-members file ([`signed_client::opener`]).
-    pub fn opener(self, settings: Option<&AeSettings>) -> Result<Box<dyn Open>, LayerError> {
-        Ok(match (self, settings) {
-            (Self::Plain, _) => Box::new(Plain),
-            (Self::Ae, Some(s)) => Box::new(ae_client::AeOpener::new(s)),
-            (Self::Aead, Some(s)) => Box::new(aead_client::AeadOpener::new(s)),
-            (Self::Signed, Some(s)) => {
-                Box::new(signed_client::opener(s, KnownMembers::in_memory()))
-            }
-            (Self::Ae | Self::Aead | Self::Signed, None) => {
-                return Err(LayerError::NoPassword(self));
-            }
-        })
-    }
-}
-
-impl std::fmt::Display for Layer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Plain => "plain",
-            Self::Ae => "AE",
-            Self::Aead => "AEAD",
-            Self::Signed => "signed",
-        })
-    }
 }

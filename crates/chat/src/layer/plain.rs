@@ -1,7 +1,19 @@
 //! The plain layer: the text travels as is, readable by anyone on the path.
 
-use super::{Open, Opened, Rejection, Seal, SealError};
-use crate::wire::{MessageBody, Nick};
+use crate::layer::facts::{Facts, Make};
+use crate::layer::{Open, Opened, Rejection, Seal, SealError};
+use crate::wire::{MessageBody, Nick, ZmqBody};
+
+/// The plain layer, as the library knows it.
+pub(crate) const FACTS: Facts = Facts {
+    title: "plain",
+    zmq_body: ZmqBody::Pickle,
+    counters: false,
+    make: Make::Keyless {
+        sealer: || Box::new(Plain),
+        opener: || Box::new(Plain),
+    },
+};
 
 /// The original's layer: none.
 #[derive(Debug, Clone, Copy, Default)]

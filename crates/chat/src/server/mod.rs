@@ -1,5 +1,5 @@
-//! The servers: the transport ([`base_server`], [`broadcast`]) and the chat
-//! logic plugged into it ([`simple_server`], [`ae_server`], and the
+//! The servers: the transport (`base_server`, `broadcast`) and the chat
+//! logic plugged into it (`simple_server`, [`ae_server`], and the
 //! [`rogue_server`] that attacks what it relays).
 
 pub(crate) mod ae_server;

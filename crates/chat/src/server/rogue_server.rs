@@ -33,8 +33,8 @@ use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 
 use super::base_server::{Publisher, Relay, Reply, Service, Session};
 use super::simple_server::SimpleServer;
-use crate::layer::crypto::{self, Salt};
-use crate::layer::kdf::MessageKeys;
+use crate::layer::keys::crypto::{self, Salt};
+use crate::layer::keys::kdf::MessageKeys;
 use crate::layer::signed_client::signed_again;
 use crate::layer::{AeSettings, Fingerprint, Identity};
 use crate::named::named_enum;
@@ -403,17 +403,17 @@ mod tests {
 
     #[test]
     fn flipping_a_bit_keeps_the_token_well_formed() {
-        let key = crate::layer::crypto::fernet_key_from_base64(
+        let key = crate::layer::keys::crypto::fernet_key_from_base64(
             "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=",
         )
         .unwrap();
         let token = key.encrypt(b"hello");
         let tampered = flip_a_ciphertext_bit(&token);
         assert_ne!(token, tampered);
-        assert!(crate::layer::crypto::inspect_token(&tampered).is_ok());
+        assert!(crate::layer::keys::crypto::inspect_token(&tampered).is_ok());
         assert_eq!(
-            crate::layer::crypto::open_token(&key, &tampered).map(|(_, p)| p),
-            Err(crate::layer::crypto::DecryptError::WrongKeyOrAltered)
+            crate::layer::keys::crypto::open_token(&key, &tampered).map(|(_, p)| p),
+            Err(crate::layer::keys::crypto::DecryptError::WrongKeyOrAltered)
         );
     }
 }

@@ -142,7 +142,7 @@ impl ChatRoom {
     }
 
     /// The list answer: the first joined nicks, in join order, while their
-    /// bytes (plus [`LISTED_NICK_OVERHEAD`] each) add up to at most
+    /// bytes (plus `LISTED_NICK_OVERHEAD` each) add up to at most
     /// `budget`, and how many are left out.
     pub fn list(&self, budget: usize) -> Response {
         let members = self.lock();

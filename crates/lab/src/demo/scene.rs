@@ -438,7 +438,7 @@ impl Client {
         if let Some(room) = self.room.filter(|_| layer.encrypted()) {
             args.extend(["--room".to_owned(), room.to_owned()]);
         }
-        let command = command_on(wire, layer.client_binary(), &args);
+        let command = command_on(wire, unsecured_chat::client_binary(layer), &args);
         if layer.encrypted() {
             return command.with_env(PASSWORD_ENV, PASSWORD);
         }

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::crypto::MAX_CLOCK_SKEW_SECS;
+use crate::layer::keys::crypto::MAX_CLOCK_SKEW_SECS;
 
 /// Senders whose counters a receiver follows; past this, those idle for a
 /// whole window are forgotten, and if none is, all of them.

@@ -7,7 +7,7 @@
 //! the TTL check refuses it anyway and the guard may forget it. That window
 //! runs on the monotonic clock, never the wall clock: a wall clock stepped
 //! back cannot make the guard forget early, and
-//! [`super::clock::SteadyWall`] keeps it from making a forgotten token
+//! [`crate::layer::clock::SteadyWall`] keeps it from making a forgotten token
 //! fresh.
 //!
 //! **Memory bound.** One entry per token accepted (only tokens whose MAC
@@ -19,8 +19,8 @@
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
-use super::Rejection;
-use super::crypto::{MAC_LEN, MAX_CLOCK_SKEW_SECS};
+use crate::layer::Rejection;
+use crate::layer::keys::crypto::{MAC_LEN, MAX_CLOCK_SKEW_SECS};
 
 /// Most tokens remembered at once.
 pub const MAX_REMEMBERED: usize = 1 << 19;

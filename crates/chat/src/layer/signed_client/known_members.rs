@@ -25,8 +25,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::member_key::{Fingerprint, MemberKey};
-use super::private_file;
+use crate::layer::signed_client::member_key::{Fingerprint, MemberKey};
+use crate::layer::signed_client::private_file;
 use crate::wire::Nick;
 
 /// Most nicks pinned: past this, a message from a nick never seen is

@@ -10,7 +10,7 @@
 //! Signatures are verified by `ed25519-zebra` under the ZIP-215 rules
 //! (RFC 8032's equation, cofactored, with every encoding rule spelled out),
 //! by which a signature verifies alone exactly when it verifies in a batch:
-//! a receiver that checks a burst at once ([`super::signed_client`]) judges
+//! a receiver that checks a burst at once ([`crate::layer::signed_client`]) judges
 //! as one that checks each message alone.
 
 use std::fmt;

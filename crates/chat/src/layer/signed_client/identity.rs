@@ -24,9 +24,9 @@ use rand::TryRngCore;
 use rand::rngs::OsRng;
 use zeroize::Zeroizing;
 
-use super::crypto::CryptoError;
-use super::member_key::{Fingerprint, MemberKey};
-use super::private_file::{self, OTHERS};
+use crate::layer::keys::crypto::CryptoError;
+use crate::layer::signed_client::member_key::{Fingerprint, MemberKey};
+use crate::layer::signed_client::private_file::{self, OTHERS};
 
 /// A member's Ed25519 key pair.
 pub struct Identity {

@@ -23,9 +23,9 @@
 use hkdf::Hkdf;
 use sha2::Sha256;
 
-use super::crypto::{self, Salt};
-use super::room::Room;
-use super::secret::{Password, RawKey};
+use crate::layer::keys::crypto::{self, Salt};
+use crate::layer::keys::secret::{Password, RawKey};
+use crate::layer::room::Room;
 use crate::named::named_enum;
 
 /// What the HKDF scheme puts before the room name in the master key's salt.
@@ -96,7 +96,7 @@ impl MessageKeys {
     }
 
     /// Whether a key costs a PBKDF2 run: such keys are cached, and those for
-    /// salts never seen are rationed ([`super::budget`]).
+    /// salts never seen are rationed (`crate::layer::keys::budget`).
     pub fn expensive(&self) -> bool {
         matches!(self, Self::Lab { .. })
     }

@@ -20,69 +20,41 @@
 //! through [`SenderCheck`], and the counters are kept under whatever sender
 //! that check vouches for.
 
+pub(crate) mod counters;
+pub(crate) mod replay;
+
 use std::borrow::Cow;
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::ae_client::{AeSealer, AeSettings, sealed_body};
-use super::clock::{Clock, SteadyWall, SystemClock};
-use super::counters::{SequenceTracker, Stamp};
-use super::crypto::{self, MAC_LEN, TokenInfo};
-use super::key_cache::KeyCache;
-use super::replay::ReplayGuard;
-use super::room::Room;
-use super::{Open, Opened, Rejection, Seal, SealError, Verdict};
-use crate::wire::{MessageBody, Nick, Sealed};
+use crate::layer::ae_client::{AeSealer, sealed_body};
+use crate::layer::aead_client::counters::SequenceTracker;
+use crate::layer::aead_client::replay::ReplayGuard;
+use crate::layer::clock::{Clock, SteadyWall, SystemClock};
+use crate::layer::facts::{Facts, Make};
+use crate::layer::keys::crypto::{self, MAC_LEN, TokenInfo};
+use crate::layer::keys::key_cache::KeyCache;
+use crate::layer::plaintext::SealedPlaintext;
+use crate::layer::room::Room;
+use crate::layer::settings::AeSettings;
+use crate::layer::{Open, Opened, Rejection, Seal, SealError, Verdict};
+use crate::wire::{MessageBody, Nick, Sealed, ZmqBody};
+
+/// The AEAD layer, as the library knows it.
+pub(crate) const FACTS: Facts = Facts {
+    title: "AEAD",
+    zmq_body: ZmqBody::Msgpack,
+    counters: true,
+    make: Make::Keyed {
+        sealer: |settings| Ok(Box::new(AeadSealer::new(settings))),
+        opener: |settings| Box::new(AeadOpener::new(settings)),
+    },
+};
 
 /// Length of a sender's random session id.
 const SESSION_ID_LEN: usize = 12;
-
-/// Bytes JSON allows before a value: a plaintext's first other byte says
-/// whether it is an object.
-const JSON_WHITESPACE: &[u8] = b" \t\n\r";
-
-/// The Fernet plaintext of the AEAD layer. Unknown fields are ignored, so a
-/// layer may add its own.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SealedPlaintext<'a> {
-    #[serde(borrow)]
-    pub nick: Cow<'a, str>,
-    #[serde(borrow)]
-    pub message: Cow<'a, str>,
-    /// The chat the sender meant the message for.
-    #[serde(borrow)]
-    pub room: Cow<'a, str>,
-    /// The sender's counter of messages the server accepted, from 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seq: Option<u64>,
-    /// The sender's session: counters restart with each session.
-    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
-    pub session: Option<Cow<'a, str>>,
-}
-
-impl<'a> SealedPlaintext<'a> {
-    /// Reads a decrypted plaintext, which must be a JSON object: serde
-    /// would also read a struct from an array (`["bob","hi","lobby"]`),
-    /// which the contract does not allow.
-    pub fn parse(json: &'a [u8]) -> Result<Self, Rejection> {
-        let first = json.iter().find(|b| !JSON_WHITESPACE.contains(b));
-        if first != Some(&b'{') {
-            return Err(Rejection::NotAnObject);
-        }
-        serde_json::from_slice(json).map_err(|e| Rejection::BadPlaintext(e.to_string()))
-    }
-
-    /// The counters, if the sender sealed them, with the token's date.
-    fn stamp(&self, sent_at: u64) -> Option<Stamp<'_>> {
-        Some(Stamp {
-            session: self.session.as_deref()?,
-            seq: self.seq?,
-            sent_at,
-        })
-    }
-}
 
 /// The sending half: seals the nick, the room, a counter and the text.
 pub struct AeadSealer {
@@ -123,10 +95,10 @@ impl AeadSealer {
     }
 
     /// Seals the plaintext that `build` makes of the next message's
-    /// [`Draft`] (a layer built on this one adds its fields around
+    /// `Draft` (a layer built on this one adds its fields around
     /// [`SealedPlaintext`]); it counts as the message sealed last, whose
     /// verdict commits the counter, and its token is dated
-    /// [`Draft::sent_at`].
+    /// `Draft::sent_at`.
     pub fn encrypt_plaintext<T: Serialize>(
         &mut self,
         build: impl FnOnce(&Draft<'_>) -> T,
@@ -253,7 +225,7 @@ pub struct Unsealed {
 
 /// The receiving half. For each message, in this order: the token's MAC
 /// (within the budget of new salts), its age, the plaintext's shape, its
-/// room, its sealed nick, the [`SenderCheck`], the replay guard, then the
+/// room, its sealed nick, the `SenderCheck`, the replay guard, then the
 /// counters, which only ever warn.
 pub struct AeadOpener<C: SenderCheck = SharedPassword> {
     keys: KeyCache,
@@ -353,7 +325,7 @@ impl<C: SenderCheck> Open for AeadOpener<C> {
         self.decrypt_message(&sealed.token, &sealed.salt, nick)
     }
 
-    /// Unseals the whole burst, lets the [`SenderCheck`] prepare for it,
+    /// Unseals the whole burst, lets the `SenderCheck` prepare for it,
     /// then judges each message in order.
     fn open_all(&mut self, burst: &[(&str, &MessageBody<'_>)]) -> Vec<Result<Opened, Rejection>> {
         let unsealed: Vec<Result<Unsealed, Rejection>> = burst
@@ -380,7 +352,7 @@ mod tests {
     use super::*;
     use crate::layer::DecryptError;
     use crate::layer::clock::ManualClock;
-    use crate::layer::secret::Password;
+    use crate::layer::keys::secret::Password;
 
     fn settings() -> AeSettings {
         AeSettings::new(Password::new("s3cret"))

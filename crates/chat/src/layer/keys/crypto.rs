@@ -21,11 +21,11 @@ use fernet::Fernet;
 use rand::TryRngCore;
 use rand::rngs::OsRng;
 
-use super::secret::RawKey;
+use crate::layer::keys::secret::RawKey;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-pub use super::secret::{KEY_LEN, Password};
+pub use crate::layer::keys::secret::{KEY_LEN, Password};
 
 /// PBKDF2 iterations, as the exercise sets them.
 pub const DEFAULT_ITERATIONS: u32 = 100;

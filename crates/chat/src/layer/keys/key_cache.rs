@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 
 use fernet::Fernet;
 
-use super::Rejection;
-use super::budget::{DerivationBudget, Limits};
-use super::crypto::{self, Salt, TokenInfo};
-use super::kdf::MessageKeys;
+use crate::layer::Rejection;
+use crate::layer::keys::budget::{DerivationBudget, Limits};
+use crate::layer::keys::crypto::{self, Salt, TokenInfo};
+use crate::layer::keys::kdf::MessageKeys;
 
 /// Keys a receiver remembers per generation of its cache.
 pub const KEY_CACHE_GENERATION: usize = 1024;
@@ -118,8 +118,8 @@ impl KeyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::budget::Rate;
-    use crate::layer::crypto::DEFAULT_ITERATIONS;
+    use crate::layer::keys::budget::Rate;
+    use crate::layer::keys::crypto::DEFAULT_ITERATIONS;
     use crate::layer::{DecryptError, Password};
 
     const NOW: Duration = Duration::ZERO;

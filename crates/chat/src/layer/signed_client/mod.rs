@@ -22,6 +22,11 @@
 //! and the replay guard remembers the signature, which sealing the same
 //! plaintext again cannot change.
 
+pub(crate) mod identity;
+pub(crate) mod known_members;
+pub(crate) mod member_key;
+pub(crate) mod private_file;
+
 use std::borrow::Cow;
 use std::collections::HashSet;
 
@@ -33,17 +38,32 @@ use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::ae_client::AeSettings;
-use super::aead_client::{
-    AeadOpener, AeadSealer, Draft, SealedPlaintext, SenderCheck, Unsealed, Vouched,
+use crate::layer::aead_client::{AeadOpener, AeadSealer, Draft, SenderCheck, Unsealed, Vouched};
+use crate::layer::clock::SystemClock;
+use crate::layer::facts::{Facts, Make};
+use crate::layer::keys::crypto::MAC_LEN;
+use crate::layer::plaintext::SealedPlaintext;
+use crate::layer::settings::AeSettings;
+use crate::layer::signed_client::identity::Identity;
+use crate::layer::signed_client::known_members::{KnownMembers, Pinning};
+use crate::layer::signed_client::member_key::{Fingerprint, MemberKey};
+use crate::layer::{Rejection, Seal, SealError, Verdict};
+use crate::wire::{MessageBody, Nick, Sealed, ZmqBody};
+
+/// The signed layer, as the library knows it. A sealer made from its facts
+/// alone signs with a key pair made for it and kept nowhere, an opener pins
+/// keys in memory (the demo's and the benchmark's members); the client
+/// binary signs with its identity file and pins in its known-members file
+/// ([`SignedSealer::new`], [`opener`]).
+pub(crate) const FACTS: Facts = Facts {
+    title: "signed",
+    zmq_body: ZmqBody::Msgpack,
+    counters: true,
+    make: Make::Keyed {
+        sealer: |settings| Ok(Box::new(SignedSealer::new(settings, Identity::generate()?))),
+        opener: |settings| Box::new(opener(settings, KnownMembers::in_memory())),
+    },
 };
-use super::clock::SystemClock;
-use super::crypto::MAC_LEN;
-use super::identity::Identity;
-use super::known_members::{KnownMembers, Pinning};
-use super::member_key::{Fingerprint, MemberKey};
-use super::{Rejection, Seal, SealError, Verdict};
-use crate::wire::{MessageBody, Nick, Sealed};
 
 /// What every signed message starts with, before its fields: a signature
 /// made for this layer means nothing anywhere else, and the reverse.
@@ -402,7 +422,7 @@ fn signature_from_base64(encoded: &str) -> Result<Signature, Rejection> {
 mod tests {
     use super::*;
     use crate::layer::ae_client::AeSealer;
-    use crate::layer::secret::Password;
+    use crate::layer::keys::secret::Password;
     use crate::layer::{Open, Opened};
 
     fn settings() -> AeSettings {
@@ -505,8 +525,9 @@ mod tests {
                 .unwrap()
         };
         let keys = settings().message_keys();
-        let salt = crate::layer::crypto::Salt::from_base64(&genuine.salt).unwrap();
-        let (_, raw) = crate::layer::crypto::open_token(&keys.key(&salt), &genuine.token).unwrap();
+        let salt = crate::layer::keys::crypto::Salt::from_base64(&genuine.salt).unwrap();
+        let (_, raw) =
+            crate::layer::keys::crypto::open_token(&keys.key(&salt), &genuine.token).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&raw).unwrap();
         let mut altered = json.clone();
         altered["message"] = "pay mallory 1000".into();
@@ -530,12 +551,12 @@ mod tests {
         let mut alice = member();
         let genuine = sent(&mut alice, "alice", "transfer 100");
         let keys = settings().message_keys();
-        let salt = crate::layer::crypto::Salt::from_base64(&genuine.salt).unwrap();
+        let salt = crate::layer::keys::crypto::Salt::from_base64(&genuine.salt).unwrap();
         let key = keys.key(&salt);
-        let (info, raw) = crate::layer::crypto::open_token(&key, &genuine.token).unwrap();
+        let (info, raw) = crate::layer::keys::crypto::open_token(&key, &genuine.token).unwrap();
         let resealed = Sealed {
             salt: genuine.salt.clone(),
-            token: crate::layer::crypto::encrypt_at(&key, &raw, info.timestamp).into(),
+            token: crate::layer::keys::crypto::encrypt_at(&key, &raw, info.timestamp).into(),
         };
         assert_ne!(resealed.token, genuine.token);
         let (mut bob, _) = receiver();
