@@ -11,7 +11,7 @@ PYTHON ?= python3
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 VENV       ?= $(TARGET_DIR)/interop-venv
 
-.PHONY: all build run-server run-client demo bench compare compare-run test unit interop interop-or-skip fmt lint soak fuzz clean
+.PHONY: all build run-server run-client demo bench compare compare-run test unit docs fuzz-check interop interop-or-skip fmt lint soak fuzz clean
 
 all: build
 
@@ -67,11 +67,23 @@ compare:
 compare-run: $(VENV)/.installed build
 	$(VENV)/bin/python interop/compare.py "$(ORIGINAL)" $(TARGET_DIR)/release
 
-# Everything CI checks: formatting, lints, every test, and the interop
-# check with Python's cryptography. Where Python or its package index is out
-# of reach, the interop check is skipped with one line saying so, and that
-# fails the run only under CI=true.
-test: lint unit interop-or-skip
+# Everything CI checks: formatting, lints, the docs, the fuzz targets still
+# compiling, every test, and the interop check with Python's cryptography.
+# Where Python or its package index is out of reach, the interop check is
+# skipped with one line saying so, and that fails the run only under CI=true.
+test: lint docs fuzz-check unit interop-or-skip
+
+# The API docs of every crate, with no warning: a link to a private or
+# missing item fails.
+docs:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace --quiet
+
+# The fuzz targets are a workspace of their own that nothing else builds:
+# check that they still compile against the library, with the versions
+# their lock file holds (--locked fails if it is out of date). They share
+# the build folder, so the dependencies are checked once.
+fuzz-check:
+	$(CARGO) check --quiet --locked --manifest-path fuzz/Cargo.toml --target-dir $(TARGET_DIR)
 
 interop-or-skip:
 	@skip() { echo "interop: SKIPPED: $$1; lint and every Rust test passed (make unit runs them alone); run make interop once it is fixed"; [ "$$CI" != true ]; }; \
