@@ -62,9 +62,9 @@ pub mod wire;
 /// the library's API: the readers that meet a peer's bytes first.
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing {
-    pub use crate::wire::framing::LineReader;
-    pub use crate::wire::json::check_nesting;
-    pub use crate::wire::pickle::check as check_pickle;
+    pub use crate::wire::body::json::check_nesting;
+    pub use crate::wire::body::pickle::check as check_pickle;
+    pub use crate::wire::framing::lines::LineReader;
 }
 
 pub use client::{ClientError, Endpoint};

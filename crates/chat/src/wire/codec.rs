@@ -1,5 +1,6 @@
 //! How frames are serialised: Python's `_serial_function` and
-//! `_deserial_function`, as one value, and which wire carries them.
+//! `_deserial_function`, as one value, and which wire carries them. The one
+//! place that pairs a framing with the bodies it carries.
 //!
 //! The original's SimpleServer pickled, and its AEServer swapped in msgpack
 //! by changing those two functions. Here every frame goes through a
@@ -7,7 +8,7 @@
 //! frames and never know how they travel.
 //!
 //! The codec also names the framing: JSON travels as lines (the JSON wire),
-//! pickle and msgpack as ZeroMQ frames (the original's wire, [`super::zmtp`]).
+//! pickle and msgpack as ZeroMQ frames (the original's wire, [`zmtp`]).
 //! On the ZeroMQ wire a reader takes either body ([`Codec::reading`]): a
 //! pickle of protocol 2 to 5 starts with `PROTO` (0x80) and its protocol,
 //! which no msgpack dictionary does (0x80 is the empty map, and nothing may
@@ -19,9 +20,9 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use super::body::{json, msgpack, pickle};
 use super::frame::{Broadcast, Envelope, FrameError, NickList, Request, Response};
-use super::framing::MAX_LINE;
-use super::{json, msgpack, pickle, zmtp};
+use super::framing::{MAX_LINE, line_parts, push_line_with, zmtp};
 use crate::named::named_enum;
 
 named_enum! {
@@ -68,7 +69,7 @@ impl std::fmt::Display for Wire {
 pub enum Codec {
     /// One compact JSON object per line (the JSON wire).
     Json,
-    /// Python's pickle, in ZeroMQ frames (read by [`pickle`], which runs nothing).
+    /// Python's pickle, in ZeroMQ frames (read by the `pickle` body, which runs nothing).
     Pickle,
     /// MessagePack, in ZeroMQ frames.
     Msgpack,
@@ -103,9 +104,9 @@ impl Codec {
     /// then the body for ZeroMQ. For writers that append pieces (the
     /// broadcast ring).
     pub fn frame_parts<'a>(self, body: &'a [u8], header: &'a mut [u8; 9]) -> [&'a [u8]; 2] {
-        match self {
-            Self::Json => super::framing::line_parts(body),
-            Self::Pickle | Self::Msgpack => {
+        match self.wire() {
+            Wire::Json => line_parts(body),
+            Wire::Zmq => {
                 let (head, used) = zmtp::header(body.len(), 0);
                 *header = head;
                 [&header[..used], body]
@@ -116,9 +117,9 @@ impl Codec {
     /// Appends one frame made by `encode` to `out`, framed for this
     /// codec's wire (a broadcast notice, say).
     pub fn push_frame_with(self, out: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) {
-        match self {
-            Self::Json => super::framing::push_line_with(out, encode),
-            Self::Pickle | Self::Msgpack => zmtp::push_frame_with(out, 0, encode),
+        match self.wire() {
+            Wire::Json => push_line_with(out, encode),
+            Wire::Zmq => zmtp::push_frame_with(out, 0, encode),
         }
     }
 
@@ -175,8 +176,6 @@ impl Codec {
     /// Appends a response frame to `out`: never more than [`MAX_LINE`]
     /// bytes, a nick list being cut to the nicks that fit and the others
     /// counted in `more` (PROTOCOL.md section 5).
-    ///
-    /// [`MAX_LINE`]: super::framing::MAX_LINE
     pub fn encode_response(self, response: &Response, out: &mut Vec<u8>) {
         match (self, response) {
             (Self::Json, _) => json::encode_response(response, out),

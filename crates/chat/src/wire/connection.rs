@@ -2,16 +2,18 @@
 //! `Connection`, for blocking IO. The server's request connections and the
 //! client's request and broadcast connections are all one of these, so a
 //! frame is read and written in one place, whichever wire carries it: JSON
-//! lines, or the original's ZeroMQ frames ([`super::zmtp`]), where a frame
-//! read or queued is a message's body and the envelope is handled here.
+//! lines, or the original's ZeroMQ frames ([`zmtp`]), where a frame read or
+//! queued is a message's body. How frames are delimited is the framing's
+//! business ([`Framing`]); a connection adds the socket, shared, and the
+//! output buffer that turns each answer into one write.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::framing::{FramingError, LineReader, push_line_with};
-use super::zmtp::{self, MessageReader, SocketType};
+use super::framing::zmtp::{self, SocketType};
+use super::framing::{Frames, Framing, FramingError};
 
 /// Capacity the output buffer keeps between writes; a buffer that grew for
 /// a large answer shrinks back to it.
@@ -34,30 +36,24 @@ impl Connection {
     /// A connection of the JSON wire over a socket someone else may also
     /// hold (to shut it down: the server's registry of open connections).
     pub fn from_shared(stream: Arc<TcpStream>) -> Self {
-        Self {
-            reader: FrameReader {
-                inner: Reader::Lines(LineReader::new(SharedStream(Arc::clone(&stream)))),
-            },
-            writer: FrameWriter::new(stream, Framing::Lines),
-        }
+        Self::framed(stream, Framing::Lines)
     }
 
     /// A connection of the ZeroMQ wire, as a `me` socket, once the ZMTP
     /// handshake has succeeded within `timeout`.
     pub fn zmtp(stream: Arc<TcpStream>, me: SocketType, timeout: Duration) -> io::Result<Self> {
         zmtp::handshake(&stream, me, timeout)?;
-        let reader = MessageReader::new(SharedStream(Arc::clone(&stream)), me);
-        let framing = if me.has_envelope() {
-            Framing::Enveloped
-        } else {
-            Framing::Frames
-        };
-        Ok(Self {
+        Ok(Self::framed(stream, Framing::Zmtp(me)))
+    }
+
+    /// A connection whose frames `framing` delimits, both ways.
+    fn framed(stream: Arc<TcpStream>, framing: Framing) -> Self {
+        Self {
             reader: FrameReader {
-                inner: Reader::Zmtp(reader),
+                frames: framing.reader(SharedStream(Arc::clone(&stream))),
             },
             writer: FrameWriter::new(stream, framing),
-        })
+        }
     }
 
     /// Writes one frame, made by `encode`, and reads the frame that answers
@@ -86,61 +82,33 @@ impl Connection {
     }
 }
 
-enum Reader {
-    Lines(LineReader<SharedStream>),
-    Zmtp(MessageReader<SharedStream>),
-}
-
 /// The reading half: frames, bounded in size.
 pub struct FrameReader {
-    inner: Reader,
+    frames: Frames<SharedStream>,
 }
 
 impl FrameReader {
     /// The next frame; `Ok(None)` on a clean end of stream.
     pub fn read_frame(&mut self) -> Result<Option<&[u8]>, FramingError> {
-        match &mut self.inner {
-            Reader::Lines(lines) => lines.read_line(),
-            Reader::Zmtp(messages) => messages.read_message(),
-        }
+        self.frames.read_frame()
     }
 
     /// The next frame that is not blank: blank lines carry no frame (on
     /// the ZeroMQ wire every frame counts).
     pub fn read_nonblank_frame(&mut self) -> Result<Option<&[u8]>, FramingError> {
-        match &mut self.inner {
-            Reader::Lines(lines) => lines.read_nonblank_line(),
-            Reader::Zmtp(messages) => messages.read_message(),
-        }
+        self.frames.read_nonblank_frame()
     }
 
     /// Whether a whole frame is already buffered, so that the next read
     /// returns without touching the socket.
     pub fn has_buffered_frame(&mut self) -> bool {
-        match &mut self.inner {
-            Reader::Lines(lines) => lines.has_complete_line(),
-            Reader::Zmtp(messages) => messages.has_complete_message(),
-        }
+        self.frames.has_buffered_frame()
     }
 
     /// The socket this half reads.
     pub fn stream(&self) -> &TcpStream {
-        match &self.inner {
-            Reader::Lines(lines) => &lines.get_ref().0,
-            Reader::Zmtp(messages) => &messages.get_ref().0,
-        }
+        &self.frames.get_ref().0
     }
-}
-
-/// How the writing half frames what it queues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    /// One line per frame (the JSON wire).
-    Lines,
-    /// One ZMTP frame after the empty delimiter (REQ and REP).
-    Enveloped,
-    /// One ZMTP frame (PUB, SUB).
-    Frames,
 }
 
 /// The writing half: frames are queued, then flushed in one write.
@@ -161,14 +129,7 @@ impl FrameWriter {
 
     /// Queues one frame, made by `encode`.
     pub fn queue(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
-        match self.framing {
-            Framing::Lines => push_line_with(&mut self.out, encode),
-            Framing::Enveloped => {
-                zmtp::push_delimiter(&mut self.out);
-                zmtp::push_frame_with(&mut self.out, 0, encode);
-            }
-            Framing::Frames => zmtp::push_frame_with(&mut self.out, 0, encode),
-        }
+        self.framing.push_frame_with(&mut self.out, encode);
     }
 
     /// Bytes queued and not yet written.

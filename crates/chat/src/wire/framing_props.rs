@@ -6,8 +6,10 @@
 
 use std::io::{self, Read};
 
-use crate::wire::framing::{FramingError, LineReader, MAX_LINE, push_line};
-use crate::wire::json::{MAX_NESTING, check_nesting};
+use crate::wire::body::MAX_NESTING;
+use crate::wire::body::json::check_nesting;
+use crate::wire::framing::FramingError;
+use crate::wire::framing::lines::{LineReader, MAX_LINE, push_line};
 use crate::wire::nick::{MAX_NICK_CHARS, Refused};
 use crate::wire::{Broadcast, Codec, FrameError, MessageBody, Nick, Request, Response, Sealed};
 use proptest::prelude::*;

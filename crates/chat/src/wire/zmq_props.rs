@@ -6,8 +6,9 @@
 
 use std::io::{self, Read, Write};
 
+use crate::wire::body::pickle;
 use crate::wire::zmtp::{self, MAX_BODY, MessageReader, SocketType};
-use crate::wire::{Codec, MessageBody, Nick, Request, Sealed, pickle};
+use crate::wire::{Codec, MessageBody, Nick, Request, Sealed};
 use proptest::prelude::*;
 
 /// A stream handed out in reads of the given sizes; writes are dropped.

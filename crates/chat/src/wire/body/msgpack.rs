@@ -13,8 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::frame::{Envelope, FrameError};
-pub use super::json::MAX_NESTING;
+use super::MAX_NESTING;
+use crate::wire::frame::{Envelope, FrameError};
 
 const FORMAT: &str = "msgpack";
 
@@ -173,7 +173,7 @@ fn checked_map(body: &[u8]) -> Result<&[u8], FrameError> {
 }
 
 /// Reads any frame of the protocol, checked first (see [`check`]).
-pub(super) fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
+pub(in crate::wire) fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
     decode(checked_map(body)?)
 }
 

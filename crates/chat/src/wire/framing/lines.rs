@@ -1,4 +1,5 @@
-//! Line framing, shared by both ports and both ends: one JSON object per line.
+//! Line framing, the JSON wire's, shared by both ports and both ends: one
+//! JSON object per line.
 //!
 //! The Python original let ZeroMQ delimit messages. Over plain TCP we delimit
 //! them with `\n`, which compact JSON never contains. Why a hand-written
@@ -8,35 +9,13 @@
 //! it is known to exceed [`MAX_LINE`], and lends lines out as slices of its own
 //! buffer, so the hot path allocates nothing.
 
-use std::io::{self, Read};
+use std::io::Read;
+
+use super::FramingError;
+use super::buffer::{MIN_READ, RecvBuffer};
 
 /// Longest line accepted, in bytes, not counting the terminating `\n`.
 pub const MAX_LINE: usize = 64 * 1024;
-
-/// Buffer size of an idle connection; a buffer that grew for a long line
-/// shrinks back to this once drained, so a thousand idle connections stay small.
-const INITIAL_CAPACITY: usize = 8 * 1024;
-
-/// Least free space offered to each `read` call.
-const MIN_READ: usize = 4 * 1024;
-
-/// Why no line could be read.
-#[derive(Debug, thiserror::Error)]
-pub enum FramingError {
-    /// More than [`MAX_LINE`] bytes arrived without a `\n`.
-    #[error("line longer than {MAX_LINE} bytes")]
-    TooLong,
-    /// The peer closed the connection in the middle of a line.
-    #[error("connection closed after {partial} bytes of an unfinished line")]
-    Truncated { partial: usize },
-    /// A read timeout elapsed with `partial` bytes of a line buffered
-    /// (0: the peer is merely idle between lines).
-    #[error("read timed out with {partial} bytes of a line pending")]
-    TimedOut { partial: usize },
-    /// The socket failed.
-    #[error(transparent)]
-    Io(#[from] io::Error),
-}
 
 /// Appends one frame to `out` as a line: what `encode` writes, then the
 /// `\n` that ends it. The only place a line ending is written, on either
@@ -157,112 +136,10 @@ impl<R: Read> LineReader<R> {
     }
 }
 
-/// The receive buffer under a reader of frames: bytes read from a stream in
-/// large reads, handed out by the frame, and never more than `max` bytes
-/// held, so a peer that never ends its frame cannot make us allocate more.
-pub struct RecvBuffer<R> {
-    inner: R,
-    buf: Vec<u8>,
-    /// First byte not yet handed out.
-    start: usize,
-    /// One past the last byte read from `inner`.
-    end: usize,
-    /// Most bytes the buffer grows to.
-    max: usize,
-}
-
-impl<R: Read> RecvBuffer<R> {
-    pub fn new(inner: R, max: usize) -> Self {
-        Self {
-            inner,
-            buf: vec![0; INITIAL_CAPACITY],
-            start: 0,
-            end: 0,
-            max,
-        }
-    }
-
-    /// Bytes received and not yet taken.
-    pub fn pending(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
-    }
-
-    /// Takes the first `len` pending bytes (the caller checked they are there).
-    pub fn take(&mut self, len: usize) -> &[u8] {
-        let from = self.start;
-        self.start += len;
-        &self.buf[from..self.start]
-    }
-
-    pub fn get_ref(&self) -> &R {
-        &self.inner
-    }
-
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
-    }
-
-    /// Reads once from `inner`, mapping a read timeout to
-    /// [`FramingError::TimedOut`]; returns how many bytes arrived (0 at end
-    /// of stream).
-    pub fn fill_or_time_out(&mut self) -> Result<usize, FramingError> {
-        self.fill().map_err(|e| match e.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => FramingError::TimedOut {
-                partial: self.pending().len(),
-            },
-            _ => FramingError::Io(e),
-        })
-    }
-
-    /// Reads once from `inner`; returns how many bytes arrived (0 at end of stream).
-    fn fill(&mut self) -> io::Result<usize> {
-        self.make_room();
-        loop {
-            match self.inner.read(&mut self.buf[self.end..]) {
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Guarantees at least [`MIN_READ`] free bytes after `end`, moving the
-    /// pending bytes to the front or growing the buffer as needed.
-    fn make_room(&mut self) {
-        if self.start == self.end {
-            self.reset();
-        }
-        if self.buf.len() - self.end >= MIN_READ {
-            return;
-        }
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        if self.buf.len() - self.end < MIN_READ {
-            let wanted = (self.buf.len() * 2).max(self.end + MIN_READ);
-            self.buf.resize(wanted.min(self.max), 0);
-        }
-    }
-
-    /// Empties the buffer, giving back memory a long frame made it take.
-    fn reset(&mut self) {
-        self.start = 0;
-        self.end = 0;
-        if self.buf.len() > INITIAL_CAPACITY {
-            self.buf.truncate(INITIAL_CAPACITY);
-            self.buf.shrink_to_fit();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::framing::buffer::INITIAL_CAPACITY;
 
     fn lines_of(input: &[u8]) -> Vec<Result<Vec<u8>, String>> {
         let mut reader = LineReader::new(input);
@@ -321,7 +198,7 @@ next\n",
         );
         let mut reader = LineReader::new(&long[..]);
         // Force everything into the buffer before the first search.
-        reader.buf.buf.resize(long.len() + MIN_READ, 0);
+        reader.buf.grow_to(long.len() + MIN_READ);
         assert!(matches!(reader.read_line(), Err(FramingError::TooLong)));
     }
 
@@ -333,6 +210,6 @@ next\n",
         assert_eq!(reader.read_line().unwrap().unwrap().len(), MAX_LINE);
         assert_eq!(reader.read_line().unwrap().unwrap(), b"short");
         assert!(reader.read_line().unwrap().is_none());
-        assert_eq!(reader.buf.buf.len(), INITIAL_CAPACITY);
+        assert_eq!(reader.buf.allocated(), INITIAL_CAPACITY);
     }
 }

@@ -1,17 +1,13 @@
 //! The JSON wire's serialisation: one compact JSON object per frame.
 //!
 //! Compact JSON never contains a raw newline, which is what lets the JSON
-//! wire delimit frames with `\n` ([`super::framing`]).
+//! wire delimit frames with `\n` (line framing).
 
 use serde::Serialize;
 
-use super::frame::{Envelope, FrameError, Reason, Response};
-use super::framing::MAX_LINE;
-
-/// Deepest nesting of arrays and objects accepted anywhere in a request. The
-/// protocol needs 3; the limit keeps frames that would exhaust another
-/// parser's recursion (Python's `json` among them) off the broadcast port.
-pub const MAX_NESTING: usize = 32;
+use super::MAX_NESTING;
+use crate::wire::frame::{Envelope, FrameError, Reason, Response};
+use crate::wire::framing::MAX_LINE;
 
 const FORMAT: &str = "JSON";
 
@@ -22,7 +18,7 @@ const OK: &[u8] = br#"{"response":"ok"}"#;
 /// What a request must be before it is read: UTF-8, and shallow enough
 /// (the nesting check protects parsers downstream of a server, which a
 /// subscriber has none of: it reads in one pass).
-pub(super) fn check_request(body: &[u8]) -> Result<(), FrameError> {
+pub(in crate::wire) fn check_request(body: &[u8]) -> Result<(), FrameError> {
     std::str::from_utf8(body).map_err(|e| FrameError::InvalidUtf8 {
         at: e.valid_up_to(),
     })?;
@@ -85,7 +81,7 @@ fn encode_nicks(nicks: &[String], more: usize, out: &mut Vec<u8>) {
 /// Reads any frame of the protocol: a JSON object. Nothing a subscriber
 /// reads recurses (a `message` field of another shape is skipped without
 /// recursion), and serde checks UTF-8 as it reads.
-pub(super) fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
+pub(in crate::wire) fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
     if body.trim_ascii_start().first() != Some(&b'{') {
         return Err(FrameError::NotAnObject(FORMAT));
     }

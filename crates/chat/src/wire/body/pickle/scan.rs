@@ -1,36 +1,14 @@
-//! Pickle, the Python original's serialisation, read without running it.
-//!
-//! Unpickling is not parsing: it runs a stack machine whose opcodes may
-//! import any callable (`GLOBAL`, `STACK_GLOBAL`) and call it (`REDUCE`,
-//! `INST`, `OBJ`, `NEWOBJ`, `BUILD`). serde-pickle calls nothing, but it was
-//! made for trusted pickles: it follows nesting by recursion (a pickle nested
-//! 100,000 deep overflows a thread's stack), copies a memoised value for every
-//! reference to it (a few kilobytes of references can expand to gigabytes),
-//! and keeps an unknown global as an opaque value instead of refusing it.
-//! So every body is first checked by [`check`], one pass over its opcodes
-//! that simulates the stack without building anything:
-//! - only the opcodes that build plain data pass (the table in `opcode`); the others
-//!   get a `ko` that names them;
-//! - nesting is capped at [`MAX_NESTING`] levels;
-//! - a memo reference may copy a string or a number, never a list or a dict
-//!   (a shared or recursive structure), and copies add up to at most
-//!   [`MAX_COPIED`] bytes;
-//! - every announced length fits in the bytes that remain.
-//!
-//! What passes decodes, in serde-pickle and in Python's `pickle.loads`
-//! alike, to dicts, lists, tuples, strings, bytes, numbers, booleans and
-//! None; what a server relays is re-encoded from that data
-//! ([`Codec::relayed`](super::Codec::relayed)).
+//! The pre-scan: one pass over a pickle's opcodes that simulates the
+//! unpickler's stack without building anything, so that a pickle is judged
+//! by what it would build before serde-pickle builds it. Each value on the
+//! simulated stack is only its kind, its depth and what a copy of it costs.
 
 use std::collections::HashMap;
-use std::io::Cursor;
 
-use serde::{Deserialize, Serialize};
-
-use super::frame::{Envelope, FrameError};
-pub use super::json::MAX_NESTING;
-
-const FORMAT: &str = "pickle";
+use super::opcode::{Arg, Effect, opcode};
+use super::{FORMAT, malformed, refused};
+use crate::wire::body::MAX_NESTING;
+use crate::wire::frame::FrameError;
 
 /// Most bytes that memo references may copy in one body, all together.
 pub const MAX_COPIED: usize = 64 * 1024;
@@ -89,130 +67,6 @@ impl Item {
             span: (0, 0),
         }
     }
-}
-
-/// How an opcode's argument is laid out after it.
-#[derive(Debug, Clone, Copy)]
-enum Arg {
-    None,
-    Fixed(usize),
-    /// Text up to the next `\n`.
-    Line,
-    /// Data announced by a little-endian length of 1, 4 or 8 bytes.
-    Counted(usize),
-}
-
-/// What an opcode does to the stack.
-#[derive(Debug, Clone, Copy)]
-enum Effect {
-    Proto,
-    Frame,
-    Stop,
-    Mark,
-    Pop,
-    PopMark,
-    Memoize,
-    Put,
-    Get,
-    /// Pushes a number, None or a boolean.
-    Scalar,
-    /// Pushes a string or bytes (its argument).
-    Text,
-    Empty(Kind),
-    /// Builds a tuple from this many items.
-    TupleOf(usize),
-    /// Builds a container from the items above the mark.
-    Collect(Kind),
-    /// Adds this many items (1 or 2) to the list or dict below them.
-    Add(Kind, usize),
-    /// Adds the items above the mark to the list or dict below it.
-    AddMarked(Kind),
-    /// Not allowed, and why.
-    Refused(&'static str),
-}
-
-const IMPORTS: &str = "imports a callable";
-const CALLS: &str = "calls a callable";
-const INSTANTIATES: &str = "builds an instance of a class";
-const NOT_DATA: &str = "refers to objects outside the pickle";
-const NO_SETS: &str = "builds a set, which no frame of the protocol holds";
-
-/// The name, argument and effect of an opcode; `None` if pickle has no such
-/// opcode. Every opcode of protocols 0 to 5 is listed, allowed or not.
-fn opcode(op: u8) -> Option<(&'static str, Arg, Effect)> {
-    use Arg::{Counted, Fixed, Line};
-    use Effect::*;
-    Some(match op {
-        0x80 => ("PROTO", Fixed(1), Proto),
-        0x95 => ("FRAME", Fixed(8), Frame),
-        b'.' => ("STOP", Arg::None, Stop),
-        b'(' => ("MARK", Arg::None, Mark),
-        b'0' => ("POP", Arg::None, Pop),
-        b'1' => ("POP_MARK", Arg::None, PopMark),
-        b'2' => ("DUP", Arg::None, Refused("copies a value without a bound")),
-        0x94 => ("MEMOIZE", Arg::None, Memoize),
-        b'p' => ("PUT", Line, Put),
-        b'q' => ("BINPUT", Fixed(1), Put),
-        b'r' => ("LONG_BINPUT", Fixed(4), Put),
-        b'g' => ("GET", Line, Get),
-        b'h' => ("BINGET", Fixed(1), Get),
-        b'j' => ("LONG_BINGET", Fixed(4), Get),
-        b'N' => ("NONE", Arg::None, Scalar),
-        0x88 => ("NEWTRUE", Arg::None, Scalar),
-        0x89 => ("NEWFALSE", Arg::None, Scalar),
-        b'I' => ("INT", Line, Scalar),
-        b'J' => ("BININT", Fixed(4), Scalar),
-        b'K' => ("BININT1", Fixed(1), Scalar),
-        b'M' => ("BININT2", Fixed(2), Scalar),
-        b'L' => ("LONG", Line, Scalar),
-        0x8a => ("LONG1", Counted(1), Scalar),
-        0x8b => ("LONG4", Counted(4), Scalar),
-        b'F' => ("FLOAT", Line, Scalar),
-        b'G' => ("BINFLOAT", Fixed(8), Scalar),
-        b'S' => ("STRING", Line, Text),
-        b'T' => ("BINSTRING", Counted(4), Text),
-        b'U' => ("SHORT_BINSTRING", Counted(1), Text),
-        b'V' => ("UNICODE", Line, Text),
-        b'X' => ("BINUNICODE", Counted(4), Text),
-        0x8c => ("SHORT_BINUNICODE", Counted(1), Text),
-        0x8d => ("BINUNICODE8", Counted(8), Text),
-        b'B' => ("BINBYTES", Counted(4), Text),
-        b'C' => ("SHORT_BINBYTES", Counted(1), Text),
-        0x8e => ("BINBYTES8", Counted(8), Text),
-        0x96 => ("BYTEARRAY8", Counted(8), Text),
-        b')' => ("EMPTY_TUPLE", Arg::None, Empty(Kind::Tuple)),
-        0x85 => ("TUPLE1", Arg::None, TupleOf(1)),
-        0x86 => ("TUPLE2", Arg::None, TupleOf(2)),
-        0x87 => ("TUPLE3", Arg::None, TupleOf(3)),
-        b't' => ("TUPLE", Arg::None, Collect(Kind::Tuple)),
-        b']' => ("EMPTY_LIST", Arg::None, Empty(Kind::List)),
-        b'l' => ("LIST", Arg::None, Collect(Kind::List)),
-        b'a' => ("APPEND", Arg::None, Add(Kind::List, 1)),
-        b'e' => ("APPENDS", Arg::None, AddMarked(Kind::List)),
-        b'}' => ("EMPTY_DICT", Arg::None, Empty(Kind::Dict)),
-        b'd' => ("DICT", Arg::None, Collect(Kind::Dict)),
-        b's' => ("SETITEM", Arg::None, Add(Kind::Dict, 2)),
-        b'u' => ("SETITEMS", Arg::None, AddMarked(Kind::Dict)),
-        0x8f => ("EMPTY_SET", Arg::None, Refused(NO_SETS)),
-        0x90 => ("ADDITEMS", Arg::None, Refused(NO_SETS)),
-        0x91 => ("FROZENSET", Arg::None, Refused(NO_SETS)),
-        b'c' => ("GLOBAL", Line, Refused(IMPORTS)),
-        0x93 => ("STACK_GLOBAL", Arg::None, Refused(IMPORTS)),
-        b'R' => ("REDUCE", Arg::None, Refused(CALLS)),
-        b'b' => ("BUILD", Arg::None, Refused(CALLS)),
-        b'i' => ("INST", Line, Refused(INSTANTIATES)),
-        b'o' => ("OBJ", Arg::None, Refused(INSTANTIATES)),
-        0x81 => ("NEWOBJ", Arg::None, Refused(INSTANTIATES)),
-        0x92 => ("NEWOBJ_EX", Arg::None, Refused(INSTANTIATES)),
-        b'P' => ("PERSID", Line, Refused(NOT_DATA)),
-        b'Q' => ("BINPERSID", Arg::None, Refused(NOT_DATA)),
-        0x82 => ("EXT1", Fixed(1), Refused(NOT_DATA)),
-        0x83 => ("EXT2", Fixed(2), Refused(NOT_DATA)),
-        0x84 => ("EXT4", Fixed(4), Refused(NOT_DATA)),
-        0x97 => ("NEXT_BUFFER", Arg::None, Refused(NOT_DATA)),
-        0x98 => ("READONLY_BUFFER", Arg::None, Refused(NOT_DATA)),
-        _ => return None,
-    })
 }
 
 /// What [`check`] found: where the pickle ends (just past `STOP`; Python
@@ -560,20 +414,6 @@ fn check_depth(depth: usize) -> Result<(), FrameError> {
     Ok(())
 }
 
-fn malformed(reason: String) -> FrameError {
-    FrameError::Malformed {
-        format: FORMAT,
-        reason,
-    }
-}
-
-fn refused(reason: String) -> FrameError {
-    FrameError::Refused {
-        format: FORMAT,
-        reason,
-    }
-}
-
 fn truncated(at: At, wanted: &str) -> FrameError {
     malformed(format!(
         "truncated: {} at byte {} announces {wanted}",
@@ -588,137 +428,13 @@ fn underflow(at: At) -> FrameError {
     ))
 }
 
-/// Checks `body`, then decodes what the check let through: the pickle part
-/// of it, which must be a dict.
-fn checked_dict(body: &[u8]) -> Result<&[u8], FrameError> {
-    let checked = check(body)?;
-    if checked.top != Kind::Dict {
-        return Err(FrameError::NotAnObject("pickled dict"));
-    }
-    Ok(&body[..checked.end])
-}
-
-/// Reads any frame of the protocol, checked first (see [`check`]).
-pub(super) fn envelope(body: &[u8]) -> Result<Envelope<'static>, FrameError> {
-    decode(checked_dict(body)?)
-}
-
-/// serde-pickle hands out owned strings only, so what it decodes borrows
-/// nothing and may live as long as wanted.
-fn decode<T: Deserialize<'static>>(pickle: &[u8]) -> Result<T, FrameError> {
-    serde_pickle::from_slice(pickle, serde_pickle::DeOptions::new()).map_err(serde_error)
-}
-
-fn serde_error(e: serde_pickle::Error) -> FrameError {
-    match e {
-        serde_pickle::Error::Syntax(serde_pickle::ErrorCode::Structure(reason)) => {
-            FrameError::BadField(reason)
-        }
-        other => malformed(other.to_string()),
-    }
-}
-
-/// Appends a frame's pickle to `out` (protocol 3, readable by every Python 3).
-pub fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
-    // Our own frames are maps of strings, lists and strings: nothing that
-    // pickling can fail on.
-    if let Err(e) = serialize(out, |ser| value.serialize(ser).map_err(|e| e.to_string())) {
-        log::error!("cannot pickle a frame: {e}");
-    }
-}
-
-/// The pickle deserializer for a checked dict, to transcode from.
-pub fn with_deserializer<T>(
-    body: &[u8],
-    use_it: impl FnOnce(&mut serde_pickle::Deserializer<Cursor<&[u8]>>) -> Result<T, String>,
-) -> Result<T, FrameError> {
-    let pickle = checked_dict(body)?;
-    let mut de =
-        serde_pickle::Deserializer::new(Cursor::new(pickle), serde_pickle::DeOptions::new());
-    use_it(&mut de).map_err(malformed)
-}
-
-/// Writes one pickle into `out`: the protocol (3, which every Python 3
-/// reads), what `write` serialises, and `STOP`. On error, `out` is left as
-/// it was.
-pub fn serialize(
-    out: &mut Vec<u8>,
-    write: impl FnOnce(&mut serde_pickle::Serializer<&mut Vec<u8>>) -> Result<(), String>,
-) -> Result<(), String> {
-    const PROTOCOL_3: [u8; 2] = [0x80, 3];
-    let start = out.len();
-    out.extend_from_slice(&PROTOCOL_3);
-    let written = write(&mut serde_pickle::Serializer::new(
-        &mut *out,
-        serde_pickle::SerOptions::new(),
-    ));
-    match written {
-        Ok(()) => {
-            out.push(b'.');
-            Ok(())
-        }
-        Err(e) => {
-            out.truncate(start);
-            Err(e)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::Request;
-
-    /// A request read as pickle, whatever its first bytes look like.
-    fn decode_request(body: &[u8]) -> Result<Request<'_>, FrameError> {
-        Request::from_envelope(envelope(body)?)
-    }
-    use crate::wire::MessageBody;
-
-    /// `pickle.dumps({"type": "join", "nick": "alice"}, protocol=4)`.
-    const JOIN_V4: &[u8] = b"\x80\x04\x95\"\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04type\x94\x8c\x04join\x94\x8c\x04nick\x94\x8c\x05alice\x94u.";
-    /// The same, protocol 0.
-    const JOIN_V0: &[u8] = b"(dp0\nVtype\np1\nVjoin\np2\nsVnick\np3\nValice\np4\ns.";
-
-    /// `pickle.dumps` of a sealed message, protocols 0 to 5 (Python 3.11):
-    /// memo references to a repeated string included.
-    const SEALED_ALL_PROTOCOLS: [&[u8]; 6] = [
-        b"(dp0\nVtype\np1\nVmessage\np2\nsVnick\np3\nValice\np4\nsg2\n(dp5\nVsalt\np6\nVc2FsdA==\np7\nsVtoken\np8\nVgAAA\np9\nss.",
-        b"}q\x00(X\x04\x00\x00\x00typeq\x01X\x07\x00\x00\x00messageq\x02X\x04\x00\x00\x00nickq\x03X\x05\x00\x00\x00aliceq\x04h\x02}q\x05(X\x04\x00\x00\x00saltq\x06X\x08\x00\x00\x00c2FsdA==q\x07X\x05\x00\x00\x00tokenq\x08X\x04\x00\x00\x00gAAAq\x09uu.",
-        b"\x80\x02}q\x00(X\x04\x00\x00\x00typeq\x01X\x07\x00\x00\x00messageq\x02X\x04\x00\x00\x00nickq\x03X\x05\x00\x00\x00aliceq\x04h\x02}q\x05(X\x04\x00\x00\x00saltq\x06X\x08\x00\x00\x00c2FsdA==q\x07X\x05\x00\x00\x00tokenq\x08X\x04\x00\x00\x00gAAAq\x09uu.",
-        b"\x80\x03}q\x00(X\x04\x00\x00\x00typeq\x01X\x07\x00\x00\x00messageq\x02X\x04\x00\x00\x00nickq\x03X\x05\x00\x00\x00aliceq\x04h\x02}q\x05(X\x04\x00\x00\x00saltq\x06X\x08\x00\x00\x00c2FsdA==q\x07X\x05\x00\x00\x00tokenq\x08X\x04\x00\x00\x00gAAAq\x09uu.",
-        b"\x80\x04\x95L\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04type\x94\x8c\x07message\x94\x8c\x04nick\x94\x8c\x05alice\x94h\x02}\x94(\x8c\x04salt\x94\x8c\x08c2FsdA==\x94\x8c\x05token\x94\x8c\x04gAAA\x94uu.",
-        b"\x80\x05\x95L\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04type\x94\x8c\x07message\x94\x8c\x04nick\x94\x8c\x05alice\x94h\x02}\x94(\x8c\x04salt\x94\x8c\x08c2FsdA==\x94\x8c\x05token\x94\x8c\x04gAAA\x94uu.",
-    ];
-
-    #[test]
-    fn reads_every_protocol_python_writes() {
-        for body in SEALED_ALL_PROTOCOLS {
-            let Ok(Request::Message {
-                nick,
-                body: MessageBody::Sealed(sealed),
-            }) = decode_request(body)
-            else {
-                panic!("{body:?}");
-            };
-            assert_eq!(
-                (nick.as_str(), sealed.salt.as_ref(), sealed.token.as_ref()),
-                ("alice", "c2FsdA==", "gAAA")
-            );
-        }
-    }
+    use crate::wire::body::pickle::tests::JOIN_V4;
 
     fn reason(body: &[u8]) -> String {
         check(body).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn reads_python_pickles_of_any_protocol() {
-        for body in [JOIN_V4, JOIN_V0] {
-            assert_eq!(check(body).unwrap().top, Kind::Dict);
-            let request = decode_request(body).unwrap();
-            assert!(matches!(request, Request::Join { nick, .. } if nick.as_str() == "alice"));
-        }
     }
 
     #[test]
@@ -780,25 +496,5 @@ mod tests {
             let why = reason(body);
             assert!(!why.contains('\n') && why.len() < 200, "{why}");
         }
-        assert!(matches!(
-            decode_request(b"]."),
-            Err(FrameError::NotAnObject(_))
-        ));
-    }
-
-    #[test]
-    fn transcodes_to_plain_pickle() {
-        let mut out = Vec::new();
-        with_deserializer(JOIN_V0, |de| {
-            serialize(&mut out, |ser| {
-                serde_transcode::transcode(de, ser).map_err(|e| e.to_string())
-            })
-        })
-        .unwrap();
-        assert_eq!(
-            decode_request(&out).unwrap(),
-            decode_request(JOIN_V4).unwrap()
-        );
-        assert!(check(&out).is_ok());
     }
 }
