@@ -14,3 +14,6 @@ pub use base_server::{
     DEFAULT_PORT, Publisher, Relay, Reply, ServerConfig, ServerHandle, Service, Session, Stopper,
 };
 pub use simple_server::{Accept, ChatRoom, RoomError, SimpleServer, TrustModel};
+
+#[cfg(test)]
+mod test_sockets;

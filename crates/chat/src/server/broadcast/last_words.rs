@@ -1,0 +1,142 @@
+//! Last words: a subscriber lapped by the ring cannot receive every line
+//! any more, so it is told why (a final `ko`, if its socket has room) and
+//! disconnected, never fed a gap in silence as Python's PUB socket would.
+//! The notice must be a frame of its own: on JSON lines it starts on a fresh
+//! line even if the last write stopped mid-line; on ZMTP, where a frame cut
+//! short cannot be ended, it is written only between two frames.
+
+use std::io::Write;
+
+use super::BACKLOG_BYTES;
+use super::subscription::Subscription;
+use crate::wire::zmtp::FrameCursor;
+use crate::wire::{Codec, Response, Wire};
+
+/// Whether what a subscriber was sent stops between two frames, so that
+/// last words can follow.
+pub(super) enum FrameBoundary {
+    /// JSON lines: whether the last byte sent was not a `\n` (last words
+    /// then start on a line of their own).
+    Lines { mid_line: bool },
+    /// ZMTP frames: a frame cut short cannot be ended, so last words are
+    /// written only between two frames.
+    Zmtp(FrameCursor),
+}
+
+impl FrameBoundary {
+    pub(super) fn new(codec: Codec) -> Self {
+        match codec.wire() {
+            Wire::Json => Self::Lines { mid_line: false },
+            Wire::Zmq => Self::Zmtp(FrameCursor::default()),
+        }
+    }
+
+    pub(super) fn advance(&mut self, sent: &[u8]) {
+        match self {
+            Self::Lines { mid_line } => {
+                if let Some(&last) = sent.last() {
+                    *mid_line = last != b'\n';
+                }
+            }
+            Self::Zmtp(cursor) => cursor.advance(sent),
+        }
+    }
+
+    /// What must be written before last words, if they can be written.
+    pub(super) fn before_last_words(&self) -> Option<&'static [u8]> {
+        match self {
+            Self::Lines { mid_line: true } => Some(b"\n"),
+            Self::Lines { mid_line: false } => Some(b""),
+            Self::Zmtp(cursor) => cursor.at_boundary().then_some(&b""[..]),
+        }
+    }
+}
+
+impl Subscription {
+    /// Tells a lapped subscriber why it is being dropped, if its socket has
+    /// room, on a line of its own even if the last write stopped mid-line.
+    pub(super) fn say_too_slow(&self) {
+        let reason = format!(
+            "disconnected: more than {} MiB of broadcasts behind",
+            BACKLOG_BYTES / (1024 * 1024)
+        );
+        let Some(prefix) = self.subscriber.lock().framing.before_last_words() else {
+            return;
+        };
+        let mut line = prefix.to_vec();
+        let notice = Response::ko(reason);
+        let codec = self.hub.codec();
+        codec.push_frame_with(&mut line, |out| codec.encode_response(&notice, out));
+        let stream = &self.subscriber.stream;
+        if stream.set_nonblocking(true).is_ok() {
+            let _ = (&**stream).write(&line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::sync::Arc;
+
+    use super::super::hub::Hub;
+    use super::*;
+    use crate::server::test_sockets::socket_pair;
+    use crate::wire::zmtp;
+
+    const NOTICE: &str =
+        "{\"response\":\"ko\",\"error\":\"disconnected: more than 4 MiB of broadcasts behind\"}\n";
+
+    /// What the peer of a subscriber that was sent `sent`, then found
+    /// lapped, receives before the connection ends.
+    fn last_words_after(sent: &[u8], codec: Codec) -> Vec<u8> {
+        let hub = Hub::new(codec);
+        let (server_end, mut client) = socket_pair();
+        let subscription = hub.subscribe(Arc::new(server_end), None).unwrap();
+        subscription.subscriber.lock().advance(sent);
+        subscription.say_too_slow();
+        drop(subscription);
+        let mut received = Vec::new();
+        client.read_to_end(&mut received).unwrap();
+        received
+    }
+
+    #[test]
+    fn last_words_start_on_a_line_of_their_own() {
+        let after_a_whole_line = last_words_after(b"one\n", Codec::Json);
+        assert_eq!(String::from_utf8_lossy(&after_a_whole_line), NOTICE);
+        let mid_line = last_words_after(b"one\ntw", Codec::Json);
+        assert_eq!(String::from_utf8_lossy(&mid_line), format!("\n{NOTICE}"));
+    }
+
+    #[test]
+    fn on_zmtp_last_words_wait_for_a_frame_boundary() {
+        let mut frame = Vec::new();
+        zmtp::push_frame_with(&mut frame, 0, |out| out.extend_from_slice(b"body"));
+        let cut = &frame[..frame.len() - 1];
+        assert!(last_words_after(cut, Codec::Pickle).is_empty());
+        let whole = last_words_after(&frame, Codec::Pickle);
+        assert!(!whole.is_empty());
+        let mut frames = frame.clone();
+        frames.extend_from_slice(&frame);
+        assert_eq!(last_words_after(&frames, Codec::Pickle), whole);
+    }
+
+    #[test]
+    fn nothing_sent_is_a_boundary_on_both_wires() {
+        for codec in [Codec::Json, Codec::Pickle, Codec::Msgpack] {
+            assert_eq!(
+                FrameBoundary::new(codec).before_last_words(),
+                Some(&b""[..])
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_write_leaves_the_line_state_as_it_was() {
+        let mut boundary = FrameBoundary::new(Codec::Json);
+        boundary.advance(b"mid");
+        boundary.advance(b"");
+        assert_eq!(boundary.before_last_words(), Some(&b"\n"[..]));
+    }
+}
