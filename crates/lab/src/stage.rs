@@ -18,7 +18,8 @@ use chat::client::{
 use chat::layer::{AeSettings, Layer, Open, Seal};
 use chat::server::ae_server;
 use chat::server::{
-    BaseServer, Publisher, ServerConfig, ServerHandle, Service, SimpleServer, Stopper, TrustModel,
+    BaseServer, Publisher, ServerConfig, ServerHandle, Service, SimpleServer, Stopper, Tap,
+    TrustModel,
 };
 use chat::wire::{Nick, Request, Response, Wire, ZmqBody};
 
@@ -156,6 +157,11 @@ impl Server {
 
     pub fn stopper(&self) -> Stopper {
         self.handle.stopper()
+    }
+
+    /// What the server records for the teacher's view.
+    pub fn tap(&self) -> Tap {
+        self.handle.tap()
     }
 
     /// Stops the server: every connection closed, every thread joined.
