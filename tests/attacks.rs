@@ -9,6 +9,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use anyhow::Result;
+use chat_lab::prerequisite::{self, PYTHON3};
 use chat_lab::process::{Finished, Process};
 use chat_lab::scratch::Scratch;
 use chat_lab::stage::Server;
@@ -382,18 +383,6 @@ fn each_attack_explains_itself_in_help() {
     }
 }
 
-/// Whether python3 is here to play the Python original; says so if not.
-fn python3_available() -> bool {
-    let found = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("python3 not found: skipping the comparison with the Python original");
-    }
-    found
-}
-
 /// The stdout of a command that must succeed.
 fn stdout_of(command: &mut Command) -> Vec<u8> {
     let output = command.output().unwrap();
@@ -409,25 +398,25 @@ fn dumped_pickle(command: &str) -> Vec<u8> {
 
 #[test]
 fn the_dumped_payload_is_what_python_pickles() {
-    if !python3_available() {
+    if !prerequisite::python3("the comparison with the Python original") {
         return;
     }
     let long = format!("echo {}", "x".repeat(300));
     for command in ["touch /tmp/x", "touch /a/b", "echo héllo ✓", long.as_str()] {
-        let python = stdout_of(Command::new("python3").args(["-c", PYTHON_PICKLE_DUMPS, command]));
+        let python = stdout_of(Command::new(PYTHON3).args(["-c", PYTHON_PICKLE_DUMPS, command]));
         assert_eq!(dumped_pickle(command), python, "command {command:?}");
     }
 }
 
 #[test]
 fn the_payload_that_does_nothing_to_our_server_runs_code_in_python() -> Result<()> {
-    if !python3_available() {
+    if !prerequisite::python3("the comparison with the Python original") {
         return Ok(());
     }
     let scratch = Scratch::new("unsecured-chat-pwned-by-python")?;
     let proof = scratch.path().join("pwned");
     let payload = dumped_pickle(&format!("touch '{}'", proof.display()));
-    let mut python = Command::new("python3")
+    let mut python = Command::new(PYTHON3)
         .args(["-c", PYTHON_PICKLE_LOADS])
         .stdin(Stdio::piped())
         .spawn()?;
