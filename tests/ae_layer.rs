@@ -25,9 +25,9 @@ use chat::client::Delivery;
 use chat::layer::crypto::{self, DEFAULT_ITERATIONS, DecryptError, Password, SALT_LEN};
 use chat::layer::{AeSettings, Layer};
 use chat::server::rogue_server::{Attack, DEFAULT_IMPERSONATED};
-use chat_lab::process::{Process, ServerProcess};
+use chat_lab::process::{Process, QUIET, ServerProcess};
 use chat_lab::stage::{Member, Server};
-use common::{QUIET, RawSockets, Sub, ae, assert_ko, client, ok, rogue, run};
+use common::{RawSockets, Sub, ae, assert_ko, client, ok, rogue, run};
 use serde_json::Value;
 use unsecured_chat::display;
 

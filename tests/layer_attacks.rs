@@ -13,7 +13,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chat::client::{BroadcastChannel, Endpoint, RequestChannel};
 use chat::layer::AeSealer;
@@ -23,12 +22,10 @@ use chat::server::ae_server;
 use chat::server::{BaseServer, ServerConfig, ServerHandle, TrustModel};
 use chat::wire::{MessageBody, Nick, Request, Response};
 use chat_lab::flood::{self, FloodConfig};
-use chat_lab::process::{Binaries, Lines, Process, ServerProcess};
+use chat_lab::process::{Binaries, Lines, PATIENCE, Process, ServerProcess};
 
 /// The chat's shared password in these tests.
 const PASSWORD: &str = "correct-horse-battery-staple-7";
-/// How long to wait for something that should happen.
-const PATIENCE: Duration = Duration::from_secs(30);
 /// Iterations of the salt flood, as the review ran it.
 const FLOOD_ITERATIONS: u32 = 600_000;
 /// Junk frames in the flood tests: at 600,000 iterations each would cost a

@@ -20,9 +20,7 @@ use chat::server::rogue_server::{Attack, FORGED_TEXT, RogueConfig, RogueServer};
 use chat::server::{BaseServer, Publisher, ServerConfig, ServerHandle, SimpleServer, TrustModel};
 use chat::wire::zmtp::{self, MessageReader, SocketType};
 use chat::wire::{Broadcast, Codec, MessageBody, Nick, Request, Response, Wire, ZmqBody};
-
-/// Failure guard for anything that should happen promptly.
-const PATIENCE: Duration = Duration::from_secs(20);
+use chat_lab::process::{PATIENCE, POLL};
 
 /// A server of `layer` on the ZeroMQ wire, and its publisher.
 fn serve(layer: Layer) -> (ServerHandle, Publisher) {
@@ -193,7 +191,7 @@ fn wait_for_subscribers(publisher: &Publisher, count: usize) {
             "{} subscribers",
             publisher.subscriber_count()
         );
-        thread::sleep(Duration::from_millis(10));
+        thread::sleep(POLL);
     }
 }
 

@@ -28,9 +28,6 @@ pub use chat_lab::process::PATIENCE;
 use chat_lab::process::{Finished, Process};
 use chat_lab::stage::Server;
 
-/// How long to wait before concluding that something did *not* happen.
-pub const QUIET: Duration = Duration::from_millis(500);
-
 /// Path of one of the project's binaries, built by cargo for the tests.
 #[macro_export]
 macro_rules! bin {

@@ -10,13 +10,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use chat_lab::process::{Process, ServerProcess, Stderr};
+pub use chat_lab::process::PATIENCE;
+use chat_lab::process::{POLL, Process, ServerProcess, Stderr};
 use serde_json::{Value, json};
-
-/// How long to wait for anything that should happen promptly.
-pub const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Path of one of the project's binaries, built by cargo for the tests.
 #[macro_export]
@@ -165,7 +163,7 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + PATIENCE;
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(20));
+        thread::sleep(POLL);
     }
 }
 

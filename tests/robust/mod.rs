@@ -12,9 +12,9 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use chat_lab::process::{SYNC_PREFIX, until_heard};
+use chat_lab::process::{QUIET, SYNC_PREFIX, until_heard};
 
-use crate::common::{Conn, PATIENCE, QUIET, ok, wait_until};
+use crate::common::{Conn, PATIENCE, ok, wait_until};
 
 /// The start of every `ko` line the server sends.
 pub const KO_START: &[u8] = b"{\"response\":\"ko\",\"error\":\"";

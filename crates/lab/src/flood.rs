@@ -19,20 +19,15 @@ use chat::layer::{AeSettings, Kdf, Layer, Password, SaltMode, Seal};
 use chat::wire::{Nick, Response};
 use serde::Serialize;
 
-use crate::process::{Binaries, Lines, Process, ServerProcess};
+use crate::process::{Binaries, Lines, PATIENCE, Process, QUIET, ServerProcess};
 
 /// The chat's password; the attacker does not know it.
 const PASSWORD: &str = "flood-s3cret";
 /// What alice says once before the flood, and once after it.
 const WARM_UP_TEXT: &str = "before the flood";
 const HONEST_TEXT: &str = "after the flood";
-/// How long bob may take to join and to show the warm-up line (a failure
-/// guard: at 600,000 iterations an unoptimised build derives in seconds).
-const PATIENCE: Duration = Duration::from_secs(60);
 /// Beyond the TTL, how long to wait for alice's line before calling it lost.
 const GRACE: Duration = Duration::from_secs(30);
-/// How long bob's stderr is given to say his connection was lost.
-const LOST_GRACE: Duration = Duration::from_millis(500);
 
 /// One flood: what is measured, and where the binaries are.
 #[derive(Debug, Clone)]
@@ -252,7 +247,7 @@ fn find(lines: &Lines, within: Duration, wanted: &str) -> Result<String> {
 /// words, or the lost connection).
 fn lost(stderr: &Lines) -> bool {
     stderr
-        .find(LOST_GRACE, |l| {
+        .find(QUIET, |l| {
             l.starts_with("server: ") || l.contains("connection to server lost")
         })
         .is_some()

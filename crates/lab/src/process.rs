@@ -22,14 +22,21 @@ use chat::client::{Endpoint, RequestChannel};
 use chat::wire::Request;
 use unsecured_chat::PASSWORD_ENV;
 
-/// How long to wait for anything that should happen promptly.
-pub const PATIENCE: Duration = Duration::from_secs(20);
+/// How long to wait for anything that should happen promptly: the one
+/// failure guard of the lab and of the tests, generous on purpose, since
+/// an unoptimised build on a loaded machine takes seconds for one PBKDF2
+/// derivation at 600,000 iterations (an encrypted client's first line).
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// How long to wait before concluding that something did *not* happen (no
+/// more lines, no notice): a pause, never a guard.
+pub const QUIET: Duration = Duration::from_millis(500);
+
+/// How often a wait that polls (a child, `/proc`, a condition) looks again.
+pub const POLL: Duration = Duration::from_millis(10);
 
 /// Where the servers started here listen: `--host`'s default.
 const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
-
-/// How often a wait on a child or on `/proc` looks again.
-const POLL: Duration = Duration::from_millis(10);
 
 /// Where the binaries are: next to the running executable, as cargo builds them.
 #[derive(Debug, Clone)]
