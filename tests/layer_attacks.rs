@@ -63,38 +63,30 @@ fn client(name: &str, endpoint: &Endpoint, nick: &str, extra: &[&str]) -> Proces
     let mut args = ports(endpoint);
     args.extend(["--nick", nick].map(String::from));
     args.extend(extra.iter().map(|s| s.to_string()));
-    let client = Process::spawn(
-        &binaries().path(name),
-        &args,
-        &[("CHAT_PASSWORD", PASSWORD)],
-    )
-    .expect("the client starts");
-    joined(&client);
-    client
+    let password = [("CHAT_PASSWORD", PASSWORD)];
+    Process::chat_client_with(&binaries().path(name), &args, &password).expect("the client joins")
 }
 
 fn joined(client: &Process) {
     client
         .stderr
-        .find(PATIENCE, |l| l.starts_with("joined as "))
+        .wait_for("announcing the join", |l| l.starts_with("joined as "))
         .expect("the client joined");
 }
 
 fn next_line(lines: &Lines) -> String {
-    lines.next(PATIENCE).expect("a line in time")
+    lines.wait_next("in time").expect("a line in time")
 }
 
 fn wait_for_line(lines: &Lines, wanted: &str) {
-    lines
-        .find(PATIENCE, |l| l == wanted)
-        .unwrap_or_else(|| panic!("no line {wanted:?}"));
+    lines.wait_for_line(wanted).expect("the line in time");
 }
 
 /// The first `[warning]` line of a client's stderr.
 fn first_warning(client: &Process) -> String {
     client
         .stderr
-        .find(PATIENCE, |l| l.starts_with("[warning]"))
+        .wait_for("of warning", |l| l.starts_with("[warning]"))
         .expect("a warning in time")
 }
 
