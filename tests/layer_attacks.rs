@@ -194,6 +194,28 @@ fn under_the_hkdf_scheme_every_junk_frame_is_checked_and_the_honest_message_show
     );
 }
 
+/// The flood's counts are the receiver's verdicts, counted by kind: every
+/// junk frame of a small flood is in one of them (refused over budget,
+/// found forged, or dropped unread), so a reworded message cannot zero
+/// them. A thousand iterations keep it quick.
+#[test]
+fn every_junk_frame_of_a_small_flood_is_counted_from_the_receivers_verdicts() {
+    const JUNK: usize = 200;
+    let mut config = FloodConfig::new(Kdf::Lab, 1_000, JUNK);
+    config.flood.session_salt = true;
+    config.binaries = binaries();
+    let report = flood::run(&config).expect("the flood is played");
+    assert_eq!(report.junk_broadcast, JUNK, "{report:?}");
+    assert!(report.shown, "{report:?}");
+    assert!(!report.disconnected, "{report:?}");
+    assert_eq!(
+        report.junk_over_budget + report.junk_unverified + report.shed,
+        JUNK,
+        "{report:?}"
+    );
+    assert!(report.junk_unverified > 0, "{report:?}");
+}
+
 // --- 2. Replay into another room ------------------------------------------
 
 /// alice speaks in room `alpha` on one server; a listener there captures
