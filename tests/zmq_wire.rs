@@ -6,7 +6,6 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use chat::Named;
@@ -20,9 +19,7 @@ use chat::server::rogue_server::{Attack, FORGED_TEXT, RogueConfig, RogueServer};
 use chat::server::{BaseServer, Publisher, ServerConfig, ServerHandle, SimpleServer, TrustModel};
 use chat::wire::zmtp::{self, MessageReader, SocketType};
 use chat::wire::{Broadcast, Codec, MessageBody, Nick, Request, Response, Wire, ZmqBody};
-
-/// Failure guard for anything that should happen promptly.
-const PATIENCE: Duration = Duration::from_secs(20);
+use chat_lab::process::{PATIENCE, wait_until};
 
 /// A server of `layer` on the ZeroMQ wire, and its publisher.
 fn serve(layer: Layer) -> (ServerHandle, Publisher) {
@@ -186,15 +183,8 @@ fn relays_plain_pickle_whatever_opcodes_brought_the_message() {
 }
 
 fn wait_for_subscribers(publisher: &Publisher, count: usize) {
-    let deadline = Instant::now() + PATIENCE;
-    while publisher.subscriber_count() != count {
-        assert!(
-            Instant::now() < deadline,
-            "{} subscribers",
-            publisher.subscriber_count()
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
+    let what = format!("{count} subscriber(s) are registered");
+    wait_until(&what, || Ok(publisher.subscriber_count() == count)).unwrap();
 }
 
 #[test]

@@ -24,6 +24,7 @@ use chat::server::{
 use chat::wire::{Nick, Request, Response, Wire, ZmqBody};
 
 use crate::process::{PATIENCE, endpoint_args, wait_until};
+use crate::raw::{Conn, Sub};
 
 /// A layer's server: the binary that runs it, the service it runs, and how
 /// it serialises on the ZeroMQ wire.
@@ -144,6 +145,29 @@ impl Server {
         wait_until(&format!("{count} subscriber(s) are registered"), || {
             Ok(self.publisher.subscriber_count() >= count)
         })
+    }
+
+    /// A raw request connection ([`Conn`]), for lines written by hand.
+    pub fn request(&self) -> Result<Conn> {
+        Conn::connect(self.request_addr())
+    }
+
+    /// A raw broadcast connection ([`Sub`]), perhaps not registered yet.
+    pub fn subscribe(&self) -> Result<Sub> {
+        Sub::connect(self.broadcast_addr())
+    }
+
+    /// A raw broadcast connection the server has certainly registered: it
+    /// receives every line accepted from now on.
+    pub fn synced_subscriber(&self) -> Result<Sub> {
+        let sub = self.subscribe()?;
+        self.wait_for_subscriber(sub.local_addr()?)?;
+        Ok(sub)
+    }
+
+    /// `count` of them.
+    pub fn synced_subscribers(&self, count: usize) -> Result<Vec<Sub>> {
+        (0..count).map(|_| self.synced_subscriber()).collect()
     }
 
     /// The joined nicks, asked on a connection of its own.
