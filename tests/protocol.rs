@@ -274,6 +274,25 @@ fn refuses_missing_fields() {
     );
 }
 
+/// A key given twice, however it is spelled and however deep: refused, and
+/// not relayed (the next broadcast is the well-behaved client's).
+#[test]
+fn refuses_a_key_given_twice_at_any_depth() {
+    let mut bench = BadInputBench::new();
+    bench.refuses(
+        r#"{"type":"message","nick":"mallory","message":{"salt":"a","token":"b","s\u0061lt":"c"}}"#,
+        r#"duplicate key "salt""#,
+    );
+    bench.refuses(
+        r#"{"type":"message","nick":"mallory","message":"hi","x":{"y":[{"z":1,"z":2}]}}"#,
+        r#"duplicate key "z""#,
+    );
+    bench.refuses(
+        r#"{"type":"message","nick":"mallory","message":"hi","message":"bye"}"#,
+        r#"duplicate key "message""#,
+    );
+}
+
 #[test]
 fn refuses_a_nick_that_is_not_a_string() {
     let mut bench = BadInputBench::new();
