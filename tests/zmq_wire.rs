@@ -14,12 +14,12 @@ use chat::client::{
     BaseClient, ClientError, Delivery, Endpoint, RequestChannel, SimpleClient, on_recv,
 };
 use chat::layer::{AeSettings, Layer, Opened, Password};
-use chat::server::ae_server;
 use chat::server::rogue_server::{Attack, FORGED_TEXT, RogueConfig, RogueServer};
 use chat::server::{BaseServer, Publisher, ServerConfig, ServerHandle, SimpleServer, TrustModel};
 use chat::wire::zmtp::{self, MessageReader, SocketType};
 use chat::wire::{Broadcast, Codec, MessageBody, Nick, Request, Response, Wire, ZmqBody};
 use chat_lab::process::{PATIENCE, wait_until};
+use chat_lab::stage::{LayerServer, layer_server};
 
 /// A server of `layer` on the ZeroMQ wire, and its publisher.
 fn serve(layer: Layer) -> (ServerHandle, Publisher) {
@@ -27,13 +27,13 @@ fn serve(layer: Layer) -> (ServerHandle, Publisher) {
 }
 
 fn serve_with(config: ServerConfig, layer: Layer) -> (ServerHandle, Publisher) {
-    let config = config.on_wire(Wire::Zmq).with_zmq_body(layer.zmq_body());
+    let LayerServer {
+        service, zmq_body, ..
+    } = layer_server(layer);
+    let config = config.on_wire(Wire::Zmq).with_zmq_body(zmq_body);
     let server = BaseServer::bind(&config).unwrap();
     let publisher = server.publisher();
-    let service = match layer {
-        Layer::Plain => SimpleServer::new(TrustModel::Open),
-        Layer::Ae | Layer::Aead | Layer::Signed => ae_server(TrustModel::Open),
-    };
+    let service = service(TrustModel::Open);
     (server.spawn(Arc::new(service)).unwrap(), publisher)
 }
 
