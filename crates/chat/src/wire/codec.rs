@@ -137,10 +137,11 @@ impl Codec {
 
     /// Reads a request frame (server side).
     pub fn decode_request(self, body: &[u8]) -> Result<Request<'_>, FrameError> {
-        if self.reading(body) == Self::Json {
-            json::check_request(body)?;
-        }
-        Request::from_envelope(self.envelope(body)?)
+        let envelope = match self.reading(body) {
+            Self::Json => json::request_envelope(body)?,
+            other => other.envelope(body)?,
+        };
+        Request::from_envelope(envelope)
     }
 
     /// Reads a response frame (client side). On the ZeroMQ wire an empty
