@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 
-use crate::wire::frame::{Envelope, MessageBody, MessageField, Status};
+use crate::wire::frame::Envelope;
 
 /// The envelope of `body` if it is a flat object of distinct string fields
 /// the envelope knows; `None`: let serde read it.
@@ -29,7 +29,7 @@ pub(super) fn envelope(body: &[u8]) -> Option<Envelope<'_>> {
     loop {
         let (key, after) = string(rest)?;
         let (value, after) = string(after.strip_prefix(':')?)?;
-        if !set(&mut envelope, key, value) {
+        if !envelope.set_string(key, Cow::Borrowed(value)) {
             return None;
         }
         match after.strip_prefix(',') {
@@ -38,29 +38,6 @@ pub(super) fn envelope(body: &[u8]) -> Option<Envelope<'_>> {
             None => return None,
         }
     }
-}
-
-/// Sets the field `key` of `envelope` to the string `value`; false if the
-/// envelope does not read that field as a plain string, or has it already.
-fn set<'a>(envelope: &mut Envelope<'a>, key: &str, value: &'a str) -> bool {
-    let value = Cow::Borrowed(value);
-    match key {
-        "type" => fill(&mut envelope.kind, value),
-        "nick" => fill(&mut envelope.nick, value),
-        "subscriber" => fill(&mut envelope.subscriber, value),
-        "error" => fill(&mut envelope.error, value),
-        "message" => fill(
-            &mut envelope.message,
-            MessageField(Some(MessageBody::Text(value))),
-        ),
-        "response" => fill(&mut envelope.response, Status::Word(value)),
-        _ => false,
-    }
-}
-
-/// Fills an empty field; false if it was given already.
-fn fill<T>(field: &mut Option<T>, value: T) -> bool {
-    field.is_none() && field.replace(value).is_none()
 }
 
 /// Whether `bytes` hold a control character, which a flat frame holds
@@ -88,6 +65,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::wire::frame::{MessageBody, Status};
 
     /// What serde makes of `body`, as text to compare.
     fn by_serde(body: &[u8]) -> Result<String, String> {
@@ -102,10 +80,8 @@ mod tests {
         let envelope = envelope(message).unwrap();
         assert_eq!(envelope.kind.as_deref(), Some("message"));
         assert_eq!(envelope.nick.as_deref(), Some("alice"));
-        assert!(matches!(
-            envelope.message,
-            Some(MessageField(Some(MessageBody::Text(ref t)))) if t == "hi there"
-        ));
+        let text = envelope.message.and_then(|field| field.0);
+        assert!(matches!(text, Some(MessageBody::Text(t)) if t == "hi there"));
         assert!(matches!(
             super::envelope(br#"{"response":"ok"}"#).unwrap().response,
             Some(Status::Word(ref w)) if w == "ok"

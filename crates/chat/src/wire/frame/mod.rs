@@ -27,7 +27,7 @@ use super::nick::Nick;
 mod envelope;
 mod error;
 
-pub use envelope::{Envelope, MessageField, Status};
+pub use envelope::{Envelope, Status};
 pub use error::{FrameError, MAX_REASON_CHARS, Reason};
 
 use error::Echo;
