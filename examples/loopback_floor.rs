@@ -16,12 +16,8 @@
 //! cargo run --release --example loopback_floor -- broadcast 10 4
 //! ```
 
-use std::time::Duration;
-
 use chat_lab::bench::floor;
 
-/// How long the pairs run flat out.
-const PAIRS_RUN: Duration = Duration::from_secs(3);
 /// Messages of a broadcast floor run unless given: `chat_bench --suite`'s
 /// count for 10 subscribers and 4 senders.
 const BROADCAST_MESSAGES: usize = 100_000;
@@ -48,8 +44,11 @@ fn main() -> std::io::Result<()> {
         }
         _ => {
             let pairs = number(1, 1);
-            let rate = floor::pairs(pairs, PAIRS_RUN)?;
-            println!("{pairs} pair(s): {rate:.0} round trips/s");
+            let run = floor::pairs(pairs, floor::PAIRS_RUN)?;
+            println!(
+                "{pairs} pair(s): {:.0} round trips/s",
+                run.round_trips_per_s
+            );
         }
     }
     Ok(())

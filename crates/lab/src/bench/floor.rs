@@ -18,7 +18,7 @@ mod broadcast;
 mod pairs;
 
 pub use broadcast::{BroadcastFloor, broadcast};
-pub use pairs::{PacedFloor, paced, pairs};
+pub use pairs::{PAIRS_RUN, PacedFloor, PairsFloor, paced, pairs};
 
 use std::io;
 use std::net::TcpStream;

@@ -18,9 +18,20 @@ const ANSWER: usize = 18;
 /// Round trips of the paced run, one per millisecond.
 const PACED_ROUND_TRIPS: u32 = 3_000;
 
-/// Round trips per second of `pairs` pairs, each as fast as it can for
-/// `run`.
-pub fn pairs(pairs: usize, run: Duration) -> io::Result<f64> {
+/// How long the pairs run flat out.
+pub const PAIRS_RUN: Duration = Duration::from_secs(3);
+
+/// What a pairs run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairsFloor {
+    pub floor: &'static str,
+    pub pairs: usize,
+    pub round_trips_per_s: f64,
+}
+
+/// `pairs` pairs, each as fast as it can for `run`: round trips per second
+/// in all.
+pub fn pairs(pairs: usize, run: Duration) -> io::Result<PairsFloor> {
     let addr = start_echo()?;
     let workers: Vec<_> = (0..pairs)
         .map(|_| thread::spawn(move || round_trips_for(addr, run)))
@@ -29,7 +40,11 @@ pub fn pairs(pairs: usize, run: Duration) -> io::Result<f64> {
     for worker in workers {
         total += joined(worker, "pair")?;
     }
-    Ok(total as f64 / run.as_secs_f64())
+    Ok(PairsFloor {
+        floor: "pairs",
+        pairs,
+        round_trips_per_s: (total as f64 / run.as_secs_f64()).round(),
+    })
 }
 
 /// The latency of one pair paced at 1,000 round trips per second.
