@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use chat::Named;
 use chat::attack::salt_flood;
 use chat::client::{Endpoint, RequestChannel, SimpleClient};
-use chat::layer::{AeSettings, Kdf, Layer, Password, SaltMode, Seal};
+use chat::layer::{AeSettings, ChatId, Kdf, KeyScheme, Layer, Password, SaltMode, Seal};
 use chat::wire::{Nick, Response};
 use serde::Serialize;
 
@@ -46,6 +46,9 @@ pub struct FloodConfig {
 pub struct Flood {
     #[serde(serialize_with = "kdf_name")]
     pub kdf: Kdf,
+    /// The chat's id, for the `hkdf` scheme (fresh for each flood).
+    #[serde(skip)]
+    pub chat: ChatId,
     pub iterations: u32,
     /// Junk frames sent.
     pub junk: usize,
@@ -58,24 +61,30 @@ pub struct Flood {
 }
 
 impl FloodConfig {
-    pub fn new(kdf: Kdf, iterations: u32, junk: usize) -> Self {
+    pub fn new(kdf: Kdf, iterations: u32, junk: usize) -> Result<Self> {
         let flood = Flood {
             kdf,
+            chat: ChatId::generate()?,
             iterations,
             junk,
             nicks: 1,
             ttl: 30,
             session_salt: false,
         };
-        Self {
+        Ok(Self {
             flood,
             binaries: Binaries::beside_current_exe(),
-        }
+        })
     }
 
     fn settings(&self) -> AeSettings {
         let mut settings = AeSettings::new(Password::new(PASSWORD));
-        settings.kdf = self.flood.kdf;
+        settings.kdf = match self.flood.kdf {
+            Kdf::Lab => KeyScheme::Lab,
+            Kdf::Hkdf => KeyScheme::Hkdf {
+                chat: self.flood.chat,
+            },
+        };
         settings.iterations = self.flood.iterations;
         if self.flood.session_salt {
             settings.salt_mode = SaltMode::PerSession;
@@ -154,6 +163,7 @@ fn start_bob(config: &FloodConfig, server: &ServerProcess) -> Result<Process> {
     let ttl = config.flood.ttl.to_string();
     let iterations = config.flood.iterations.to_string();
     let kdf = config.flood.kdf.name();
+    let chat = config.flood.chat.to_string();
     args.extend(
         [
             "--nick",
@@ -164,6 +174,8 @@ fn start_bob(config: &FloodConfig, server: &ServerProcess) -> Result<Process> {
             &iterations,
             "--kdf",
             kdf,
+            "--chat-id",
+            &chat,
         ]
         .map(String::from),
     );
