@@ -690,7 +690,7 @@ fn a_pin_file_others_can_write_is_refused_at_start() -> Result<()> {
     ensure!(!refused.status.success());
     let shown = known.display();
     let expected = format!(
-        "error: the known-members file {shown} can be written by others (mode 666), so anyone could change the keys you trust: run `chmod go-w {shown}`"
+        "error: the known-members file {shown} can be written by others (mode 666), so anyone could change the keys you trust: run `chmod 600 {shown}`"
     );
     ensure!(refused.stderr.lines().any(|l| l == expected), "{refused:?}");
     Ok(())

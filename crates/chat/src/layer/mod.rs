@@ -57,7 +57,7 @@ pub use room::{DEFAULT_ROOM, Room};
 pub use settings::{AeSettings, DEFAULT_TTL_SECS, SaltMode};
 pub use signed_client::identity::{Identity, IdentityError, Origin, file_name_for};
 pub use signed_client::known_members::{
-    KnownError, KnownMembers, MAX_PINS, Pin, Pinning, Verifying, skeleton_of,
+    KnownError, KnownMembers, MAX_PINS, Pin, Pinning, Place, Verifying, skeleton_of,
 };
 pub use signed_client::member_key::{Fingerprint, KeyError, MemberKey};
 pub use signed_client::pin_file::MAX_RECORD_BYTES;

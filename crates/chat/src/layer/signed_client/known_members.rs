@@ -135,20 +135,31 @@ pub enum KnownError {
     },
     /// Others could change the pins: as ssh refuses such an
     /// `authorized_keys`.
-    #[error("{}", exposed(.what, .path, .exposure))]
+    #[error("{}", exposed(*.place, .path, .exposure))]
     Exposed {
-        what: &'static str,
+        place: Place,
         path: PathBuf,
         exposure: Exposure,
     },
 }
 
+/// Which of the pins' places others could change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    File,
+    Folder,
+}
+
 /// The one line that says who could change a file or folder, and the fix.
-fn exposed(what: &str, path: &Path, exposure: &Exposure) -> String {
+fn exposed(place: Place, path: &Path, exposure: &Exposure) -> String {
     let shown = path.display();
+    let (what, tighten) = match place {
+        Place::File => ("the known-members file", "chmod 600"),
+        Place::Folder => ("the folder of the known-members file,", "chmod go-w"),
+    };
     match exposure {
         Exposure::Writable { mode } => format!(
-            "{what} {shown} can be written by others (mode {mode:03o}), so anyone could change the keys you trust: run `chmod go-w {shown}`"
+            "{what} {shown} can be written by others (mode {mode:03o}), so anyone could change the keys you trust: run `{tighten} {shown}`"
         ),
         Exposure::Foreign { owner } => format!(
             "{what} {shown} belongs to another user (uid {owner}), who could change the keys you trust: use a file of your own (--known FILE)"
@@ -171,12 +182,9 @@ impl KnownMembers {
             source,
         };
         private_file::ensure_folder(path).map_err(unwritable)?;
-        check_exposure(
-            "the folder of the known-members file",
-            private_file::folder(path),
-        )?;
+        check_exposure(Place::Folder, private_file::folder(path))?;
         let (file, records) = PinFile::open(path)?;
-        check_exposure("the known-members file", path)?;
+        check_exposure(Place::File, path)?;
         private_file::check_writable(path).map_err(unwritable)?;
         let mut book = Book::new(Some(file));
         book.take_in(Found::Appended(records));
@@ -477,14 +485,14 @@ impl Book {
 }
 
 /// Refuses `path` if others could change it.
-fn check_exposure(what: &'static str, path: &Path) -> Result<(), KnownError> {
+fn check_exposure(place: Place, path: &Path) -> Result<(), KnownError> {
     let exposure = private_file::exposure(path).map_err(|source| KnownError::Read {
         path: path.to_owned(),
         source,
     })?;
     match exposure {
         Some(exposure) => Err(KnownError::Exposed {
-            what,
+            place,
             path: path.to_owned(),
             exposure,
         }),
@@ -752,7 +760,7 @@ mod tests {
         assert_eq!(
             err,
             format!(
-                "the known-members file {shown} can be written by others (mode 664), so anyone could change the keys you trust: run `chmod go-w {shown}`"
+                "the known-members file {shown} can be written by others (mode 664), so anyone could change the keys you trust: run `chmod 600 {shown}`"
             )
         );
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
@@ -761,12 +769,23 @@ mod tests {
         let err = KnownMembers::open(&path).err().unwrap().to_string();
         assert!(
             err.starts_with(&format!(
-                "the folder of the known-members file {} can be written by others (mode 777)",
+                "the folder of the known-members file, {} can be written by others (mode 777)",
                 folder.display()
             )),
             "{err}"
         );
         fs::set_permissions(folder, fs::Permissions::from_mode(0o700)).unwrap();
+        // Another user's file (only root can hand one over to test it).
+        let nobody = 65534;
+        if std::os::unix::fs::chown(&path, Some(nobody), None).is_ok() {
+            let err = KnownMembers::open(&path).err().unwrap().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "the known-members file {shown} belongs to another user (uid {nobody}), who could change the keys you trust: use a file of your own (--known FILE)"
+                )
+            );
+        }
         clean(&path);
     }
 
