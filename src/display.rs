@@ -217,6 +217,11 @@ pub fn forge_report(report: &ForgeReport) -> Vec<String> {
         report.layer,
         printable(&report.sent)
     )];
+    if let Some(key) = &report.signed_by {
+        lines.push(format!(
+            "signed with the insider's own key, the only one it has: {key}"
+        ));
+    }
     if let Some(session) = &report.captured_session {
         lines.push(format!(
             "{victim}'s session, read from a frame of theirs opened with the password: {}",

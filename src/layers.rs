@@ -3,6 +3,7 @@
 //! signed layer reads its own files), and the commands it adds to the
 //! client's own.
 
+use chat::Nick;
 use chat::layer::{AeSettings, Open, Seal};
 use chat::{Layer, Named};
 
@@ -75,6 +76,10 @@ impl AppLayer {
 pub struct ClientArgs<'a> {
     pub layer: Layer,
     pub client: &'a ClientFlags,
+    /// The nick it joins as: `--nick`, or one drawn at random, once.
+    pub nick: Nick,
+    /// Whether the nick was chosen (`--nick`) rather than drawn.
+    pub nick_chosen: bool,
     /// The shared secret and how this client seals, with AEAD's TTL.
     pub crypto: Option<(&'a CryptoFlags, u64)>,
     /// The signed layer's files.
@@ -87,6 +92,8 @@ impl<'a> ClientArgs<'a> {
         Self {
             layer,
             client,
+            nick: client.nick(),
+            nick_chosen: client.nick.is_some(),
             crypto: None,
             identity: None,
         }

@@ -14,8 +14,8 @@
 //! A line the client cannot send (longer than a line may be once sealed and
 //! framed) is refused here and the chat goes on; blank lines are not sent.
 //! A layer may add commands of its own ([`Commands`]: the signed layer's
-//! `/whois NICK` and `/fingerprint`); the client of another layer says
-//! where they are.
+//! `/whois NICK`, `/verify NICK FINGERPRINT` and `/fingerprint`); the
+//! client of another layer says where they are.
 
 use std::io;
 use std::sync::Arc;
@@ -93,7 +93,7 @@ pub fn run(args: &ClientArgs) -> Result<(), Error> {
         .endpoint
         .endpoint()
         .with_zmq_body(layer.zmq_body());
-    chat_session(&endpoint, args.client.nick(), client)
+    chat_session(&endpoint, args.nick.clone(), client)
 }
 
 /// Runs a chat session until `/quit`, end of input, Ctrl-C or a lost

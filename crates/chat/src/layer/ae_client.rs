@@ -164,7 +164,7 @@ impl Open for AeOpener {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::{Kdf, Password};
+    use crate::layer::{ChatId, KeyScheme, Password};
 
     fn settings(password: &str) -> AeSettings {
         AeSettings::new(Password::new(password))
@@ -244,7 +244,9 @@ mod tests {
     #[test]
     fn both_key_schemes_round_trip_and_do_not_mix() {
         let mut hkdf = settings("s3cret");
-        hkdf.kdf = Kdf::Hkdf;
+        hkdf.kdf = KeyScheme::Hkdf {
+            chat: ChatId::generate().unwrap(),
+        };
         let body = MessageBody::Sealed(AeSealer::new(&hkdf).encrypt_message(b"hi").unwrap());
         assert_eq!(opened(&mut AeOpener::new(&hkdf), &body), Ok("hi".into()));
         assert_eq!(
