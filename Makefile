@@ -41,9 +41,12 @@ run-client:
 
 # The whole lab in one command: every attack against every layer, played in
 # process on free local ports, narrated, ending with the attack/defence table
-# (ARGS="--only replay --layer aead" plays part of it).
+# (ARGS="--only replay --layer aead" plays part of it). Every binary is
+# built, for the commands each scene prints run them from the checkout
+# ($(TARGET_DIR)/release/NAME); the first build takes a few minutes, and
+# cargo shows its progress.
 demo:
-	$(CARGO) build --release --bin chat_demo --quiet
+	$(CARGO) build --release --bins
 	$(TARGET_DIR)/release/chat_demo $(ARGS)
 
 # The benchmark suite of docs/PERFORMANCE.md (a few minutes; run on a quiet machine).
