@@ -99,8 +99,9 @@ pub struct KeyFlags {
     /// and password, then HKDF-SHA256 for each message's salt)
     #[arg(long, value_parser = choice::<Kdf>(), default_value = "lab")]
     pub kdf: Kdf,
-    /// The chat this client is in: sealed in every AEAD message, which
-    /// receivers in another room refuse (and part of the key with --kdf hkdf)
+    /// The chat (room) the messages are sealed for: in every AEAD message,
+    /// which receivers in another room refuse (and part of the key with
+    /// --kdf hkdf)
     #[arg(long, default_value = DEFAULT_ROOM)]
     pub room: Room,
 }

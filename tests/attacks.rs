@@ -387,6 +387,16 @@ fn each_attack_explains_itself_in_help() {
     }
 }
 
+/// The rogue server takes the clients' key flags (to re-seal what it
+/// relays); its help speaks of the server, not of "this client".
+#[test]
+fn the_rogue_servers_help_does_not_speak_as_a_client() {
+    let Finished { status, stdout, .. } = run(&bin!("rogue_server"), &["--help"]);
+    assert!(status.success());
+    assert!(stdout.contains("--room"), "{stdout}");
+    assert!(!stdout.contains("this client"), "{stdout}");
+}
+
 /// Whether python3 is here to play the Python original; says so if not.
 fn python3_available() -> bool {
     let found = Command::new("python3")

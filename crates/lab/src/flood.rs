@@ -235,7 +235,7 @@ fn watch(stdout: &Lines, within: Duration) -> Outcome {
         }
         if line.ends_with("too many new salts, not verified") {
             outcome.over_budget += 1;
-        } else if line.ends_with("cannot verify: wrong password or altered message") {
+        } else if line.contains("cannot verify: wrong password or altered message") {
             outcome.unverified += 1;
         } else if line.ends_with("receiver overloaded, not verified") {
             outcome.shed += 1;
