@@ -11,8 +11,9 @@
 //!
 //! The editor prints what other threads show ([`EditorQueue`]) only while
 //! it waits for a key, so it is also the one to stop: when the client
-//! leaves, [`EditorSession`]'s drop asks it to, it shows what is queued,
-//! takes its prompt off the screen and hands the terminal back as it was.
+//! leaves, [`EditorSession`]'s drop asks it to; it takes its prompt off the
+//! screen and hands the terminal back as it was, and what is still queued
+//! then goes straight out.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -33,13 +34,17 @@ use crate::input::{Input, TerminalRestore};
 use crate::screen::{EditorQueue, Screen};
 use chat::wire::MAX_LINE;
 
-/// How often the editor, waiting for a key, looks for lines to show and
+/// How often the editor, waiting for a key, looks for a line to show and
 /// for the client leaving: a line shows at most this late.
-const TURN: Duration = Duration::from_millis(50);
+const TURN: Duration = Duration::from_millis(20);
 
-/// Lines handed to the editor's printer on one turn; the rest wait their
-/// turn in the [`EditorQueue`], so no thread ever waits on the printer.
-const LINES_PER_TURN: usize = 256;
+/// Lines handed to the editor's printer on one turn: one. reedline 0.49
+/// counts the rows it prints on a turn before the terminal has them, and
+/// from two rows on takes its prompt for scrolled away and pushes the whole
+/// screen up (later versions measure instead, but need a newer Rust than
+/// the workspace's). One row a turn is 50 a second; the rest wait in the
+/// [`EditorQueue`].
+const LINES_PER_TURN: usize = 1;
 
 /// How long a leaving client waits for the editor to take its prompt off
 /// the screen (it does so within a [`TURN`]).
@@ -190,8 +195,8 @@ fn end_row(erase: bool) {
 }
 
 /// Dropped when the chat session ends: asks the editor to stop, waits for
-/// it to show what is queued and take its prompt away, then puts the
-/// terminal's settings back as they were.
+/// it to take its prompt away (what is queued then goes straight out), then
+/// puts the terminal's settings back as they were.
 pub struct EditorSession {
     queue: Arc<EditorQueue>,
     stopped: Receiver<()>,

@@ -10,7 +10,9 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use unicode_width::UnicodeWidthChar;
 
 use crate::display;
 use chat::client::Delivery;
@@ -114,11 +116,15 @@ impl Screen {
 
     fn show(&self, line: &str, paint: Paint, stream: Stream) {
         match &self.editor {
-            Some(queue) => queue.push(Queued {
-                painted: self.painted(line, paint),
-                plain: line.to_owned(),
-                stream,
-            }),
+            Some(queue) => {
+                for row in rows(line, screen_width()) {
+                    queue.push(Queued {
+                        painted: self.painted(row, paint),
+                        plain: row.to_owned(),
+                        stream,
+                    });
+                }
+            }
             None => write_line(stream, line),
         }
     }
@@ -131,19 +137,55 @@ impl Screen {
     }
 }
 
+/// Columns of a terminal that does not say.
+const DEFAULT_WIDTH: usize = 80;
+
+/// The terminal's width in columns.
+fn screen_width() -> usize {
+    crossterm::terminal::size().map_or(DEFAULT_WIDTH, |(columns, _)| usize::from(columns).max(1))
+}
+
+/// `line` cut into rows of at most `width` columns. The editor's printer
+/// counts one row per line it prints, to know where its prompt went: a
+/// line that the terminal wrapped would throw that count off, and the
+/// prompt would be drawn over its last row (reedline 0.49; later versions
+/// measure instead, but need a newer Rust).
+fn rows(line: &str, width: usize) -> Vec<&str> {
+    let mut rows = Vec::new();
+    let (mut start, mut columns) = (0, 0);
+    for (at, c) in line.char_indices() {
+        let wide = c.width().unwrap_or(0);
+        if columns + wide > width && at > start {
+            rows.push(&line[start..at]);
+            (start, columns) = (at, 0);
+        }
+        columns += wide;
+    }
+    rows.push(&line[start..]);
+    rows
+}
+
 #[derive(Clone, Copy)]
 enum Stream {
     Out,
     Err,
 }
 
+/// Lines the editor has yet to show, at most: past that, whoever shows a
+/// line waits for room (a flood of broadcasts slows the reader, as a slow
+/// terminal would, instead of growing the client's memory).
+const MAX_QUEUED: usize = 4096;
+
 /// The lines waiting for the line editor, which prints them above the line
-/// being typed when it next looks (it does so while it waits for a key).
-/// Whoever shows a line only queues it, so no thread waits for the editor.
-/// Once the editor has stopped, lines go straight to their stream.
+/// being typed when it next looks (it does so while it waits for a key,
+/// every few milliseconds). Whoever shows a line only queues it, and waits
+/// only if [`MAX_QUEUED`] lines are waiting. Once the editor has stopped,
+/// lines go straight to their stream.
 #[derive(Default)]
 pub struct EditorQueue {
     state: Mutex<QueueState>,
+    /// Signalled when lines leave the queue, or the editor stops.
+    room: Condvar,
 }
 
 #[derive(Default)]
@@ -169,6 +211,12 @@ impl EditorQueue {
 
     fn push(&self, line: Queued) {
         let mut state = self.state();
+        while state.lines.len() >= MAX_QUEUED && !state.stopped {
+            state = self
+                .room
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
         if state.stopped {
             write_line(line.stream, &line.plain);
         } else {
@@ -178,11 +226,12 @@ impl EditorQueue {
 
     /// The editor's turn: offers it the queued lines, in order, until it
     /// takes no more (`offer` gives a line back). Whether the editor should
-    /// stop now: the client is leaving and every line has been shown.
+    /// stop now: the client is leaving (what is queued then goes straight
+    /// out once the editor has stopped, however much keeps coming).
     pub fn hand_over(&self, mut offer: impl FnMut(String) -> Result<(), String>) -> bool {
         let mut state = self.state();
-        if state.lines.is_empty() {
-            return state.leaving;
+        if state.leaving {
+            return true;
         }
         while let Some(line) = state.lines.pop_front() {
             if let Err(painted) = offer(line.painted) {
@@ -196,6 +245,7 @@ impl EditorQueue {
                 break;
             }
         }
+        self.room.notify_all();
         false
     }
 
@@ -212,6 +262,7 @@ impl EditorQueue {
         for line in state.lines.drain(..) {
             write_line(line.stream, &line.plain);
         }
+        self.room.notify_all();
     }
 }
 
@@ -252,19 +303,33 @@ mod tests {
     }
 
     #[test]
-    fn the_editor_takes_queued_lines_in_order_and_stops_once_all_are_shown() {
+    fn the_editor_takes_queued_lines_in_order_and_stops_when_the_client_leaves() {
         let queue = EditorQueue::default();
-        for line in ["one", "two", "three"] {
+        for line in ["one", "two", "three", "four"] {
             queue.push(Queued {
                 painted: line.to_owned(),
                 plain: line.to_owned(),
                 stream: Stream::Err,
             });
         }
-        queue.leave();
         assert_eq!(turn(&queue, 2), (vec!["one".into(), "two".into()], false));
-        assert_eq!(turn(&queue, 2), (vec!["three".into()], false));
-        assert_eq!(turn(&queue, 2), (vec![], true));
+        assert_eq!(turn(&queue, 1), (vec!["three".into()], false));
+        queue.leave();
+        assert_eq!(
+            turn(&queue, 2),
+            (vec![], true),
+            "four goes out once stopped"
+        );
+        queue.stop();
+        assert!(queue.state().lines.is_empty());
+    }
+
+    #[test]
+    fn a_line_wider_than_the_screen_is_cut_into_rows_by_columns() {
+        assert_eq!(rows("abcdefg", 3), ["abc", "def", "g"]);
+        assert_eq!(rows("abc", 3), ["abc"]);
+        assert_eq!(rows("", 3), [""]);
+        assert_eq!(rows("日本語", 4), ["日本", "語"]);
     }
 
     #[test]

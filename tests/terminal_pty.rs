@@ -15,13 +15,19 @@ use std::time::{Duration, Instant};
 use chat::client::{BaseClient, BroadcastChannel, Endpoint, SimpleClient};
 use chat::layer::Plain;
 use chat::server::{BaseServer, ServerConfig, SimpleServer, TrustModel};
-use chat::{Nick, Response, ServerHandle};
+use chat::{Layer, Nick, Response, ServerHandle};
+use chat_lab::stage::Server;
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
 /// Failure guard: how long anything expected on the screen may take.
 const PATIENCE: Duration = Duration::from_secs(20);
 const ROWS: NonZeroU16 = NonZeroU16::new(24).unwrap();
 const COLS: NonZeroU16 = NonZeroU16::new(80).unwrap();
+
+/// A plain server that says when a subscriber is registered.
+fn listened_server() -> Server {
+    Server::of_layer(Layer::Plain, TrustModel::Open).unwrap()
+}
 
 fn server() -> ServerHandle {
     let server = BaseServer::bind(&ServerConfig::local()).unwrap();
@@ -206,9 +212,13 @@ fn prompted(endpoint: &Endpoint, nick: &str, envs: &[(&str, &str)]) -> Terminal 
 struct Listener(BroadcastChannel);
 
 impl Listener {
-    fn connect(endpoint: &Endpoint) -> Self {
-        let broadcasts = BroadcastChannel::connect(endpoint).unwrap();
+    /// Connected, and registered by the server: it gets every line from now.
+    fn connect(server: &Server) -> Self {
+        let broadcasts = BroadcastChannel::connect(&server.endpoint()).unwrap();
         broadcasts.set_read_timeout(Some(PATIENCE)).unwrap();
+        server
+            .wait_for_subscriber(broadcasts.local_addr().unwrap())
+            .unwrap();
         Self(broadcasts)
     }
 
@@ -264,10 +274,9 @@ fn a_message_arriving_mid_line_gets_its_own_line_and_the_typed_line_stays_intact
 
 #[test]
 fn a_line_that_arrives_with_its_enter_in_one_burst_is_sent_at_once() {
-    let server = server();
-    let endpoint = endpoint(&server);
-    let mut alice = prompted(&endpoint, "alice", &[]);
-    let mut carol = Listener::connect(&endpoint);
+    let server = listened_server();
+    let mut alice = prompted(&server.endpoint(), "alice", &[]);
+    let mut carol = Listener::connect(&server);
 
     alice.write_burst("a whole line at once\r");
     assert_eq!(carol.next(), "alice : a whole line at once");
@@ -278,10 +287,9 @@ fn a_line_that_arrives_with_its_enter_in_one_burst_is_sent_at_once() {
 
 #[test]
 fn a_paste_of_two_lines_is_two_messages_with_or_without_bracketed_paste() {
-    let server = server();
-    let endpoint = endpoint(&server);
-    let mut alice = prompted(&endpoint, "alice", &[]);
-    let mut carol = Listener::connect(&endpoint);
+    let server = listened_server();
+    let mut alice = prompted(&server.endpoint(), "alice", &[]);
+    let mut carol = Listener::connect(&server);
 
     alice.write_burst("first line\rsecond line\r");
     assert_eq!(carol.next(), "alice : first line");
@@ -318,6 +326,35 @@ fn quit_takes_the_prompt_away_so_the_shell_starts_on_a_clean_line() {
         0,
         "the shell's prompt would not start its own line"
     );
+}
+
+#[test]
+fn a_message_wider_than_the_screen_is_shown_whole_above_the_prompt() {
+    let server = server();
+    let endpoint = endpoint(&server);
+    let mut alice = prompted(&endpoint, "alice", &[]);
+    let mut bob = bob(&endpoint);
+    let long: String = (0..30).map(|i| format!("w{i:02} ")).collect();
+    let long = long.trim_end();
+    assert!(long.len() + "bob : ".len() > usize::from(COLS.get()));
+
+    alice.type_keys("half");
+    for text in [long, "after", "and after"] {
+        assert_eq!(bob.message(text).unwrap(), Response::Ok);
+    }
+    let rows = alice.wait_for("bob's last message", |rows| {
+        rows.iter().any(|r| r == "bob : and after")
+    });
+    let shown: String = rows.concat();
+    assert!(
+        shown.contains(&format!("bob : {long}")),
+        "the long message is not whole: {rows:#?}"
+    );
+    assert!(
+        rows[0].starts_with("joined as 'alice'"),
+        "the screen was pushed up: {rows:#?}"
+    );
+    assert_eq!(last_nonblank(&rows), "alice> half", "{rows:#?}");
 }
 
 #[test]
