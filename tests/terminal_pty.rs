@@ -358,6 +358,22 @@ fn a_message_wider_than_the_screen_is_shown_whole_above_the_prompt() {
 }
 
 #[test]
+fn ctrl_c_and_ctrl_d_at_the_prompt_leave_the_chat() {
+    let server = server();
+    let endpoint = endpoint(&server);
+    let mut bob = bob(&endpoint);
+    for (nick, key) in [("alice", "\x03"), ("carol", "\x04")] {
+        let mut client = prompted(&endpoint, nick, &[]);
+        client.type_keys(key);
+        assert!(client.wait_exit().success(), "{nick}");
+    }
+    match bob.list().unwrap() {
+        Response::Nicks { nicks, .. } => assert_eq!(nicks, ["bob"]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn rejections_are_in_colour_unless_no_color_is_set() {
     let server = server();
     let endpoint = endpoint(&server);
