@@ -27,7 +27,7 @@ define run_alone
 	@if [ -t 0 ]; then set -m; $(1) & fg %1 >/dev/null; else $(1); fi || true
 endef
 
-# The first run builds in release mode (a minute or two); cargo shows its
+# The first run builds in release mode (a few minutes); cargo shows its
 # progress, and a second terminal waits for the first one's build. The
 # command is not echoed: ARGS may hold a password (better given as
 # CHAT_PASSWORD or --password-file, which the clients prefer).
@@ -41,14 +41,17 @@ run-client:
 
 # The whole lab in one command: every attack against every layer, played in
 # process on free local ports, narrated, ending with the attack/defence table
-# (ARGS="--only replay --layer aead" plays part of it).
+# (ARGS="--only replay --layer aead" plays part of it). Every binary is
+# built, for the commands each scene prints run them from the checkout
+# ($(TARGET_DIR)/release/NAME); the first build takes a few minutes, and
+# cargo shows its progress.
 demo:
-	$(CARGO) build --release --bin chat_demo --quiet
+	$(CARGO) build --release --bins
 	$(TARGET_DIR)/release/chat_demo $(ARGS)
 
 # The benchmark suite of docs/PERFORMANCE.md (a few minutes; run on a quiet machine).
 bench:
-	$(CARGO) build --release --bins --quiet
+	$(CARGO) build --release --bins
 	$(TARGET_DIR)/release/chat_bench --suite $(ARGS)
 
 # The Python original and ours, side by side on the original's wire

@@ -181,13 +181,13 @@ def exploited(bin_dir: str, server: Server) -> tuple:
 
 def answered(shown: str) -> str:
     """simple_exploit's answer (decoded, as JSON), shortly."""
+    if shown.startswith("(an empty body"):
+        return "empty (its handler raised)"
     try:
         response = json.loads(shown)
     except ValueError:
         return shown
     reason = response.get("error", "")
-    if response.get("response") == "ko" and reason.startswith("the server answered nothing"):
-        return "empty (its handler raised)"
     return f"ko ({reason.split(';')[0]})" if reason else str(response.get("response"))
 
 

@@ -107,8 +107,9 @@ pub struct KeyFlags {
     /// a fresh one
     #[arg(long, value_name = "ID")]
     pub chat_id: Option<ChatId>,
-    /// The chat this client is in: sealed in every AEAD message, which
-    /// receivers in another room refuse (and part of the key with --kdf hkdf)
+    /// The chat (room) the messages are sealed for: in every AEAD message,
+    /// which receivers in another room refuse (and part of the key with
+    /// --kdf hkdf)
     #[arg(long, default_value = DEFAULT_ROOM)]
     pub room: Room,
 }

@@ -13,7 +13,7 @@
 //! | `base_server.py` | [`server`] (a server binary's life, Ctrl-C) | `chat::server::BaseServer` |
 //! | `base_client.py` | | `chat::client::BaseClient`, `chat::client::Inbox` |
 //! | `simple_server.py` | `simple_server` | `chat::server::SimpleServer` |
-//! | `simple_client.py` (a pywebio page) | [`terminal`], `input`, `screen`, [`display`]; `simple_client` | `chat::client::SimpleClient` |
+//! | `simple_client.py` (a pywebio page) | [`terminal`], `input`, `editor`, `screen`, [`display`]; `simple_client` | `chat::client::SimpleClient` |
 //! | `simple_bigbrother.py` | [`tools`]; `simple_bigbrother` | `chat::attack::simple_bigbrother` |
 //! | `simple_dos.py` | [`tools`]; `simple_dos` | `chat::attack::simple_dos` |
 //! | `simple_exploite.py` | [`tools`]; `simple_exploit` | `chat::attack::simple_exploit` |
@@ -37,8 +37,8 @@
 //!   starts, its commands), the one `match` on the layer here; `signed`,
 //!   the signed layer's files and commands;
 //! - [`terminal`]: the chat client's loop, `input` where its lines come
-//!   from (stdin, or a line editor for a person), `screen` where its lines
-//!   go;
+//!   from (stdin, or `editor`, the line editor, for a person), `screen`
+//!   where its lines go;
 //! - [`server`]: a server binary's life, from bind to Ctrl-C;
 //! - [`tools`]: the attack tools as programs;
 //! - [`Error`], [`exit`], [`exit_status`]: what stops a binary, and its
@@ -53,6 +53,7 @@ pub mod server;
 pub mod terminal;
 pub mod tools;
 
+mod editor;
 mod error;
 mod input;
 mod layers;

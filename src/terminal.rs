@@ -28,7 +28,8 @@ use chat::wire::{MAX_LINE, Nick, Response};
 
 use crate::Error;
 use crate::display;
-use crate::input::{self, Input, TerminalRestore};
+use crate::editor::{self, EditorSession};
+use crate::input::{self, Input};
 use crate::layers::{ClientArgs, Commands, LayerClient, app_layer, elsewhere};
 use crate::screen::Screen;
 
@@ -121,23 +122,25 @@ fn chat_session(endpoint: &Endpoint, nick: Nick, layer: LayerClient) -> Result<(
         endpoint.host,
         endpoint.port
     ));
-    let (screen, _restore) = start_input(client.nick(), &events)?;
+    // Dropped last: the line editor shows what is queued, takes its
+    // prompt away and hands the terminal back.
+    let (screen, _editor) = start_input(client.nick(), &events)?;
     spawn_reader(base.broadcasts, opener, &screen, &events)?;
     chat(&mut client, inbox, &screen, commands.as_ref())
 }
 
 /// Starts reading input: the line editor when a person is at the keyboard
-/// (with the terminal's settings to put back when the client exits), stdin
-/// line by line otherwise.
+/// (with its session, which stops it when the client exits), stdin line by
+/// line otherwise.
 fn start_input(
     nick: &Nick,
     events: &Sender<Event>,
-) -> Result<(Arc<Screen>, Option<TerminalRestore>), Error> {
+) -> Result<(Arc<Screen>, Option<EditorSession>), Error> {
     let to_main = events.clone();
     let send = move |input| to_main.send(Event::Input(input)).is_ok();
     if input::interactive() {
-        match input::spawn_editor(nick.as_str(), send.clone()) {
-            Ok(editor) => return Ok((Arc::new(editor.screen), Some(editor.restore))),
+        match editor::spawn(nick.as_str(), send.clone()) {
+            Ok(editor) => return Ok((Arc::new(editor.screen), Some(editor.session))),
             Err(e) => log::warn!("no line editor, reading plain lines: {e}"),
         }
     }

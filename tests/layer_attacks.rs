@@ -359,7 +359,7 @@ fn an_outsider_speaking_as_a_joined_nick_is_refused_by_ae_and_aead() {
     let guess = AeSettings::new(Password::new("a guess"));
     let mut outsider = Sender::speaking_as(&endpoint, "alice", AeadSealer::new(&guess));
     assert_eq!(outsider.say("I resign"), Response::Ok);
-    let refused = "[rejected] alice: cannot verify: wrong password or altered message";
+    let refused = "[rejected] alice: cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)";
     assert_eq!(next_line(&ae.stdout), refused);
     assert_eq!(next_line(&aead.stdout), refused);
 }
@@ -426,7 +426,7 @@ fn hkdf_clients_chat_and_lab_clients_cannot_read_them() {
     let dave = client("aead_client", &endpoint, "dave", &other_chat);
     alice.send_line("derived once").expect("alice types");
     assert_eq!(next_line(&bob.stdout), "alice : derived once");
-    let refused = "[rejected] alice: cannot verify: wrong password or altered message";
+    let refused = "[rejected] alice: cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)";
     assert_eq!(next_line(&carol.stdout), refused);
     assert_eq!(next_line(&dave.stdout), refused, "another chat's id");
 }
@@ -642,7 +642,7 @@ fn the_password_never_appears_in_any_output_or_log() {
     wait_for_line(&clients[1].stdout, "alice : hello everyone");
     wait_for_line(
         &clients[3].stdout,
-        "[rejected] alice: cannot verify: wrong password or altered message",
+        "[rejected] alice: cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)",
     );
     let mut seen = Vec::new();
     for client in &mut clients {

@@ -164,7 +164,7 @@ fn an_insider_poisons_aead_counters_so_alices_next_message_looks_late() -> Resul
     bob.stdout.wait_for_line("alice : m1")?;
     bob.stdout.wait_for_line(&format!("alice : {FORGED}"))?;
     bob.stderr
-        .wait_for_line("[warning] 9223372036854775807 message(s) from alice missing")?;
+        .wait_for_line("[warning] 9,223,372,036,854,775,807 message(s) from alice missing")?;
     alice.send_line("m2")?;
     bob.stdout.wait_for_line("alice : m2")?;
     bob.stderr

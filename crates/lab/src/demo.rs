@@ -32,7 +32,7 @@ use chat::{Layer, Named, named_enum};
 use clap::Parser;
 use unsecured_chat::flags::choice;
 
-pub use narration::{INDENT, Shell, WIDTH, quote, wrap};
+pub use narration::{Binaries, INDENT, PROJECT_BINARIES, Shell, WIDTH, quote, wrap};
 use table::summary;
 pub use table::{Cell, Verdict, table};
 
@@ -444,7 +444,7 @@ impl Flags {
     }
 }
 
-const INTRO: &str = "Each scene shows the commands that play it by hand, each in a terminal of its own; the demo plays them in this process, on free local ports.";
+const INTRO: &str = "Each scene shows the commands that play it by hand, each in a terminal of its own, opened where the demo runs (they name the binaries by their paths: they are not on PATH); the demo plays them in this process, on free local ports.";
 
 /// Plays the cells `flags` choose, narrated unless `--quiet`, then prints
 /// the table and what it says; returns the cells.

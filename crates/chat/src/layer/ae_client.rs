@@ -192,7 +192,7 @@ mod tests {
         let mut opener = AeOpener::new(&settings("guess"));
         assert_eq!(
             opened(&mut opener, &body),
-            Err("cannot verify: wrong password or altered message".into())
+            Err("cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)".into())
         );
         assert_eq!(
             opened(&mut opener, &MessageBody::Text("hi".into())),
@@ -251,7 +251,7 @@ mod tests {
         assert_eq!(opened(&mut AeOpener::new(&hkdf), &body), Ok("hi".into()));
         assert_eq!(
             opened(&mut AeOpener::new(&settings("s3cret")), &body),
-            Err("cannot verify: wrong password or altered message".into())
+            Err("cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)".into())
         );
     }
 }

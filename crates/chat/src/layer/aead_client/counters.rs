@@ -80,13 +80,27 @@ impl Anomaly {
     /// The warning a client prints about a message from `nick`.
     pub fn describe(self, nick: &str) -> String {
         match self {
-            Self::Missing(n) => format!("{n} message(s) from {nick} missing"),
+            Self::Missing(n) => format!("{} message(s) from {nick} missing", grouped(n)),
             Self::OutOfOrder => format!("message from {nick} arrived out of order"),
             Self::Superseded => format!(
                 "message from a superseded session of {nick} (a newer session of {nick} was seen before it)"
             ),
         }
     }
+}
+
+/// `n` with its digits in groups of three, as people read a count
+/// (`9,223,372,036,854,775,807`, what a poisoned counter makes of a gap).
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() * 4 / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// The counters of one sealed message.
@@ -299,6 +313,21 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gap_is_counted_in_groups_of_three_digits() {
+        let gap = Anomaly::Missing(u64::MAX >> 1).describe("alice");
+        assert_eq!(
+            gap,
+            "9,223,372,036,854,775,807 message(s) from alice missing"
+        );
+        assert_eq!(
+            Anomaly::Missing(1).describe("bob"),
+            "1 message(s) from bob missing"
+        );
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(999), "999");
+    }
 
     const TTL: u64 = 30;
     const T0: u64 = 1_800_000_000;
