@@ -56,13 +56,15 @@ pub mod tools;
 mod editor;
 mod error;
 mod input;
+mod layer_client;
 mod layers;
 mod password;
 mod screen;
 mod signed;
 
 pub use error::Error;
-pub use layers::{AppLayer, ClientArgs, Commands, LayerClient, app_layer, client_binary};
+pub use layer_client::{ClientArgs, Commands, LayerClient};
+pub use layers::{AppLayer, app_layer, client_binary};
 pub use password::{PASSWORD_ENV, PasswordError};
 
 use std::process::ExitCode;

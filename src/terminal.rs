@@ -30,7 +30,8 @@ use crate::Error;
 use crate::display;
 use crate::editor::{self, EditorSession};
 use crate::input::{self, Input};
-use crate::layers::{ClientArgs, Commands, LayerClient, app_layer, elsewhere};
+use crate::layer_client::{ClientArgs, Commands, LayerClient};
+use crate::layers::{app_layer, elsewhere};
 use crate::screen::Screen;
 
 const HELP: &str = "\
