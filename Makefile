@@ -11,7 +11,7 @@ PYTHON ?= python3
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 VENV       ?= $(TARGET_DIR)/interop-venv
 
-.PHONY: all build run-server run-client demo bench compare compare-run test unit docs fuzz-check interop interop-or-skip fmt lint soak fuzz clean
+.PHONY: all build run-server run-client demo bench compare compare-run test unit docs fuzz-check interop interop-or-skip browser browser-or-skip fmt lint soak fuzz clean
 
 all: build
 
@@ -68,10 +68,11 @@ compare-run: $(VENV)/.installed build
 	$(VENV)/bin/python interop/compare.py "$(ORIGINAL)" $(TARGET_DIR)/release
 
 # Everything CI checks: formatting, lints, the docs, the fuzz targets still
-# compiling, every test, and the interop check with Python's cryptography.
-# Where Python or its package index is out of reach, the interop check is
-# skipped with one line saying so, and that fails the run only under CI=true.
-test: lint docs fuzz-check unit interop-or-skip
+# compiling, every test, the interop check with Python's cryptography, and
+# the pages in a real browser. Where Python or its package index is out of
+# reach, or Chromium is not installed, those checks are skipped with one
+# line saying so, and that fails the run only under CI=true.
+test: lint docs fuzz-check unit interop-or-skip browser-or-skip
 
 # The API docs of every crate, with no warning: a link to a private or
 # missing item fails.
@@ -109,6 +110,27 @@ interop: $(VENV)/.installed build
 	$(VENV)/bin/python interop/interop.py $(TARGET_DIR)/release || status=1; \
 	$(VENV)/bin/python interop/zmq_interop.py $(TARGET_DIR)/release || status=1; \
 	exit $$status
+
+# The pages (PROTOCOL.md section 10) in a real browser: Debian's Chromium,
+# headless, driven through its ChromeDriver by Selenium from the interop
+# environment (interop/pages.py). CHROMIUM and CHROMEDRIVER say where they
+# are; `apt-get install chromium chromium-driver` installs them.
+CHROMIUM     ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser: $(VENV)/.installed build
+	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(VENV)/bin/python interop/pages.py $(TARGET_DIR)/release
+
+browser-or-skip:
+	@skip() { echo "browser: SKIPPED: $$1; every other check passed; run make browser once it is fixed"; [ "$$CI" != true ]; }; \
+	if [ ! -x "$(CHROMIUM)" ] || [ ! -x "$(CHROMEDRIVER)" ]; then \
+		skip "no $(CHROMIUM) or $(CHROMEDRIVER) (apt-get install chromium chromium-driver)"; \
+	elif ! command -v $(PYTHON) >/dev/null 2>&1; then \
+		skip "$(PYTHON) not found"; \
+	elif ! $(MAKE) --no-print-directory -s $(VENV)/.installed >$(TARGET_DIR)/interop-install.log 2>&1; then \
+		skip "cannot install the Python environment (see $(TARGET_DIR)/interop-install.log)"; \
+	else \
+		$(MAKE) --no-print-directory browser; \
+	fi
 
 $(VENV)/.installed: interop/requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

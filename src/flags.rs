@@ -69,6 +69,8 @@ pub struct ClientFlags {
     /// Nick to join as (default: a random readable name)
     #[arg(long)]
     pub nick: Option<Nick>,
+    #[command(flatten)]
+    pub page: crate::web::PageFlags,
 }
 
 impl ClientFlags {
