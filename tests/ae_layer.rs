@@ -25,9 +25,10 @@ use chat::client::Delivery;
 use chat::layer::crypto::{self, DEFAULT_ITERATIONS, DecryptError, Password, SALT_LEN};
 use chat::layer::{AeSettings, Layer};
 use chat::server::rogue_server::{Attack, DEFAULT_IMPERSONATED};
-use chat_lab::process::{Process, ServerProcess};
+use chat_lab::process::{Process, QUIET, ServerProcess, run};
+use chat_lab::raw::{Sub, ok};
 use chat_lab::stage::{Member, Server};
-use common::{QUIET, RawSockets, Sub, ae, assert_ko, client, ok, rogue, run};
+use common::{ae, assert_ko, client, rogue};
 use serde_json::Value;
 use unsecured_chat::display;
 
@@ -105,14 +106,14 @@ fn two_ae_clients_chat_through_ae_server() -> Result<()> {
 }
 
 #[test]
-fn the_broadcast_port_carries_only_a_salt_and_a_token() {
+fn the_broadcast_port_carries_only_a_salt_and_a_token() -> Result<()> {
     let server = ae();
-    let mut listener = server.synced_subscriber();
+    let mut listener = server.synced_subscriber()?;
     let mut alice = member(&server, "alice", PASSWORD);
     let text = "attack at dawn";
 
     alice.send(text).unwrap();
-    let line = listener.next_line();
+    let line = listener.next_line()?;
     assert_no_trace_of(&line, text);
     let frame: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(frame["type"], "message");
@@ -133,6 +134,7 @@ fn the_broadcast_port_carries_only_a_salt_and_a_token() {
     assert_eq!(guess, Err(DecryptError::WrongKeyOrAltered));
     let known = crypto::decrypt_message(&Password::new(PASSWORD), token, salt, DEFAULT_ITERATIONS);
     assert_eq!(known.as_deref(), Ok(text));
+    Ok(())
 }
 
 /// A server binary of this project, logging at info as it does by default.
@@ -195,18 +197,19 @@ fn a_wrong_password_gives_a_rejection_never_garbage() {
 }
 
 #[test]
-fn ae_server_refuses_a_cleartext_message() {
+fn ae_server_refuses_a_cleartext_message() -> Result<()> {
     let server = ae();
-    let mut listener = server.synced_subscriber();
-    let mut conn = server.request();
-    assert_eq!(conn.join("mallory"), ok());
+    let mut listener = server.synced_subscriber()?;
+    let mut conn = server.request()?;
+    assert_eq!(conn.join("mallory")?, ok());
 
-    assert_ko(&conn.say("mallory", "in clear"), "encrypted messages only");
+    assert_ko(&conn.say("mallory", "in clear")?, "encrypted messages only");
 
     // Nothing was relayed: the next broadcast is the next sealed message.
     let mut alice = member(&server, "alice", PASSWORD);
     alice.send("sealed").unwrap();
-    assert_eq!(listener.next_json()["nick"], "alice");
+    assert_eq!(listener.next_json()?["nick"], "alice");
+    Ok(())
 }
 
 #[test]
@@ -226,18 +229,19 @@ fn the_password_may_come_from_chat_password() -> Result<()> {
 }
 
 #[test]
-fn without_any_password_ae_client_exits_with_one_error_line() {
+fn without_any_password_ae_client_exits_with_one_error_line() -> Result<()> {
     let server = ae();
     let mut args = server.client_args();
     args.extend(["--nick".to_owned(), "alice".to_owned()]);
 
     // `run` gives no CHAT_PASSWORD and a stdin that is not a terminal.
-    let done = run(&bin!("ae_client"), &args);
+    let done = run(&bin!("ae_client"), &args)?;
     assert!(!done.status.success());
     assert_eq!(done.stdout, "");
     let lines: Vec<&str> = done.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{}", done.stderr);
     assert!(lines[0].contains("no password"), "{}", done.stderr);
+    Ok(())
 }
 
 #[test]
@@ -343,15 +347,16 @@ fn until_over(member: &Member) -> Vec<String> {
 /// What a listener on the broadcast port sees of a rogue server's relays is
 /// still only ciphertext: the attacks need no key.
 #[test]
-fn a_rogue_server_attacks_without_ever_reading_the_text() {
+fn a_rogue_server_attacks_without_ever_reading_the_text() -> Result<()> {
     let attacks = [Attack::Impersonate, Attack::Replay];
     let server = rogue(&attacks, None, Some(Duration::ZERO));
-    let mut listener = server.synced_subscriber();
+    let mut listener = server.synced_subscriber()?;
     let mut alice = member(&server, "alice", PASSWORD);
     let text = "rendezvous at noon";
 
     alice.send(text).unwrap();
     assert_eq!(copies_of_alices_token(&mut listener, text, 2), 2);
+    Ok(())
 }
 
 /// Reads the broadcast port until `wanted` frames carry `text` sealed,
@@ -360,7 +365,7 @@ fn a_rogue_server_attacks_without_ever_reading_the_text() {
 fn copies_of_alices_token(listener: &mut Sub, text: &str, wanted: usize) -> usize {
     let mut copies = 0;
     while copies < wanted {
-        let line = listener.next_line();
+        let line = listener.next_line().unwrap();
         assert_no_trace_of(&line, text);
         let frame: Value = serde_json::from_str(&line).expect("a JSON frame");
         let (salt, token) = salt_and_token(&frame);
@@ -383,7 +388,7 @@ fn the_rogue_server_binary_attacks_as_its_flags_say_and_never_logs_the_text() ->
     // Connected before alice's broadcast connection, which the server
     // registers before it answers her join: so is this one, by then (one
     // accept thread registers them in the order they connected).
-    let mut listener = Sub::connect(server.broadcast_addr());
+    let mut listener = Sub::connect(server.broadcast_addr())?;
     let mut alice = member_of(&server.endpoint(), "alice", PASSWORD);
     let text = "rendezvous at noon";
 

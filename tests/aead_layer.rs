@@ -16,7 +16,7 @@ use chat::layer::crypto::{DEFAULT_ITERATIONS, Password, decrypt_message};
 use chat::layer::{AeSettings, Layer};
 use chat::server::rogue_server::Attack;
 use chat_lab::stage::{Member, Server};
-use common::{RawSockets, ae, client, rogue};
+use common::{ae, client, rogue};
 use unsecured_chat::display;
 
 /// The chat's shared password in these tests.
@@ -60,16 +60,16 @@ fn two_aead_clients_chat_through_ae_server() {
 }
 
 #[test]
-fn the_token_seals_the_senders_nick_and_counter() {
+fn the_token_seals_the_senders_nick_and_counter() -> Result<()> {
     let server = ae();
-    let mut listener = server.synced_subscriber();
+    let mut listener = server.synced_subscriber()?;
     let (mut alice, bob) = alice_and_bob(&server);
     for text in ["first", "second"] {
         alice.send(text).unwrap();
         next_shown(&bob);
     }
     for (seq, text) in [(0, "first"), (1, "second")] {
-        let frame = listener.next_json();
+        let frame = listener.next_json()?;
         let (salt, token) = (
             frame["message"]["salt"].as_str(),
             frame["message"]["token"].as_str(),
@@ -88,6 +88,7 @@ fn the_token_seals_the_senders_nick_and_counter() {
         );
         assert!(sealed.session.is_some_and(|s| !s.is_empty()));
     }
+    Ok(())
 }
 
 #[test]

@@ -9,12 +9,12 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use anyhow::Result;
-use chat_lab::process::{Finished, Process};
+use chat_lab::prerequisite::{self, PYTHON3};
+use chat_lab::process::{Finished, Process, run, wait_until};
+use chat_lab::raw::{Conn, ok};
 use chat_lab::scratch::Scratch;
 use chat_lab::stage::Server;
-use common::{
-    Conn, RawSockets, assert_ko, assert_no_server_panic, guarded, ok, plain, run, wait_until,
-};
+use common::{assert_ko, assert_no_server_panic, guarded, plain};
 use serde_json::json;
 
 /// The nicks a guarded connection may hold (simple_server's
@@ -42,17 +42,17 @@ fn with_server(server: &Server, args: &[&str]) -> Vec<String> {
 }
 
 fn dos(server: &Server, args: &[&str]) -> Finished {
-    run(&bin!("simple_dos"), &with_server(server, args))
+    run(&bin!("simple_dos"), &with_server(server, args)).unwrap()
 }
 
 fn exploit(server: &Server, args: &[&str]) -> Finished {
-    run(&bin!("simple_exploit"), &with_server(server, args))
+    run(&bin!("simple_exploit"), &with_server(server, args)).unwrap()
 }
 
 /// A request connection on which `nick` has joined.
 fn joined(server: &Server, nick: &str) -> Conn {
-    let mut conn = server.request();
-    assert_eq!(conn.join(nick), ok());
+    let mut conn = server.request().unwrap();
+    assert_eq!(conn.join(nick).unwrap(), ok());
     conn
 }
 
@@ -73,7 +73,7 @@ fn bigbrother_prints_what_a_client_says_and_is_absent_from_list() -> Result<()> 
     let mut alice = joined(&server, "alice");
     let spy = bigbrother(&server)?;
 
-    assert_eq!(alice.say("alice", "meet at noon"), ok());
+    assert_eq!(alice.say("alice", "meet at noon")?, ok());
     spy.stdout.wait_for_line("alice : meet at noon")?;
     let logged = spy.stderr.wait_for("logging the message", |l| {
         l.ends_with("alice : meet at noon")
@@ -83,7 +83,7 @@ fn bigbrother_prints_what_a_client_says_and_is_absent_from_list() -> Result<()> 
         stamp.starts_with('[') && stamp.contains('T') && stamp.ends_with('Z'),
         "no timestamp in {logged:?}"
     );
-    assert_eq!(alice.list(), ["alice"]);
+    assert_eq!(alice.list()?, ["alice"]);
     Ok(())
 }
 
@@ -95,7 +95,7 @@ fn bigbrother_prints_an_encrypted_message_as_its_salt_and_token() -> Result<()> 
 
     let sealed = json!({"salt": "c2FsdHNhbHRzYWx0c2FsdA==", "token": "gAAAAABm"});
     let frame = json!({"type": "message", "nick": "bob", "message": sealed});
-    assert_eq!(bob.send_json(&frame), ok());
+    assert_eq!(bob.send_json(&frame)?, ok());
     spy.stdout
         .wait_for_line(r#"bob : {"salt":"c2FsdHNhbHRzYWx0c2FsdA==","token":"gAAAAABm"}"#)?;
     Ok(())
@@ -115,7 +115,7 @@ fn bigbrother_exits_non_zero_when_the_server_goes_away() -> Result<()> {
 }
 
 #[test]
-fn evict_makes_the_victims_next_message_refused_on_a_plain_server() {
+fn evict_makes_the_victims_next_message_refused_on_a_plain_server() -> Result<()> {
     let server = plain();
     let mut victim = joined(&server, "bob");
 
@@ -130,8 +130,9 @@ fn evict_makes_the_victims_next_message_refused_on_a_plain_server() {
         "{stdout}"
     );
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    assert_ko(&victim.say("bob", "anyone there?"), "not joined");
-    assert!(victim.list().is_empty());
+    assert_ko(&victim.say("bob", "anyone there?")?, "not joined");
+    assert!(victim.list()?.is_empty());
+    Ok(())
 }
 
 #[test]
@@ -146,7 +147,7 @@ fn evict_of_a_nick_that_is_not_joined_fails() {
 }
 
 #[test]
-fn evict_has_no_effect_with_guard() {
+fn evict_has_no_effect_with_guard() -> Result<()> {
     let server = guarded();
     let mut victim = joined(&server, "bob");
 
@@ -156,62 +157,67 @@ fn evict_has_no_effect_with_guard() {
         stdout.contains("server answered ko: nick 'bob' belongs to another connection"),
         "{stdout}"
     );
-    assert_eq!(victim.say("bob", "still here"), ok());
-    assert_eq!(victim.list(), ["bob"]);
+    assert_eq!(victim.say("bob", "still here")?, ok());
+    assert_eq!(victim.list()?, ["bob"]);
+    Ok(())
 }
 
 #[test]
-fn a_foreign_connection_speaks_as_the_victim_on_a_plain_server() {
+fn a_foreign_connection_speaks_as_the_victim_on_a_plain_server() -> Result<()> {
     let server = plain();
     joined(&server, "bob");
-    let mut sub = server.synced_subscriber();
-    let mut mallory = server.request();
-    assert_eq!(mallory.say("bob", "I quit"), ok());
-    let relayed = sub.next_json();
+    let mut sub = server.synced_subscriber()?;
+    let mut mallory = server.request()?;
+    assert_eq!(mallory.say("bob", "I quit")?, ok());
+    let relayed = sub.next_json()?;
     assert_eq!(relayed["nick"], "bob");
     assert_eq!(relayed["message"], "I quit");
+    Ok(())
 }
 
 #[test]
-fn with_guard_a_foreign_connection_cannot_speak_or_leave_as_the_victim() {
+fn with_guard_a_foreign_connection_cannot_speak_or_leave_as_the_victim() -> Result<()> {
     let server = guarded();
     let mut victim = joined(&server, "bob");
-    let mut mallory = server.request();
+    let mut mallory = server.request()?;
 
     assert_ko(
-        &mallory.say("bob", "I quit"),
+        &mallory.say("bob", "I quit")?,
         "belongs to another connection",
     );
-    assert_ko(&mallory.leave("bob"), "belongs to another connection");
-    assert_eq!(victim.say("bob", "I stay"), ok());
-    assert_eq!(victim.leave("bob"), ok());
+    assert_ko(&mallory.leave("bob")?, "belongs to another connection");
+    assert_eq!(victim.say("bob", "I stay")?, ok());
+    assert_eq!(victim.leave("bob")?, ok());
+    Ok(())
 }
 
 #[test]
-fn with_guard_the_17th_nick_of_one_connection_is_refused() {
+fn with_guard_the_17th_nick_of_one_connection_is_refused() -> Result<()> {
     let server = guarded();
-    let mut hoarder = server.request();
+    let mut hoarder = server.request()?;
     for i in 0..MAX_NICKS {
-        assert_eq!(hoarder.join(&format!("ghost{i}")), ok());
+        assert_eq!(hoarder.join(&format!("ghost{i}"))?, ok());
     }
-    assert_ko(&hoarder.join("ghost16"), "already holds 16 nicks");
+    assert_ko(&hoarder.join("ghost16")?, "already holds 16 nicks");
     joined(&server, "ghost16");
+    Ok(())
 }
 
 #[test]
-fn with_guard_a_closed_connections_nicks_are_freed() {
+fn with_guard_a_closed_connections_nicks_are_freed() -> Result<()> {
     let server = guarded();
-    let mut observer = server.request();
+    let mut observer = server.request()?;
     let carol = joined(&server, "carol");
-    assert_eq!(observer.list(), ["carol"]);
+    assert_eq!(observer.list()?, ["carol"]);
 
     drop(carol);
-    wait_until("carol's nick is freed", || observer.list().is_empty());
-    assert_eq!(observer.join("carol"), ok());
+    wait_until("carol's nick is freed", || Ok(observer.list()?.is_empty()))?;
+    assert_eq!(observer.join("carol")?, ok());
+    Ok(())
 }
 
 #[test]
-fn flood_leaves_n_more_nicks_on_a_plain_server() {
+fn flood_leaves_n_more_nicks_on_a_plain_server() -> Result<()> {
     let server = plain();
     let mut alice = joined(&server, "alice");
     let flood = 2 * MAX_NICKS;
@@ -226,19 +232,20 @@ fn flood_leaves_n_more_nicks_on_a_plain_server() {
         stdout.trim_end(),
         format!("flood: {flood}/{flood} nicks joined")
     );
-    let nicks = alice.list();
+    let nicks = alice.list()?;
     assert_eq!(nicks.len(), 1 + flood, "{nicks:?}");
     assert_eq!(nicks[0], "alice");
     assert!(
         nicks[1..].iter().all(|n| n.split('_').count() == 3),
         "{nicks:?}"
     );
+    Ok(())
 }
 
 #[test]
-fn flood_stops_at_16_nicks_with_guard_and_they_are_freed_when_it_exits() {
+fn flood_stops_at_16_nicks_with_guard_and_they_are_freed_when_it_exits() -> Result<()> {
     let server = guarded();
-    let mut observer = server.request();
+    let mut observer = server.request()?;
 
     let Finished { status, stdout, .. } = dos(&server, &["--flood", "20"]);
     assert_eq!(status.code(), Some(1), "{stdout}");
@@ -246,7 +253,10 @@ fn flood_stops_at_16_nicks_with_guard_and_they_are_freed_when_it_exits() {
         stdout.trim_end(),
         "flood: 16/20 nicks joined; server answered ko: this connection already holds 16 nicks"
     );
-    wait_until("the flood's nicks are freed", || observer.list().is_empty());
+    wait_until("the flood's nicks are freed", || {
+        Ok(observer.list()?.is_empty())
+    })?;
+    Ok(())
 }
 
 #[test]
@@ -297,9 +307,9 @@ fn exploit_leaves_the_server_alive_serving_and_runs_nothing() -> Result<()> {
         assert!(stdout.contains("legitimate client: served"), "{stdout}");
         assert!(stdout.contains("why not here"), "{stdout}");
 
-        let mut fresh = server.request();
-        assert_eq!(fresh.join("alice"), ok());
-        assert_eq!(fresh.list(), ["alice"]);
+        let mut fresh = server.request()?;
+        assert_eq!(fresh.join("alice")?, ok());
+        assert_eq!(fresh.list()?, ["alice"]);
         assert!(!proof.exists(), "{mode}: the command ran");
     }
     assert_no_server_panic();
@@ -317,7 +327,7 @@ fn exploit_answers_every_line_of_a_pickle_that_holds_newlines() {
 }
 
 #[test]
-fn the_tools_fail_in_one_line_when_no_server_answers() {
+fn the_tools_fail_in_one_line_when_no_server_answers() -> Result<()> {
     let server = plain();
     let args = server.client_args();
     server.stop();
@@ -333,7 +343,7 @@ fn the_tools_fail_in_one_line_when_no_server_answers() {
             status,
             stdout,
             stderr,
-        } = run(&tool, &all);
+        } = run(&tool, &all)?;
         assert_eq!(status.code(), Some(1), "{tool:?}: {stderr}");
         assert!(stdout.is_empty(), "{tool:?}: {stdout}");
         assert!(
@@ -342,10 +352,11 @@ fn the_tools_fail_in_one_line_when_no_server_answers() {
         );
         assert_eq!(stderr.lines().count(), 1, "{tool:?}: {stderr}");
     }
+    Ok(())
 }
 
 #[test]
-fn each_attack_explains_itself_in_help() {
+fn each_attack_explains_itself_in_help() -> Result<()> {
     let expected = [
         (
             bin!("simple_bigbrother"),
@@ -362,7 +373,7 @@ fn each_attack_explains_itself_in_help() {
             status,
             stdout: help,
             ..
-        } = run(&tool, &["--help"]);
+        } = run(&tool, &["--help"])?;
         assert!(status.success(), "{tool:?}");
         for needle in needles {
             assert!(
@@ -374,24 +385,13 @@ fn each_attack_explains_itself_in_help() {
             status,
             stdout: version,
             ..
-        } = run(&tool, &["--version"]);
+        } = run(&tool, &["--version"])?;
         assert!(
             status.success() && version.contains(env!("CARGO_PKG_VERSION")),
             "{tool:?}"
         );
     }
-}
-
-/// Whether python3 is here to play the Python original; says so if not.
-fn python3_available() -> bool {
-    let found = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("python3 not found: skipping the comparison with the Python original");
-    }
-    found
+    Ok(())
 }
 
 /// The stdout of a command that must succeed.
@@ -409,25 +409,25 @@ fn dumped_pickle(command: &str) -> Vec<u8> {
 
 #[test]
 fn the_dumped_payload_is_what_python_pickles() {
-    if !python3_available() {
+    if !prerequisite::python3("the comparison with the Python original") {
         return;
     }
     let long = format!("echo {}", "x".repeat(300));
     for command in ["touch /tmp/x", "touch /a/b", "echo héllo ✓", long.as_str()] {
-        let python = stdout_of(Command::new("python3").args(["-c", PYTHON_PICKLE_DUMPS, command]));
+        let python = stdout_of(Command::new(PYTHON3).args(["-c", PYTHON_PICKLE_DUMPS, command]));
         assert_eq!(dumped_pickle(command), python, "command {command:?}");
     }
 }
 
 #[test]
 fn the_payload_that_does_nothing_to_our_server_runs_code_in_python() -> Result<()> {
-    if !python3_available() {
+    if !prerequisite::python3("the comparison with the Python original") {
         return Ok(());
     }
     let scratch = Scratch::new("unsecured-chat-pwned-by-python")?;
     let proof = scratch.path().join("pwned");
     let payload = dumped_pickle(&format!("touch '{}'", proof.display()));
-    let mut python = Command::new("python3")
+    let mut python = Command::new(PYTHON3)
         .args(["-c", PYTHON_PICKLE_LOADS])
         .stdin(Stdio::piped())
         .spawn()?;

@@ -5,11 +5,13 @@
 
 mod common;
 
+use anyhow::Result;
 use std::collections::HashMap;
 use std::thread;
 
+use chat_lab::raw::{Sub, ok};
 use chat_lab::stage::Server;
-use common::{RawSockets, Sub, ok, plain};
+use common::plain;
 use serde_json::{Value, json};
 
 const SUBSCRIBERS: usize = 5;
@@ -27,15 +29,15 @@ fn sender_nick(sender: usize) -> String {
 /// `ok`; returns the lines sent, in order.
 fn send_all(server: &Server, sender: usize) -> thread::JoinHandle<Vec<String>> {
     let nick = sender_nick(sender);
-    let mut conn = server.request();
-    assert_eq!(conn.join(&nick), ok());
+    let mut conn = server.request().unwrap();
+    assert_eq!(conn.join(&nick).unwrap(), ok());
     thread::spawn(move || {
         (0..MESSAGES_PER_SENDER)
             .map(|i| {
                 let frame =
                     json!({"type": "message", "nick": nick, "message": format!("{nick} #{i}")});
                 let line = frame.to_string();
-                assert_eq!(conn.request(&line), r#"{"response":"ok"}"#);
+                assert_eq!(conn.request(&line).unwrap(), r#"{"response":"ok"}"#);
                 line
             })
             .collect()
@@ -46,7 +48,7 @@ fn send_all(server: &Server, sender: usize) -> thread::JoinHandle<Vec<String>> {
 /// subscriber waits for another to be read.
 fn read_lines(mut sub: Sub, count: usize) -> thread::JoinHandle<(Sub, Vec<String>)> {
     thread::spawn(move || {
-        let lines = (0..count).map(|_| sub.next_line()).collect();
+        let lines = (0..count).map(|_| sub.next_line().unwrap()).collect();
         (sub, lines)
     })
 }
@@ -87,17 +89,17 @@ fn assert_all_lines_in_sender_order(received: &[String], sent: &[Vec<String>]) {
 }
 
 #[test]
-fn every_subscriber_gets_every_line_from_concurrent_senders_in_one_order() {
+fn every_subscriber_gets_every_line_from_concurrent_senders_in_one_order() -> Result<()> {
     let server = plain();
-    let subs = server.synced_subscribers(SUBSCRIBERS);
+    let subs = server.synced_subscribers(SUBSCRIBERS)?;
     let total = SENDERS * MESSAGES_PER_SENDER;
     let readers: Vec<_> = subs.into_iter().map(|sub| read_lines(sub, total)).collect();
     let senders: Vec<_> = (0..SENDERS).map(|s| send_all(&server, s)).collect();
     let sent: Vec<Vec<String>> = senders.into_iter().map(|h| h.join().unwrap()).collect();
 
-    let mut closer = server.request();
-    assert_eq!(closer.join("closer"), ok());
-    assert_eq!(closer.say("closer", END_MARKER), ok());
+    let mut closer = server.request()?;
+    assert_eq!(closer.join("closer")?, ok());
+    assert_eq!(closer.say("closer", END_MARKER)?, ok());
 
     let received: Vec<(Sub, Vec<String>)> =
         readers.into_iter().map(|h| h.join().unwrap()).collect();
@@ -106,70 +108,75 @@ fn every_subscriber_gets_every_line_from_concurrent_senders_in_one_order() {
     for (mut sub, lines) in received {
         assert!(lines == first, "two subscribers saw different sequences");
         // Nothing extra (a duplicate, a refused line) before the end marker.
-        assert_eq!(sub.next_json()["message"], END_MARKER);
+        assert_eq!(sub.next_json()?["message"], END_MARKER);
     }
+    Ok(())
 }
 
 #[test]
-fn every_subscriber_gets_the_same_bytes_as_were_sent() {
+fn every_subscriber_gets_the_same_bytes_as_were_sent() -> Result<()> {
     let server = plain();
-    let mut subs = server.synced_subscribers(SUBSCRIBERS);
-    let mut conn = server.request();
-    assert_eq!(conn.join("bob"), ok());
+    let mut subs = server.synced_subscribers(SUBSCRIBERS)?;
+    let mut conn = server.request()?;
+    assert_eq!(conn.join("bob")?, ok());
     let line = r#"{"type":"message","nick":"bob","message":"caf\u00e9 ☕ \"quoted\"","x":[1,2]}"#;
-    assert_eq!(conn.request(line), r#"{"response":"ok"}"#);
+    assert_eq!(conn.request(line)?, r#"{"response":"ok"}"#);
     for sub in &mut subs {
-        assert_eq!(sub.next_line(), line);
+        assert_eq!(sub.next_line()?, line);
     }
+    Ok(())
 }
 
 #[test]
-fn a_subscriber_that_disconnects_does_not_disturb_the_others() {
+fn a_subscriber_that_disconnects_does_not_disturb_the_others() -> Result<()> {
     let server = plain();
-    let mut subs = server.synced_subscribers(SUBSCRIBERS);
+    let mut subs = server.synced_subscribers(SUBSCRIBERS)?;
     drop(subs.remove(0));
-    let mut conn = server.request();
-    assert_eq!(conn.join("bob"), ok());
+    let mut conn = server.request()?;
+    assert_eq!(conn.join("bob")?, ok());
     for i in 0..MESSAGES_PER_SENDER {
-        assert_eq!(conn.say("bob", &format!("after the drop #{i}")), ok());
+        assert_eq!(conn.say("bob", &format!("after the drop #{i}"))?, ok());
     }
     for sub in &mut subs {
         for i in 0..MESSAGES_PER_SENDER {
-            assert_eq!(sub.next_json()["message"], format!("after the drop #{i}"));
+            assert_eq!(sub.next_json()?["message"], format!("after the drop #{i}"));
         }
     }
+    Ok(())
 }
 
 /// Clients that connect their broadcast port and join at once, many times
 /// over: a join that names its subscriber is answered only once the server
 /// has registered that connection, so the first message is never missed.
 #[test]
-fn a_join_naming_its_subscriber_never_misses_the_next_message() {
+fn a_join_naming_its_subscriber_never_misses_the_next_message() -> Result<()> {
     const ROUNDS: usize = 50;
     let server = plain();
     for round in 0..ROUNDS {
-        let mut sub = server.subscribe();
-        let mut conn = server.request();
+        let mut sub = server.subscribe()?;
+        let mut conn = server.request()?;
         let nick = format!("joiner-{round}");
         let join =
-            json!({"type": "join", "nick": nick, "subscriber": sub.local_addr().to_string()});
-        assert_eq!(conn.send_json(&join), ok());
-        assert_eq!(conn.say(&nick, "first words"), ok());
-        let first = sub.next_json();
+            json!({"type": "join", "nick": nick, "subscriber": sub.local_addr()?.to_string()});
+        assert_eq!(conn.send_json(&join)?, ok());
+        assert_eq!(conn.say(&nick, "first words")?, ok());
+        let first = sub.next_json()?;
         assert_eq!(
             (first["nick"].as_str(), first["message"].as_str()),
             (Some(&*nick), Some("first words"))
         );
     }
+    Ok(())
 }
 
 /// A client behind address translation names an address the server never
 /// sees: its join is still answered, after a bounded wait.
 #[test]
-fn a_join_naming_an_unknown_subscriber_is_still_answered() {
+fn a_join_naming_an_unknown_subscriber_is_still_answered() -> Result<()> {
     let server = plain();
-    let mut conn = server.request();
+    let mut conn = server.request()?;
     let join = json!({"type": "join", "nick": "far-away", "subscriber": "192.0.2.1:4000"});
-    assert_eq!(conn.send_json(&join), ok());
-    assert_eq!(conn.list(), vec!["far-away"]);
+    assert_eq!(conn.send_json(&join)?, ok());
+    assert_eq!(conn.list()?, vec!["far-away"]);
+    Ok(())
 }

@@ -8,9 +8,10 @@ use std::net::TcpListener;
 use std::process::Command;
 
 use anyhow::Result;
-use chat_lab::process::Process;
+use chat_lab::process::{PATIENCE, Process, run};
+use chat_lab::raw::ok;
 use chat_lab::stage::Server;
-use common::{PATIENCE, RawSockets, ok, plain, run};
+use common::plain;
 
 /// A message text with an ESC control character (an ANSI "clear screen").
 const ESCAPE_TEXT: &str = "look\u{1b}[2Jhere";
@@ -28,7 +29,7 @@ fn alice_and_bob(server: &Server) -> (Process, Process) {
 }
 
 fn nicks(server: &Server) -> Vec<String> {
-    server.request().list()
+    server.request().unwrap().list().unwrap()
 }
 
 /// A port that was free a moment ago: nothing listens on it.
@@ -57,7 +58,7 @@ fn assert_stopping_leaves_cleanly(stop: impl FnOnce(&mut Process) -> Result<()>)
 /// Runs `simple_client` with `args` and empty input; asserts it fails with
 /// one line on stderr containing `needle`, and nothing on stdout.
 fn assert_fails_with_one_line(args: &[String], needle: &str) {
-    let done = run(&bin!("simple_client"), args);
+    let done = run(&bin!("simple_client"), args).unwrap();
     assert!(!done.status.success());
     let stderr = &done.stderr;
     assert_eq!(stderr.lines().count(), 1, "stderr: {stderr:?}");
@@ -100,12 +101,13 @@ fn ctrl_c_leaves_the_chat_and_exits_zero() -> Result<()> {
 }
 
 #[test]
-fn a_taken_nick_is_a_one_line_error_and_a_failed_exit() {
+fn a_taken_nick_is_a_one_line_error_and_a_failed_exit() -> Result<()> {
     let server = plain();
-    assert_eq!(server.request().join("alice"), ok());
+    assert_eq!(server.request()?.join("alice")?, ok());
     let mut args = server.client_args();
     args.extend(["--nick".into(), "alice".into()]);
     assert_fails_with_one_line(&args, "'alice'");
+    Ok(())
 }
 
 #[test]
@@ -170,7 +172,7 @@ fn stdout_carries_only_broadcasts() -> Result<()> {
     bob.send_line("hey")?;
     alice.stdout.wait_for_line("bob : hey")?;
     alice.send_line("/dance")?;
-    assert_eq!(server.request().leave("alice"), ok());
+    assert_eq!(server.request()?.leave("alice")?, ok());
     alice.send_line("refused: alice was evicted")?;
     alice.close_stdin();
     alice.exit_status()?;
@@ -180,16 +182,17 @@ fn stdout_carries_only_broadcasts() -> Result<()> {
 }
 
 #[test]
-fn a_message_with_control_characters_prints_on_one_escaped_line() {
+fn a_message_with_control_characters_prints_on_one_escaped_line() -> Result<()> {
     let server = plain();
     let alice = client(&server, "alice");
-    let mut eve = server.request();
-    assert_eq!(eve.join("eve"), ok());
-    assert_eq!(eve.say("eve", "hi\nbob : send me your password"), ok());
-    assert_eq!(eve.say("eve", "the end"), ok());
+    let mut eve = server.request()?;
+    assert_eq!(eve.join("eve")?, ok());
+    assert_eq!(eve.say("eve", "hi\nbob : send me your password")?, ok());
+    assert_eq!(eve.say("eve", "the end")?, ok());
     let shown = [alice.stdout.next(PATIENCE), alice.stdout.next(PATIENCE)];
     let expected = ["eve : hi\\nbob : send me your password", "eve : the end"];
     assert_eq!(shown, expected.map(|l| Some(l.to_owned())));
+    Ok(())
 }
 
 #[test]

@@ -11,6 +11,7 @@ use chat::server::TrustModel;
 use chat::wire::Wire;
 use chat::{Layer, Named};
 use chat_lab::demo::{self, Cell, Column, Flags, Observed, Place, Row, TABLE, WIDTH};
+use chat_lab::prerequisite;
 use chat_lab::scratch::Scratch;
 use clap::Parser;
 
@@ -146,8 +147,7 @@ fn the_pickle_scene_pasted_into_a_shell_runs_the_payload_in_python() {
         &mut |line| story.push(line.to_owned()),
     );
     if let Observed::Skipped(why) = observed {
-        eprintln!("skipped: {why}");
-        return;
+        return prerequisite::skip(why);
     }
     let script = demo_commands::commands(&story).join("\n");
     let scratch = Scratch::under(Path::new(env!("CARGO_TARGET_TMPDIR")), "pasted").unwrap();

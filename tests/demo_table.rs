@@ -10,6 +10,7 @@ mod demo_commands;
 use chat::Named;
 use chat::wire::Wire;
 use chat_lab::demo::{self, Column, Observed, Place, Row, WIDTH};
+use chat_lab::prerequisite;
 
 /// Plays every cell of `row` on both wires.
 fn assert_row(row: Row) {
@@ -26,7 +27,7 @@ fn assert_cell_on(row: Row, place: Place, expected: demo::Outcome, wire: Wire) {
     let observed = demo::play(row, place, wire, &mut |line| story.push(line.to_owned()));
     let story_told = story.join("\n");
     if let Observed::Skipped(why) = &observed {
-        eprintln!("{row} against {place} skipped: {why}");
+        prerequisite::skip(&format!("{row} against {place} on {wire:?}: {why}"));
     } else {
         assert_eq!(
             observed,

@@ -13,7 +13,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chat::client::{BroadcastChannel, Endpoint, RequestChannel};
 use chat::layer::AeSealer;
@@ -23,12 +22,10 @@ use chat::server::ae_server;
 use chat::server::{BaseServer, ServerConfig, ServerHandle, TrustModel};
 use chat::wire::{MessageBody, Nick, Request, Response};
 use chat_lab::flood::{self, FloodConfig};
-use chat_lab::process::{Binaries, Lines, Process, ServerProcess};
+use chat_lab::process::{Binaries, Lines, PATIENCE, Process, ServerProcess};
 
 /// The chat's shared password in these tests.
 const PASSWORD: &str = "correct-horse-battery-staple-7";
-/// How long to wait for something that should happen.
-const PATIENCE: Duration = Duration::from_secs(30);
 /// Iterations of the salt flood, as the review ran it.
 const FLOOD_ITERATIONS: u32 = 600_000;
 /// Junk frames in the flood tests: at 600,000 iterations each would cost a
@@ -66,38 +63,30 @@ fn client(name: &str, endpoint: &Endpoint, nick: &str, extra: &[&str]) -> Proces
     let mut args = ports(endpoint);
     args.extend(["--nick", nick].map(String::from));
     args.extend(extra.iter().map(|s| s.to_string()));
-    let client = Process::spawn(
-        &binaries().path(name),
-        &args,
-        &[("CHAT_PASSWORD", PASSWORD)],
-    )
-    .expect("the client starts");
-    joined(&client);
-    client
+    let password = [("CHAT_PASSWORD", PASSWORD)];
+    Process::chat_client_with(&binaries().path(name), &args, &password).expect("the client joins")
 }
 
 fn joined(client: &Process) {
     client
         .stderr
-        .find(PATIENCE, |l| l.starts_with("joined as "))
+        .wait_for("announcing the join", |l| l.starts_with("joined as "))
         .expect("the client joined");
 }
 
 fn next_line(lines: &Lines) -> String {
-    lines.next(PATIENCE).expect("a line in time")
+    lines.wait_next("in time").expect("a line in time")
 }
 
 fn wait_for_line(lines: &Lines, wanted: &str) {
-    lines
-        .find(PATIENCE, |l| l == wanted)
-        .unwrap_or_else(|| panic!("no line {wanted:?}"));
+    lines.wait_for_line(wanted).expect("the line in time");
 }
 
 /// The first `[warning]` line of a client's stderr.
 fn first_warning(client: &Process) -> String {
     client
         .stderr
-        .find(PATIENCE, |l| l.starts_with("[warning]"))
+        .wait_for("of warning", |l| l.starts_with("[warning]"))
         .expect("a warning in time")
 }
 
@@ -203,6 +192,28 @@ fn under_the_hkdf_scheme_every_junk_frame_is_checked_and_the_honest_message_show
         (0, FLOOD_JUNK),
         "{report:?}"
     );
+}
+
+/// The flood's counts are the receiver's verdicts, counted by kind: every
+/// junk frame of a small flood is in one of them (refused over budget,
+/// found forged, or dropped unread), so a reworded message cannot zero
+/// them. A thousand iterations keep it quick.
+#[test]
+fn every_junk_frame_of_a_small_flood_is_counted_from_the_receivers_verdicts() {
+    const JUNK: usize = 200;
+    let mut config = FloodConfig::new(Kdf::Lab, 1_000, JUNK);
+    config.flood.session_salt = true;
+    config.binaries = binaries();
+    let report = flood::run(&config).expect("the flood is played");
+    assert_eq!(report.junk_broadcast, JUNK, "{report:?}");
+    assert!(report.shown, "{report:?}");
+    assert!(!report.disconnected, "{report:?}");
+    assert_eq!(
+        report.junk_over_budget + report.junk_unverified + report.shed,
+        JUNK,
+        "{report:?}"
+    );
+    assert!(report.junk_unverified > 0, "{report:?}");
 }
 
 // --- 2. Replay into another room ------------------------------------------

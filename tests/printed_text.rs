@@ -5,11 +5,73 @@
 //! passes for another. The peer is a fake server played by the test, as a
 //! rogue server would: it sends whatever it likes.
 
-mod hostile;
+mod common;
 
-use chat_lab::process::Process;
-use hostile::{FakeServer, PATIENCE, endpoint_args, next_line};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+
+use anyhow::Result;
+use chat::client::Endpoint;
+use chat_lab::process::{PATIENCE, Process, endpoint_args};
+use chat_lab::raw::Conn;
 use serde_json::json;
+
+/// Two listening ports that nothing serves: the test plays the server by
+/// hand, as a rogue server would, sending whatever it likes.
+struct FakeServer {
+    requests: TcpListener,
+    broadcasts: TcpListener,
+}
+
+impl FakeServer {
+    fn bind() -> Result<Self> {
+        Ok(Self {
+            requests: TcpListener::bind("127.0.0.1:0")?,
+            broadcasts: TcpListener::bind("127.0.0.1:0")?,
+        })
+    }
+
+    /// `--host H --port P --broadcast-port B`, for the tools.
+    fn client_args(&self) -> Result<Vec<String>> {
+        let endpoint = Endpoint::of(self.requests.local_addr()?, self.broadcasts.local_addr()?);
+        Ok(endpoint_args(&endpoint))
+    }
+
+    fn accept_request(&self) -> Result<Conn> {
+        Conn::from_stream(self.requests.accept()?.0)
+    }
+
+    fn accept_broadcast(&self) -> Result<Conn> {
+        Conn::from_stream(self.broadcasts.accept()?.0)
+    }
+
+    /// Answers every line on every request connection with `answer`, on
+    /// threads of its own, for tools that open several connections.
+    fn answer_every_request_with(self, answer: String) {
+        thread::spawn(move || {
+            for stream in self.requests.incoming() {
+                let Ok(stream) = stream else { return };
+                let answer = answer.clone();
+                thread::spawn(move || answer_each_line(stream, &answer));
+            }
+        });
+    }
+}
+
+fn answer_each_line(stream: TcpStream, answer: &str) {
+    let mut reader = BufReader::new(&stream);
+    let mut line = Vec::new();
+    while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+        line.clear();
+        if (&stream)
+            .write_all(format!("{answer}\n").as_bytes())
+            .is_err()
+        {
+            return;
+        }
+    }
+}
 
 /// Every character that reorders or hides text on a terminal, or breaks a
 /// line: bidirectional embeddings, overrides, isolates and marks,
@@ -63,27 +125,27 @@ fn padded_shown() -> String {
 }
 
 #[test]
-fn the_chat_client_escapes_peer_text_and_quotes_what_is_no_nick() {
-    let fake = FakeServer::bind();
-    let mut args = endpoint_args(fake.ports());
+fn the_chat_client_escapes_peer_text_and_quotes_what_is_no_nick() -> Result<()> {
+    let fake = FakeServer::bind()?;
+    let mut args = fake.client_args()?;
     args.extend(["--nick", "bob"].map(String::from));
-    let mut client = Process::spawn(&exe!("simple_client"), &args, &[]).unwrap();
-    let mut broadcast = fake.accept_broadcast();
-    let mut requests = fake.accept_request();
-    let join = requests.line().expect("no join");
+    let mut client = Process::spawn(&bin!("simple_client"), &args, &[])?;
+    let mut broadcast = fake.accept_broadcast()?;
+    let mut requests = fake.accept_request()?;
+    let join = requests.read_line()?.expect("no join");
     assert!(join.contains(r#""type":"join""#), "{join}");
-    requests.send(b"{\"response\":\"ok\"}\n");
+    requests.send_raw(b"{\"response\":\"ok\"}\n")?;
     client
         .stderr
         .find(PATIENCE, |l| l.starts_with("joined as"))
         .unwrap();
 
-    broadcast.send(message("mallory", &hostile_text()).as_bytes());
-    broadcast.send(message(&padded_nick(), "hi").as_bytes());
-    broadcast.send(message("\u{202e}ecila", "hi").as_bytes());
-    let accepted = next_line(&client.stdout, "for mallory's message");
-    let padded = next_line(&client.stdout, "for the padded nick");
-    let reversed = next_line(&client.stdout, "for the reversed nick");
+    broadcast.send_raw(message("mallory", &hostile_text()).as_bytes())?;
+    broadcast.send_raw(message(&padded_nick(), "hi").as_bytes())?;
+    broadcast.send_raw(message("\u{202e}ecila", "hi").as_bytes())?;
+    let accepted = client.stdout.wait_next("for mallory's message")?;
+    let padded = client.stdout.wait_next("for the padded nick")?;
+    let reversed = client.stdout.wait_next("for the reversed nick")?;
     assert_eq!(accepted, format!("mallory : {}", escaped_text()));
     let chars = padded_nick().chars().count();
     let why = format!("nick has {chars} characters");
@@ -96,76 +158,80 @@ fn the_chat_client_escapes_peer_text_and_quotes_what_is_no_nick() {
         "{reversed}"
     );
 
-    client.send_line("/list").unwrap();
-    assert!(requests.line().unwrap().contains(r#""type":"list""#));
+    client.send_line("/list")?;
+    assert!(requests.read_line()?.unwrap().contains(r#""type":"list""#));
     let list = json!({"response": ["bob", "\u{2067}eve", hostile_text()], "more": 3});
-    requests.send(format!("{list}\n").as_bytes());
-    let shown = next_line(&client.stdout, "answering /list");
+    requests.send_raw(format!("{list}\n").as_bytes())?;
+    let shown = client.stdout.wait_next("answering /list")?;
     assert!(
         shown.starts_with("joined (3, 3 more not shown): bob, \"\\u{2067}eve\", \"a\\u{202a}b"),
         "{shown}"
     );
 
-    client.send_line("hello").unwrap();
-    requests.line().expect("no message");
+    client.send_line("hello")?;
+    requests.read_line()?.expect("no message");
     let refusal = json!({"response": "ko", "error": hostile_text()});
-    requests.send(format!("{refusal}\n").as_bytes());
+    requests.send_raw(format!("{refusal}\n").as_bytes())?;
     let said = client
         .stderr
         .find(PATIENCE, |l| l.starts_with("message refused"))
         .unwrap();
     assert!(said.starts_with("message refused: a\\u{202a}b"), "{said}");
     assert_all_escaped("simple_client", &[accepted, padded, reversed, shown, said]);
+    Ok(())
 }
 
 #[test]
-fn big_brother_escapes_what_it_overhears() {
-    let fake = FakeServer::bind();
-    let args = endpoint_args(fake.ports());
-    let spy = Process::spawn(&exe!("simple_bigbrother"), &args, &[("RUST_LOG", "warn")]).unwrap();
-    let mut broadcast = fake.accept_broadcast();
-    broadcast.send(message("mallory", &hostile_text()).as_bytes());
-    broadcast.send(message(&padded_nick(), "hi").as_bytes());
-    let heard = next_line(&spy.stdout, "for mallory's message");
-    let padded = next_line(&spy.stdout, "for the padded nick");
+fn big_brother_escapes_what_it_overhears() -> Result<()> {
+    let fake = FakeServer::bind()?;
+    let args = fake.client_args()?;
+    let spy = Process::spawn(&bin!("simple_bigbrother"), &args, &[("RUST_LOG", "warn")])?;
+    let mut broadcast = fake.accept_broadcast()?;
+    broadcast.send_raw(message("mallory", &hostile_text()).as_bytes())?;
+    broadcast.send_raw(message(&padded_nick(), "hi").as_bytes())?;
+    let heard = spy.stdout.wait_next("for mallory's message")?;
+    let padded = spy.stdout.wait_next("for the padded nick")?;
     assert_eq!(heard, format!("mallory : {}", escaped_text()));
     assert_eq!(padded, format!("{} : hi", padded_shown()));
     assert_all_escaped("simple_bigbrother", &[heard, padded]);
+    Ok(())
 }
 
 #[test]
-fn simple_dos_escapes_what_the_server_answers() {
-    let fake = FakeServer::bind();
-    let mut args = endpoint_args(fake.ports());
+fn simple_dos_escapes_what_the_server_answers() -> Result<()> {
+    let fake = FakeServer::bind()?;
+    let mut args = fake.client_args()?;
     args.extend(["--evict", "bob"].map(String::from));
-    let dos = Process::spawn(&exe!("simple_dos"), &args, &[]).unwrap();
-    let mut requests = fake.accept_request();
-    requests.line().expect("no leave");
+    let dos = Process::spawn(&bin!("simple_dos"), &args, &[])?;
+    let mut requests = fake.accept_request()?;
+    requests.read_line()?.expect("no leave");
     let refusal = json!({"response": "ko", "error": hostile_text()});
-    requests.send(format!("{refusal}\n").as_bytes());
-    let report = next_line(&dos.stdout, "reporting the answer");
+    requests.send_raw(format!("{refusal}\n").as_bytes())?;
+    let report = dos.stdout.wait_next("reporting the answer")?;
     assert_eq!(
         report,
         format!("evict 'bob': server answered ko: {}", escaped_text())
     );
     assert_all_escaped("simple_dos", &[report]);
+    Ok(())
 }
 
 #[test]
-fn simple_exploit_escapes_what_the_server_answers() {
-    let fake = FakeServer::bind();
-    let args = endpoint_args(fake.ports());
+fn simple_exploit_escapes_what_the_server_answers() -> Result<()> {
+    let fake = FakeServer::bind()?;
+    let args = fake.client_args()?;
     let refusal = json!({"response": "ko", "error": hostile_text()}).to_string();
     fake.answer_every_request_with(refusal);
-    let mut exploit = Process::spawn(&exe!("simple_exploit"), &args, &[]).unwrap();
+    let mut exploit = Process::spawn(&bin!("simple_exploit"), &args, &[])?;
     exploit
         .wait(PATIENCE)
         .expect("simple_exploit did not finish");
-    let report: Vec<String> = std::iter::from_fn(|| exploit.stdout.next(PATIENCE / 20)).collect();
+    let report = exploit.stdout.until_closed()?;
     let answers: Vec<&String> = report
         .iter()
         .filter(|l| l.contains("a\\u{202e}b"))
         .collect();
     assert!(answers.len() > 2, "the answers are not shown: {report:#?}");
     assert_all_escaped("simple_exploit", &report);
+    Ok(())
 }

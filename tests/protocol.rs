@@ -4,8 +4,10 @@
 
 mod common;
 
+use anyhow::Result;
+use chat_lab::raw::{Conn, Sub, ok};
 use chat_lab::stage::Server;
-use common::{Conn, RawSockets, Sub, assert_ko, assert_no_server_panic, ok, plain};
+use common::{assert_ko, assert_no_server_panic, plain};
 use serde_json::{Value, json};
 
 /// The exact line of a `{"response":"ok"}` answer.
@@ -55,105 +57,114 @@ fn nick_of_multibyte_chars(chars: usize) -> String {
 
 fn server_with_subscriber() -> (Server, Sub) {
     let server = plain();
-    let sub = server.synced_subscriber();
+    let sub = server.synced_subscriber().unwrap();
     (server, sub)
 }
 
 // ---- Section 2, row by row -------------------------------------------------
 
 #[test]
-fn join_answers_ok_and_the_nick_is_listed() {
+fn join_answers_ok_and_the_nick_is_listed() -> Result<()> {
     let server = plain();
-    let mut conn = server.request();
-    assert_eq!(conn.request(r#"{"type":"join","nick":"bob"}"#), OK_LINE);
-    assert_eq!(conn.list(), ["bob"]);
+    let mut conn = server.request()?;
+    assert_eq!(conn.request(r#"{"type":"join","nick":"bob"}"#)?, OK_LINE);
+    assert_eq!(conn.list()?, ["bob"]);
+    Ok(())
 }
 
 #[test]
-fn a_second_join_of_a_joined_nick_is_ko_and_names_the_nick() {
+fn a_second_join_of_a_joined_nick_is_ko_and_names_the_nick() -> Result<()> {
     let server = plain();
-    assert_eq!(server.request().join("bob"), ok());
-    let mut other = server.request();
-    assert_ko(&other.join("bob"), "'bob'");
-    assert_eq!(other.list(), ["bob"]);
+    assert_eq!(server.request()?.join("bob")?, ok());
+    let mut other = server.request()?;
+    assert_ko(&other.join("bob")?, "'bob'");
+    assert_eq!(other.list()?, ["bob"]);
+    Ok(())
 }
 
 #[test]
-fn leave_answers_ok_and_the_nick_is_no_longer_listed() {
+fn leave_answers_ok_and_the_nick_is_no_longer_listed() -> Result<()> {
     let server = plain();
-    let mut conn = server.request();
-    assert_eq!(conn.join("bob"), ok());
-    assert_eq!(conn.request(r#"{"type":"leave","nick":"bob"}"#), OK_LINE);
-    assert!(conn.list().is_empty());
+    let mut conn = server.request()?;
+    assert_eq!(conn.join("bob")?, ok());
+    assert_eq!(conn.request(r#"{"type":"leave","nick":"bob"}"#)?, OK_LINE);
+    assert!(conn.list()?.is_empty());
+    Ok(())
 }
 
 #[test]
-fn a_second_leave_is_ko() {
+fn a_second_leave_is_ko() -> Result<()> {
     let server = plain();
-    let mut conn = server.request();
-    assert_eq!(conn.join("bob"), ok());
-    assert_eq!(conn.leave("bob"), ok());
-    assert_ko(&conn.leave("bob"), "bob");
+    let mut conn = server.request()?;
+    assert_eq!(conn.join("bob")?, ok());
+    assert_eq!(conn.leave("bob")?, ok());
+    assert_ko(&conn.leave("bob")?, "bob");
+    Ok(())
 }
 
 #[test]
-fn a_message_from_a_joined_nick_is_ok_and_broadcast_as_sent() {
+fn a_message_from_a_joined_nick_is_ok_and_broadcast_as_sent() -> Result<()> {
     let (server, mut sub) = server_with_subscriber();
-    let mut conn = server.request();
-    assert_eq!(conn.join("bob"), ok());
+    let mut conn = server.request()?;
+    assert_eq!(conn.join("bob")?, ok());
     let line = message_line("bob", "hello, world");
-    assert_eq!(conn.request(&line), OK_LINE);
-    assert_eq!(sub.next_line(), line);
+    assert_eq!(conn.request(&line)?, OK_LINE);
+    assert_eq!(sub.next_line()?, line);
+    Ok(())
 }
 
 /// The refused frame is not broadcast: the subscriber's next line is a
 /// message accepted after it.
 #[test]
-fn a_message_from_an_unknown_nick_is_ko_and_not_broadcast() {
+fn a_message_from_an_unknown_nick_is_ko_and_not_broadcast() -> Result<()> {
     let (server, mut sub) = server_with_subscriber();
-    let mut conn = server.request();
-    assert_ko(&conn.say("ghost", "boo"), "ghost");
-    assert_eq!(conn.join("bob"), ok());
+    let mut conn = server.request()?;
+    assert_ko(&conn.say("ghost", "boo")?, "ghost");
+    assert_eq!(conn.join("bob")?, ok());
     let later = message_line("bob", "after the ghost");
-    assert_eq!(conn.request(&later), OK_LINE);
-    assert_eq!(sub.next_line(), later);
+    assert_eq!(conn.request(&later)?, OK_LINE);
+    assert_eq!(sub.next_line()?, later);
+    Ok(())
 }
 
 #[test]
-fn a_message_from_a_nick_that_left_is_ko_and_not_broadcast() {
+fn a_message_from_a_nick_that_left_is_ko_and_not_broadcast() -> Result<()> {
     let (server, mut sub) = server_with_subscriber();
-    let mut conn = server.request();
-    assert_eq!(conn.join("bob"), ok());
-    assert_eq!(conn.leave("bob"), ok());
-    assert_ko(&conn.say("bob", "still here?"), "bob");
-    assert_eq!(conn.join("carol"), ok());
+    let mut conn = server.request()?;
+    assert_eq!(conn.join("bob")?, ok());
+    assert_eq!(conn.leave("bob")?, ok());
+    assert_ko(&conn.say("bob", "still here?")?, "bob");
+    assert_eq!(conn.join("carol")?, ok());
     let later = message_line("carol", "after bob left");
-    assert_eq!(conn.request(&later), OK_LINE);
-    assert_eq!(sub.next_line(), later);
+    assert_eq!(conn.request(&later)?, OK_LINE);
+    assert_eq!(sub.next_line()?, later);
+    Ok(())
 }
 
 #[test]
-fn list_gives_the_nicks_in_join_order() {
+fn list_gives_the_nicks_in_join_order() -> Result<()> {
     let server = plain();
-    let mut conn = server.request();
-    assert!(conn.list().is_empty());
+    let mut conn = server.request()?;
+    assert!(conn.list()?.is_empty());
     for nick in ["zoe", "adam", "mia", "bob"] {
-        assert_eq!(conn.join(nick), ok());
+        assert_eq!(conn.join(nick)?, ok());
     }
-    assert_eq!(conn.list(), ["zoe", "adam", "mia", "bob"]);
-    assert_eq!(conn.leave("adam"), ok());
-    assert_eq!(conn.join("adam"), ok());
-    assert_eq!(conn.list(), ["zoe", "mia", "bob", "adam"]);
+    assert_eq!(conn.list()?, ["zoe", "adam", "mia", "bob"]);
+    assert_eq!(conn.leave("adam")?, ok());
+    assert_eq!(conn.join("adam")?, ok());
+    assert_eq!(conn.list()?, ["zoe", "mia", "bob", "adam"]);
+    Ok(())
 }
 
 #[test]
-fn a_message_with_extra_fields_is_relayed_byte_for_byte() {
+fn a_message_with_extra_fields_is_relayed_byte_for_byte() -> Result<()> {
     let (server, mut sub) = server_with_subscriber();
-    let mut conn = server.request();
-    assert_eq!(conn.join("bob"), ok());
+    let mut conn = server.request()?;
+    assert_eq!(conn.join("bob")?, ok());
     let line = r#"{"zeta":[1,{"b":2,"a":1}], "nick" : "bob","type":"message","message":"hi","alpha":null,"n":1.50}"#;
-    assert_eq!(conn.request(line), OK_LINE);
-    assert_eq!(sub.next_line(), line);
+    assert_eq!(conn.request(line)?, OK_LINE);
+    assert_eq!(sub.next_line()?, line);
+    Ok(())
 }
 
 // ---- Bad input -----------------------------------------------------------------
@@ -173,10 +184,10 @@ struct BadInputBench {
 impl BadInputBench {
     fn new() -> Self {
         let (server, sub) = server_with_subscriber();
-        let mut good = server.request();
-        assert_eq!(good.join(GOOD), ok());
-        let mut bad = server.request();
-        assert_eq!(bad.join(BAD), ok());
+        let mut good = server.request().unwrap();
+        assert_eq!(good.join(GOOD).unwrap(), ok());
+        let mut bad = server.request().unwrap();
+        assert_eq!(bad.join(BAD).unwrap(), ok());
         Self {
             _server: server,
             good,
@@ -189,16 +200,17 @@ impl BadInputBench {
     /// Sends `line` (a `\n` is added) on the misbehaving connection and
     /// expects one `ko` line whose error contains `needle`.
     fn refuses(&mut self, line: impl AsRef<[u8]>, needle: &str) {
-        self.bad.send_raw(line.as_ref());
-        self.bad.send_raw(b"\n");
+        self.bad.send_raw(line.as_ref()).unwrap();
+        self.bad.send_raw(b"\n").unwrap();
         let response = self
             .bad
             .read_line()
+            .unwrap()
             .expect("connection closed instead of ko");
         assert_ko(&parse(&response), needle);
         // A list answer next proves the connection is open and that the bad
         // line got exactly one response line.
-        assert_eq!(self.bad.list(), [GOOD, BAD]);
+        assert_eq!(self.bad.list().unwrap(), [GOOD, BAD]);
         self.good_is_served();
     }
 
@@ -207,8 +219,8 @@ impl BadInputBench {
     fn good_is_served(&mut self) {
         self.rounds += 1;
         let line = message_line(GOOD, &format!("still served ({})", self.rounds));
-        assert_eq!(self.good.request(&line), OK_LINE);
-        assert_eq!(self.sub.next_line(), line);
+        assert_eq!(self.good.request(&line).unwrap(), OK_LINE);
+        assert_eq!(self.sub.next_line().unwrap(), line);
     }
 }
 
@@ -262,6 +274,25 @@ fn refuses_missing_fields() {
     );
 }
 
+/// A key given twice, however it is spelled and however deep: refused, and
+/// not relayed (the next broadcast is the well-behaved client's).
+#[test]
+fn refuses_a_key_given_twice_at_any_depth() {
+    let mut bench = BadInputBench::new();
+    bench.refuses(
+        r#"{"type":"message","nick":"mallory","message":{"salt":"a","token":"b","s\u0061lt":"c"}}"#,
+        r#"duplicate key "salt""#,
+    );
+    bench.refuses(
+        r#"{"type":"message","nick":"mallory","message":"hi","x":{"y":[{"z":1,"z":2}]}}"#,
+        r#"duplicate key "z""#,
+    );
+    bench.refuses(
+        r#"{"type":"message","nick":"mallory","message":"hi","message":"bye"}"#,
+        r#"duplicate key "message""#,
+    );
+}
+
 #[test]
 fn refuses_a_nick_that_is_not_a_string() {
     let mut bench = BadInputBench::new();
@@ -296,19 +327,20 @@ fn refuses_a_nick_of_65_characters() {
 }
 
 #[test]
-fn accepts_a_nick_of_64_multibyte_characters() {
+fn accepts_a_nick_of_64_multibyte_characters() -> Result<()> {
     let (server, mut sub) = server_with_subscriber();
-    let mut conn = server.request();
+    let mut conn = server.request()?;
     let nick = nick_of_multibyte_chars(MAX_NICK_CHARS);
     assert!(
         nick.len() > 2 * MAX_NICK_CHARS,
         "{nick} is not multi-byte enough"
     );
-    assert_eq!(conn.join(&nick), ok());
-    assert_eq!(conn.list(), std::slice::from_ref(&nick));
+    assert_eq!(conn.join(&nick)?, ok());
+    assert_eq!(conn.list()?, std::slice::from_ref(&nick));
     let line = message_line(&nick, "long name, short message");
-    assert_eq!(conn.request(&line), OK_LINE);
-    assert_eq!(sub.next_line(), line);
+    assert_eq!(conn.request(&line)?, OK_LINE);
+    assert_eq!(sub.next_line()?, line);
+    Ok(())
 }
 
 #[test]
@@ -341,31 +373,33 @@ fn refuses_deep_nesting_inside_the_message() {
 }
 
 #[test]
-fn a_line_over_64_kib_gets_one_ko_then_the_connection_is_closed() {
+fn a_line_over_64_kib_gets_one_ko_then_the_connection_is_closed() -> Result<()> {
     let mut bench = BadInputBench::new();
     let line = message_line_of_len(BAD, MAX_LINE + 1);
-    bench.bad.send_raw(format!("{line}\n").as_bytes());
+    bench.bad.send_raw(format!("{line}\n").as_bytes())?;
     let response = bench
         .bad
-        .read_line()
+        .read_line()?
         .expect("connection closed without a ko line");
     assert_ko(&parse(&response), "longer than");
     assert_eq!(
-        bench.bad.read_line(),
+        bench.bad.read_line()?,
         None,
         "the connection should be closed"
     );
     bench.good_is_served();
-    assert_eq!(bench.good.list(), [GOOD, BAD]);
+    assert_eq!(bench.good.list()?, [GOOD, BAD]);
+    Ok(())
 }
 
 #[test]
-fn a_line_of_exactly_64_kib_is_accepted_and_broadcast() {
+fn a_line_of_exactly_64_kib_is_accepted_and_broadcast() -> Result<()> {
     let mut bench = BadInputBench::new();
     let line = message_line_of_len(BAD, MAX_LINE);
-    assert_eq!(bench.bad.request(&line), OK_LINE);
-    assert_eq!(bench.sub.next_line(), line);
+    assert_eq!(bench.bad.request(&line)?, OK_LINE);
+    assert_eq!(bench.sub.next_line()?, line);
     bench.good_is_served();
+    Ok(())
 }
 
 /// Every kind of bad line, one after another on the same connection, while

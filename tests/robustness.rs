@@ -9,6 +9,7 @@
 mod common;
 mod robust;
 
+use anyhow::Result;
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -18,12 +19,12 @@ use std::time::Duration;
 
 use chat::server::TrustModel;
 use chat::wire::MAX_LINE;
-use chat_lab::process::{self, ServerProcess};
+use chat_lab::process::{self, PATIENCE, ServerProcess, wait_until};
+use chat_lab::raw::{Conn, Next, Sub, await_subscribed, drain_until_closed, is_sync, ok};
 use chat_lab::stage::Server;
-use common::{Conn, PATIENCE, RawSockets, assert_ko, guarded, ok, plain, plain_capped, wait_until};
+use common::{assert_ko, guarded, plain, plain_capped};
 use robust::{
-    KO_START, LineConn, Next, admitted_request, admitted_subscriber, answers_list,
-    assert_refused_over_cap, await_subscribed, drain_until_closed, is_sync,
+    KO_START, admitted_request, admitted_subscriber, answers_list, assert_refused_over_cap,
 };
 
 /// Messages sent past the stalled subscriber.
@@ -59,14 +60,14 @@ fn rss_kib(server: &ServerProcess) -> u64 {
 
 /// The server's memory is what is measured: it runs in a process of its own.
 #[test]
-fn a_stalled_subscriber_is_disconnected_while_a_reader_gets_all_20000_messages() {
+fn a_stalled_subscriber_is_disconnected_while_a_reader_gets_all_20000_messages() -> Result<()> {
     let server = server_process();
     // Connected first, so registered before the reader (one accept thread).
     let stalled = TcpStream::connect(server.broadcast_addr()).unwrap();
-    let mut reader = LineConn::connect(server.broadcast_addr());
-    let mut sender = Conn::connect(server.request_addr());
-    assert_eq!(sender.join("sender"), ok());
-    await_subscribed(&mut sender, "sender", &mut reader);
+    let mut reader = Sub::connect(server.broadcast_addr())?;
+    let mut sender = Conn::connect(server.request_addr())?;
+    assert_eq!(sender.join("sender")?, ok());
+    await_subscribed(&mut sender, "sender", &mut reader)?;
     let rss_before = rss_kib(&server);
 
     let received = Arc::new(AtomicUsize::new(0));
@@ -80,8 +81,9 @@ fn a_stalled_subscriber_is_disconnected_while_a_reader_gets_all_20000_messages()
         growth < MAX_RSS_GROWTH_KIB,
         "server memory grew by {growth} KiB"
     );
-    check_stalled_stream(&drain_until_closed(&stalled));
-    assert_eq!(sender.list(), vec!["sender"]);
+    check_stalled_stream(&drain_until_closed(&stalled)?);
+    assert_eq!(sender.list()?, vec!["sender"]);
+    Ok(())
 }
 
 /// Sends [`MESSAGES`] numbered messages, each after the previous `ok`,
@@ -89,14 +91,18 @@ fn a_stalled_subscriber_is_disconnected_while_a_reader_gets_all_20000_messages()
 fn send_numbered(sender: &mut Conn, received: &AtomicUsize) {
     for seq in 0..MESSAGES {
         wait_until("the reader keeps up", || {
-            seq - received.load(Ordering::Acquire) < READER_WINDOW
-        });
-        assert_eq!(sender.request(&numbered_line(seq)), r#"{"response":"ok"}"#);
+            Ok(seq - received.load(Ordering::Acquire) < READER_WINDOW)
+        })
+        .unwrap();
+        assert_eq!(
+            sender.request(&numbered_line(seq)).unwrap(),
+            r#"{"response":"ok"}"#
+        );
     }
 }
 
 /// Checks that every numbered message arrives, in order, unchanged.
-fn read_numbered(mut reader: LineConn, received: &AtomicUsize) {
+fn read_numbered(mut reader: Sub, received: &AtomicUsize) {
     for seq in 0..MESSAGES {
         match reader.next(PATIENCE) {
             Next::Line(line) if line == numbered_line(seq) => {}
@@ -144,55 +150,56 @@ const HALF_OF_THOUSAND: usize = 500;
 /// The server runs in a process of its own, so that neither side needs
 /// more than 1,000 descriptors (a common limit is 1,024 per process).
 #[test]
-fn one_message_reaches_500_subscribers_among_1000_open_connections() {
+fn one_message_reaches_500_subscribers_among_1000_open_connections() -> Result<()> {
     let server = server_process();
-    let mut subs: Vec<LineConn> = (0..HALF_OF_THOUSAND)
-        .map(|_| LineConn::connect(server.broadcast_addr()))
+    let mut subs: Vec<Sub> = (0..HALF_OF_THOUSAND)
+        .map(|_| Sub::connect(server.broadcast_addr()).unwrap())
         .collect();
     let mut senders: Vec<Conn> = (0..HALF_OF_THOUSAND)
         .map(|i| {
-            let mut conn = Conn::connect(server.request_addr());
-            assert_eq!(conn.join(&format!("n{i}")), ok());
+            let mut conn = Conn::connect(server.request_addr()).unwrap();
+            assert_eq!(conn.join(&format!("n{i}")).unwrap(), ok());
             conn
         })
         .collect();
     // The last subscriber registered means every earlier one did.
-    await_subscribed(&mut senders[0], "n0", subs.last_mut().unwrap());
+    await_subscribed(&mut senders[0], "n0", subs.last_mut().unwrap())?;
 
     let last = HALF_OF_THOUSAND - 1;
-    assert_eq!(senders[last].say(&format!("n{last}"), "hello, all"), ok());
+    assert_eq!(senders[last].say(&format!("n{last}"), "hello, all")?, ok());
     for sub in &mut subs {
-        let frame = sub.next_message();
+        let frame = sub.next_message()?;
         assert_eq!(
             (frame["nick"].as_str(), frame["message"].as_str()),
             (Some("n499"), Some("hello, all"))
         );
     }
-    assert_eq!(senders[0].list().len(), HALF_OF_THOUSAND);
+    assert_eq!(senders[0].list()?.len(), HALF_OF_THOUSAND);
+    Ok(())
 }
 
 #[test]
-fn the_connection_over_the_cap_gets_one_ko_line_and_a_freed_slot_is_reused() {
+fn the_connection_over_the_cap_gets_one_ko_line_and_a_freed_slot_is_reused() -> Result<()> {
     let server = plain_capped(4, TrustModel::Open);
-    let mut alice = server.request();
-    let mut bob = server.request();
-    assert_eq!(alice.join("alice"), ok());
-    assert_eq!(bob.join("bob"), ok());
-    let mut first = LineConn::connect(server.broadcast_addr());
-    let mut second = LineConn::connect(server.broadcast_addr());
+    let mut alice = server.request()?;
+    let mut bob = server.request()?;
+    assert_eq!(alice.join("alice")?, ok());
+    assert_eq!(bob.join("bob")?, ok());
+    let mut first = Sub::connect(server.broadcast_addr())?;
+    let mut second = Sub::connect(server.broadcast_addr())?;
     for sub in [&first, &second] {
-        server.wait_for_subscriber(sub.local_addr()).unwrap();
+        server.wait_for_subscriber(sub.local_addr()?).unwrap();
     }
 
     for addr in [server.request_addr(), server.broadcast_addr()] {
         let extra = TcpStream::connect(addr).unwrap();
-        assert_refused_over_cap(&drain_until_closed(&extra));
+        assert_refused_over_cap(&drain_until_closed(&extra)?);
     }
 
-    assert_eq!(alice.list(), vec!["alice", "bob"]);
-    assert_eq!(bob.say("bob", "still served"), ok());
+    assert_eq!(alice.list()?, vec!["alice", "bob"]);
+    assert_eq!(bob.say("bob", "still served")?, ok());
     for sub in [&mut first, &mut second] {
-        assert_eq!(sub.next_message()["message"], "still served");
+        assert_eq!(sub.next_message()?["message"], "still served");
     }
 
     drop(first);
@@ -200,9 +207,10 @@ fn the_connection_over_the_cap_gets_one_ko_line_and_a_freed_slot_is_reused() {
     assert!(answers_list(&newcomer));
     drop(bob);
     let mut late = admitted_subscriber(server.broadcast_addr(), &mut alice, "alice");
-    assert_eq!(alice.say("alice", "welcome"), ok());
-    assert_eq!(late.next_message()["message"], "welcome");
-    assert_eq!(second.next_message()["message"], "welcome");
+    assert_eq!(alice.say("alice", "welcome")?, ok());
+    assert_eq!(late.next_message()?["message"], "welcome");
+    assert_eq!(second.next_message()?["message"], "welcome");
+    Ok(())
 }
 
 /// Connections of the partial-line test that close in the middle of a line.
@@ -214,13 +222,13 @@ const STALLED: usize = 10;
 /// A connection's slot under the cap is held by its thread until that
 /// thread ends, so counting slots counts the server's connection threads.
 #[test]
-fn connections_closed_or_stalled_in_the_middle_of_a_line_change_nothing() {
+fn connections_closed_or_stalled_in_the_middle_of_a_line_change_nothing() -> Result<()> {
     let server = plain_capped(2 + STALLED + TRUNCATED, TrustModel::Guarded);
-    let mut owner = server.request();
-    assert_eq!(owner.join("alice"), ok());
-    assert_eq!(owner.join("bob"), ok());
-    let mut sub = LineConn::connect(server.broadcast_addr());
-    server.wait_for_subscriber(sub.local_addr()).unwrap();
+    let mut owner = server.request()?;
+    assert_eq!(owner.join("alice")?, ok());
+    assert_eq!(owner.join("bob")?, ok());
+    let mut sub = Sub::connect(server.broadcast_addr())?;
+    server.wait_for_subscriber(sub.local_addr()?).unwrap();
 
     let mut stalled: Vec<Conn> = (0..STALLED).map(|_| half_a_list(&server)).collect();
     close_connections_mid_line(&server);
@@ -231,29 +239,33 @@ fn connections_closed_or_stalled_in_the_middle_of_a_line_change_nothing() {
         .map(|_| admitted_request(server.request_addr()))
         .collect();
     let one_more = TcpStream::connect(server.request_addr()).unwrap();
-    assert_refused_over_cap(&drain_until_closed(&one_more));
+    assert_refused_over_cap(&drain_until_closed(&one_more)?);
     drop(refills);
 
-    assert_eq!(owner.list(), vec!["alice", "bob"]);
-    assert_eq!(owner.say("bob", "still here"), ok());
-    assert_eq!(sub.next_message()["message"], "still here");
+    assert_eq!(owner.list()?, vec!["alice", "bob"]);
+    assert_eq!(owner.say("bob", "still here")?, ok());
+    assert_eq!(sub.next_message()?["message"], "still here");
     for conn in &mut stalled {
         finish_stalled_list(conn);
     }
+    Ok(())
 }
 
 /// Completes a stalled `list`: however long it stalled, it is answered.
 fn finish_stalled_list(conn: &mut Conn) {
-    conn.send_raw(b"st\"}\n");
-    assert_eq!(conn.read_line().unwrap(), r#"{"response":["alice","bob"]}"#);
+    conn.send_raw(b"st\"}\n").unwrap();
+    assert_eq!(
+        conn.read_line().unwrap().unwrap(),
+        r#"{"response":["alice","bob"]}"#
+    );
 }
 
 /// Opens [`TRUNCATED`] request connections that each send part of a line
 /// and close, and returns once the server has accepted them all.
 fn close_connections_mid_line(server: &Server) {
     for i in 0..TRUNCATED {
-        let mut conn = server.request();
-        conn.send_raw(truncated_request(i).as_bytes());
+        let mut conn = server.request().unwrap();
+        conn.send_raw(truncated_request(i).as_bytes()).unwrap();
     }
     // Accepted after the truncated ones: once it is served, they all were.
     admitted_request(server.request_addr());
@@ -261,8 +273,8 @@ fn close_connections_mid_line(server: &Server) {
 
 /// A request connection that has sent half of a `list` request.
 fn half_a_list(server: &Server) -> Conn {
-    let mut conn = server.request();
-    conn.send_raw(b"{\"type\":\"li");
+    let mut conn = server.request().unwrap();
+    conn.send_raw(b"{\"type\":\"li").unwrap();
     conn
 }
 
@@ -287,44 +299,47 @@ fn truncated_request(i: usize) -> String {
 const IDLE_PAUSE: Duration = Duration::from_secs(3);
 
 #[test]
-fn idle_request_connections_keep_their_nicks_and_stalled_lines_are_finished_later() {
+fn idle_request_connections_keep_their_nicks_and_stalled_lines_are_finished_later() -> Result<()> {
     let open = plain();
     let guarded = guarded();
-    let mut idle: Vec<Conn> = [&open, &guarded].map(|server| server.request()).into();
+    let mut idle: Vec<Conn> = [&open, &guarded]
+        .map(|server| server.request().unwrap())
+        .into();
     for conn in &mut idle {
-        assert_eq!(conn.join("sleepy"), ok());
+        assert_eq!(conn.join("sleepy")?, ok());
     }
-    let mut staller = guarded.request();
-    staller.send_raw(b"{\"type\":\"join\",\"nick\":\"half");
+    let mut staller = guarded.request()?;
+    staller.send_raw(b"{\"type\":\"join\",\"nick\":\"half")?;
 
     thread::sleep(IDLE_PAUSE);
 
     for (server, conn) in [&open, &guarded].into_iter().zip(&mut idle) {
-        assert_eq!(server.request().list(), vec!["sleepy"]);
-        assert_eq!(conn.say("sleepy", "still here"), ok());
+        assert_eq!(server.request()?.list()?, vec!["sleepy"]);
+        assert_eq!(conn.say("sleepy", "still here")?, ok());
     }
-    staller.send_raw(b"-done\"}\n");
-    assert_eq!(staller.read_line().unwrap(), r#"{"response":"ok"}"#);
-    assert_eq!(guarded.request().list(), vec!["sleepy", "half-done"]);
+    staller.send_raw(b"-done\"}\n")?;
+    assert_eq!(staller.read_line()?.unwrap(), r#"{"response":"ok"}"#);
+    assert_eq!(guarded.request()?.list()?, vec!["sleepy", "half-done"]);
+    Ok(())
 }
 
 #[test]
-fn oversized_and_deeply_nested_lines_hurt_only_their_sender() {
+fn oversized_and_deeply_nested_lines_hurt_only_their_sender() -> Result<()> {
     let server = plain();
-    let mut alice = server.request();
-    assert_eq!(alice.join("alice"), ok());
+    let mut alice = server.request()?;
+    assert_eq!(alice.join("alice")?, ok());
 
-    let mut nester = server.request();
+    let mut nester = server.request()?;
     let deep = format!(
         r#"{{"type":"list","x":{}{}}}"#,
         "[".repeat(100),
         "]".repeat(100)
     );
     assert_ko(
-        &serde_json::from_str(&nester.request(&deep)).unwrap(),
+        &serde_json::from_str(&nester.request(&deep)?).unwrap(),
         "nested deeper",
     );
-    assert_eq!(nester.list(), vec!["alice"]);
+    assert_eq!(nester.list()?, vec!["alice"]);
 
     let mut flooder = TcpStream::connect(server.request_addr()).unwrap();
     let long = format!(
@@ -333,11 +348,12 @@ fn oversized_and_deeply_nested_lines_hurt_only_their_sender() {
     );
     // The server may close before taking the whole line: a failed write is expected.
     let _ = flooder.write_all(long.as_bytes());
-    let refusal = drain_until_closed(&flooder);
+    let refusal = drain_until_closed(&flooder)?;
     let refusal: serde_json::Value = serde_json::from_slice(&refusal).unwrap();
     assert_ko(&refusal, "longer than");
 
-    assert_eq!(alice.list(), vec!["alice"]);
+    assert_eq!(alice.list()?, vec!["alice"]);
+    Ok(())
 }
 
 #[test]

@@ -9,6 +9,7 @@
 
 mod common;
 
+use anyhow::Result;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -22,7 +23,8 @@ use chat::server::{
     BaseServer, Publisher, ServerConfig, ServerHandle, Service, SimpleServer, TrustModel,
 };
 use chat::{Nick, Request, Response};
-use common::{Conn, PATIENCE, Sub, ok};
+use chat_lab::process::PATIENCE;
+use chat_lab::raw::{Conn, Sub, ok};
 
 /// A replay due long after any test has ended: one still pending when its
 /// server stops.
@@ -63,10 +65,10 @@ fn assert_refuses_connections(addr: SocketAddr) {
 /// A request connection joined as `nick`, and a subscriber the server has
 /// registered.
 fn connected_pair((handle, publisher): &(ServerHandle, Publisher), nick: &str) -> (Conn, Sub) {
-    let mut conn = Conn::connect(handle.request_addr());
-    assert_eq!(conn.join(nick), ok());
-    let sub = Sub::connect(handle.broadcast_addr());
-    assert!(publisher.wait_for_subscriber(sub.local_addr(), PATIENCE));
+    let mut conn = Conn::connect(handle.request_addr()).unwrap();
+    assert_eq!(conn.join(nick).unwrap(), ok());
+    let sub = Sub::connect(handle.broadcast_addr()).unwrap();
+    assert!(publisher.wait_for_subscriber(sub.local_addr().unwrap(), PATIENCE));
     (conn, sub)
 }
 
@@ -117,7 +119,7 @@ fn assert_stops_cleanly(what: &str, stop: impl FnOnce(ServerHandle) + Send + 'st
 
     assert_returns(what, move || stop(handle));
     assert_eq!(
-        conn.read_line(),
+        conn.read_line().unwrap(),
         None,
         "{what}: the request connection is open"
     );
@@ -149,7 +151,7 @@ fn dropping_the_handle_stops_the_server() {
 }
 
 #[test]
-fn a_rogue_server_with_a_replay_pending_stops_at_once_and_never_sends_it() {
+fn a_rogue_server_with_a_replay_pending_stops_at_once_and_never_sends_it() -> Result<()> {
     let config = RogueConfig {
         attacks: BTreeSet::from([Attack::Replay]),
         impersonate: None,
@@ -159,8 +161,8 @@ fn a_rogue_server_with_a_replay_pending_stops_at_once_and_never_sends_it() {
     let server = spawn(|publisher| RogueServer::new(chat, config, publisher));
     let (mut conn, mut sub) = connected_pair(&server, "alice");
     let (handle, _) = server;
-    assert_eq!(conn.say("alice", "pay bob"), ok());
-    let relayed = sub.next_json();
+    assert_eq!(conn.say("alice", "pay bob")?, ok());
+    let relayed = sub.next_json()?;
     assert_eq!(relayed["message"], "pay bob");
 
     assert_returns("stop, a replay pending", move || handle.stop());
@@ -168,4 +170,5 @@ fn a_rogue_server_with_a_replay_pending_stops_at_once_and_never_sends_it() {
         sub.sees_end_of_stream(),
         "more came before the end: a replay?"
     );
+    Ok(())
 }

@@ -4,10 +4,9 @@
 //! joins and messages, and says how many log lines it dropped once its
 //! stderr is read again.
 
-mod hostile;
-
-use chat_lab::process::Stderr;
-use hostile::{PATIENCE, Raw, ok, start_server};
+use anyhow::Result;
+use chat_lab::process::{PATIENCE, ServerProcess, Stderr};
+use chat_lab::raw::{Conn, Sub, ok};
 use unsecured_chat::logging::QUEUE_BYTES;
 
 /// Bytes of text in each message: each is logged in full, at info level.
@@ -18,30 +17,29 @@ const TEXT_BYTES: usize = 16 * 1024;
 const MESSAGES: usize = 3 * QUEUE_BYTES / TEXT_BYTES;
 
 #[test]
-fn a_stderr_nobody_reads_stops_no_one_and_the_lost_lines_are_counted() {
-    let mut server = start_server(exe!("simple_server"), &[], Stderr::Paused);
-    let mut alice = Raw::connect(server.port);
-    assert_eq!(alice.join("alice"), ok());
+fn a_stderr_nobody_reads_stops_no_one_and_the_lost_lines_are_counted() -> Result<()> {
+    let binary = env!("CARGO_BIN_EXE_simple_server").as_ref();
+    let mut server =
+        ServerProcess::start_with(binary, &[], &[("RUST_LOG", "info")], Stderr::Paused)?;
+    let mut alice = Conn::connect(server.request_addr())?;
+    assert_eq!(alice.join("alice")?, ok());
     let text = "x".repeat(TEXT_BYTES);
     for i in 0..MESSAGES {
-        // Each answer must come: Raw fails the test after PATIENCE.
-        assert_eq!(alice.say("alice", &text), ok(), "message {i}");
+        // Each answer must come: Conn fails the test after PATIENCE.
+        assert_eq!(alice.say("alice", &text)?, ok(), "message {i}");
     }
 
-    let mut bob = Raw::connect(server.port);
-    let mut sub = Raw::connect(server.broadcast_port);
-    assert_eq!(bob.join_with("bob", &sub), ok());
-    assert_eq!(bob.say("bob", "still served"), ok());
-    let line = sub.line().expect("the broadcast port closed");
-    let frame: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let mut bob = Conn::connect(server.request_addr())?;
+    let mut sub = Sub::connect(server.broadcast_addr())?;
+    assert_eq!(bob.join_with("bob", sub.local_addr()?)?, ok());
+    assert_eq!(bob.say("bob", "still served")?, ok());
+    let frame = sub.next_json()?;
     assert_eq!(
         (frame["nick"].as_str(), frame["message"].as_str()),
         (Some("bob"), Some("still served"))
     );
-    assert_eq!(
-        alice.list()["response"],
-        serde_json::json!(["alice", "bob"])
-    );
+    let list = alice.send_json(&serde_json::json!({"type": "list"}))?;
+    assert_eq!(list["response"], serde_json::json!(["alice", "bob"]));
 
     server.process.stderr.resume();
     let report = server
@@ -55,4 +53,5 @@ fn a_stderr_nobody_reads_stops_no_one_and_the_lost_lines_are_counted() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no count in {report:?}"));
     assert!(dropped > 0 && dropped <= MESSAGES + 4, "{report}");
+    Ok(())
 }

@@ -13,10 +13,10 @@ use std::process::Command;
 
 use anyhow::{Result, ensure};
 use chat::layer::Identity;
-use chat_lab::process::{Finished, Process, ServerProcess};
+use chat_lab::process::{Finished, PATIENCE, Process, ServerProcess, run};
 use chat_lab::scratch::Scratch;
 use chat_lab::stage::Server;
-use common::{ae, client, run};
+use common::{ae, client};
 
 const PASSWORD: &str = "signed-s3cret";
 const PASSWORD_ENV: (&str, &str) = ("CHAT_PASSWORD", PASSWORD);
@@ -72,7 +72,7 @@ fn forge(server: &Server, layer: &str, extra: &[&str]) -> Finished {
     let mut args = server.client_args();
     args.extend(["--layer", layer, "--as", "alice", "--password", PASSWORD].map(String::from));
     args.extend(extra.iter().map(|a| a.to_string()));
-    run(&bin!("insider_forge"), &args)
+    run(&bin!("insider_forge"), &args).unwrap()
 }
 
 /// `insider_forge --poison-counter`, started: it waits for a message of
@@ -307,7 +307,7 @@ fn signed_client_with(identity: &Path, known: Option<&Path>) -> Finished {
     if let Some(known) = &known {
         args.extend(["--known", known]);
     }
-    run(&bin!("signed_client"), &args)
+    run(&bin!("signed_client"), &args).unwrap()
 }
 
 #[test]
@@ -461,7 +461,7 @@ fn whois_and_fingerprint_are_the_signed_layers_commands() -> Result<()> {
     aead.stderr.wait_for_line("/whois and /fingerprint are commands of the signed layer (signed_client): this layer has no keys of its own")?;
     aead.send_line("/help")?;
     aead.send_line("/list")?;
-    let help: Vec<String> = std::iter::from_fn(|| aead.stdout.next(common::PATIENCE))
+    let help: Vec<String> = std::iter::from_fn(|| aead.stdout.next(PATIENCE))
         .take_while(|l| !l.starts_with("joined ("))
         .collect();
     ensure!(!help.iter().any(|l| l.contains("/whois")), "{help:?}");

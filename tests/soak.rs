@@ -30,6 +30,7 @@
 mod common;
 mod robust;
 
+use anyhow::Result;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::io::{BufRead, BufReader, Write};
@@ -42,9 +43,9 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use chat_lab::process::{self, Process, ServerProcess};
-use common::{Conn, wait_until};
-use robust::{KO_START, LineConn, Next, drain_until_closed};
+use chat_lab::process::{self, Process, ServerProcess, wait_until};
+use chat_lab::raw::{Conn, Next, Sub, drain_until_closed, ok};
+use robust::KO_START;
 
 /// Length of the soak when `SOAK_SECS` is not set.
 const DEFAULT_SOAK_SECS: u64 = 300;
@@ -153,8 +154,9 @@ fn assert_memory_returned(baseline: u64, last: u64, connections: u64) {
 /// back to idle), then gives its resident memory in KiB.
 fn settle(server: &SoakServer, idle_threads: usize) -> u64 {
     wait_until("the server has closed every connection", || {
-        server.threads() == idle_threads
-    });
+        Ok(server.threads() == idle_threads)
+    })
+    .unwrap();
     server.rss_kib()
 }
 
@@ -469,7 +471,7 @@ trait Feed {
     fn pull(&mut self, ctx: &Ctx, tracker: &mut Tracker) -> Result<Option<bool>, String>;
 }
 
-impl Feed for LineConn {
+impl Feed for Sub {
     fn pull(&mut self, ctx: &Ctx, tracker: &mut Tracker) -> Result<Option<bool>, String> {
         match self.next(READ_SLICE) {
             Next::Line(line) => tracker.on_line(ctx, &line).map(|()| None),
@@ -529,7 +531,7 @@ fn catch_up(
 /// owed nothing, or vanishes.
 fn subscriber_session(ctx: &Ctx, rng: &mut StdRng) -> Result<(), String> {
     ctx.count(|s| &s.connections);
-    let mut conn = LineConn::connect(ctx.broadcasts);
+    let mut conn = Sub::connect(ctx.broadcasts).unwrap();
     let mut tracker = Tracker::default();
     let stall = rng
         .random_bool(STALL_CHANCE)
@@ -558,7 +560,7 @@ fn subscriber_session(ctx: &Ctx, rng: &mut StdRng) -> Result<(), String> {
 /// `stall`; `Some(told)` if the server closed the connection meanwhile.
 fn stall_after_first_line(
     ctx: &Ctx,
-    conn: &mut LineConn,
+    conn: &mut Sub,
     tracker: &mut Tracker,
     stall: Duration,
 ) -> Result<Option<bool>, String> {
@@ -597,15 +599,18 @@ fn expect_ok(response: &str, what: &str) -> Result<(), String> {
 fn sender_session(ctx: &Ctx, rng: &mut StdRng) -> Result<(), String> {
     ctx.count(|s| &s.connections);
     let sender = ctx.registry.register('r');
-    let mut conn = Conn::connect(ctx.requests);
+    let mut conn = Conn::connect(ctx.requests).unwrap();
     let join = serde_json::json!({"type": "join", "nick": sender.nick}).to_string();
-    expect_ok(&conn.request(&join), "join")?;
+    expect_ok(&conn.request(&join).unwrap(), "join")?;
     for seq in 0..rng.random_range(MESSAGES_PER_SENDER) {
         if ctx.stopping() {
             break;
         }
         sender.started.store(seq + 1, Ordering::SeqCst);
-        expect_ok(&conn.request(&message_line(&sender, seq, rng)), "message")?;
+        expect_ok(
+            &conn.request(&message_line(&sender, seq, rng)).unwrap(),
+            "message",
+        )?;
         sender.acked.store(seq + 1, Ordering::SeqCst);
         ctx.count(|s| &s.messages);
         thread::sleep(SENDER_PACE);
@@ -625,17 +630,19 @@ fn go_away(conn: &mut Conn, sender: &Sender, rng: &mut StdRng) -> Result<(), Str
     let line = format!("{}\n", message_line(sender, seq, rng));
     match rng.random_range(0..4) {
         0 => expect_ok(
-            &conn.request(&serde_json::json!({"type": "leave", "nick": sender.nick}).to_string()),
+            &conn
+                .request(&serde_json::json!({"type": "leave", "nick": sender.nick}).to_string())
+                .unwrap(),
             "leave",
         ),
         1 => Ok(()),
         2 => {
-            conn.send_raw(&line.as_bytes()[..line.len() / 2]);
+            conn.send_raw(&line.as_bytes()[..line.len() / 2]).unwrap();
             Ok(())
         }
         _ => {
             sender.started.store(seq + 1, Ordering::SeqCst);
-            conn.send_raw(line.as_bytes());
+            conn.send_raw(line.as_bytes()).unwrap();
             Ok(())
         }
     }
@@ -764,7 +771,7 @@ fn oversized_line(ctx: &Ctx) -> Result<(), String> {
     let mut stream = TcpStream::connect(ctx.requests).unwrap();
     // The server may close before taking it all: a failed write is expected.
     let _ = stream.write_all(&[b'x'; 70_000]);
-    let answer = drain_until_closed(&stream);
+    let answer = drain_until_closed(&stream).unwrap();
     match answer.starts_with(KO_START) && answer.ends_with(b"\n") {
         true => Ok(()),
         false => Err(format!(
@@ -820,8 +827,8 @@ impl SoakServer {
 
     /// After all that, a newcomer is served as on the first day.
     fn assert_still_serves(&self) {
-        let mut conn = Conn::connect(self.0.request_addr());
-        assert_eq!(conn.join("last"), common::ok());
-        assert_eq!(conn.list(), vec!["last"]);
+        let mut conn = Conn::connect(self.0.request_addr()).unwrap();
+        assert_eq!(conn.join("last").unwrap(), ok());
+        assert_eq!(conn.list().unwrap(), vec!["last"]);
     }
 }

@@ -16,10 +16,9 @@ use chat::client::{BaseClient, Endpoint, SimpleClient};
 use chat::layer::Plain;
 use chat::server::{BaseServer, ServerConfig, SimpleServer, TrustModel};
 use chat::{Nick, Response, ServerHandle};
+use chat_lab::process::{PATIENCE, POLL};
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
-/// Failure guard: how long anything expected on the screen may take.
-const PATIENCE: Duration = Duration::from_secs(20);
 const ROWS: NonZeroU16 = NonZeroU16::new(24).unwrap();
 const COLS: NonZeroU16 = NonZeroU16::new(80).unwrap();
 
@@ -116,7 +115,7 @@ impl Terminal {
                 Instant::now() < deadline,
                 "never saw {what}; screen: {rows:#?}"
             );
-            thread::sleep(Duration::from_millis(20));
+            thread::sleep(POLL);
         }
     }
 
@@ -127,7 +126,7 @@ impl Terminal {
                 return status;
             }
             assert!(Instant::now() < deadline, "the client did not exit");
-            thread::sleep(Duration::from_millis(20));
+            thread::sleep(POLL);
         }
     }
 }

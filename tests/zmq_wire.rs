@@ -6,7 +6,6 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use chat::Named;
@@ -20,9 +19,7 @@ use chat::server::rogue_server::{Attack, FORGED_TEXT, RogueConfig, RogueServer};
 use chat::server::{BaseServer, Publisher, ServerConfig, ServerHandle, SimpleServer, TrustModel};
 use chat::wire::zmtp::{self, MessageReader, SocketType};
 use chat::wire::{Broadcast, Codec, MessageBody, Nick, Request, Response, Wire, ZmqBody};
-
-/// Failure guard for anything that should happen promptly.
-const PATIENCE: Duration = Duration::from_secs(20);
+use chat_lab::process::{PATIENCE, wait_until};
 
 /// A server of `layer` on the ZeroMQ wire, and its publisher.
 fn serve(layer: Layer) -> (ServerHandle, Publisher) {
@@ -186,15 +183,8 @@ fn relays_plain_pickle_whatever_opcodes_brought_the_message() {
 }
 
 fn wait_for_subscribers(publisher: &Publisher, count: usize) {
-    let deadline = Instant::now() + PATIENCE;
-    while publisher.subscriber_count() != count {
-        assert!(
-            Instant::now() < deadline,
-            "{} subscribers",
-            publisher.subscriber_count()
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
+    let what = format!("{count} subscriber(s) are registered");
+    wait_until(&what, || Ok(publisher.subscriber_count() == count)).unwrap();
 }
 
 #[test]
@@ -224,6 +214,46 @@ fn every_hostile_body_gets_its_ko_and_the_server_serves_on() {
         assert!(reason.contains(expected), "{}: {reason}", payload.name);
         still_serves(&endpoint);
     }
+}
+
+/// A pickled dict or a msgpack map with a key twice (Python keeps the last
+/// value, another reader the first): refused with its `ko` (so never
+/// relayed), and the server serves on.
+#[test]
+fn a_key_given_twice_is_refused_in_pickle_and_msgpack() {
+    let (server, _) = serve(Layer::Plain);
+    let endpoint = endpoint(&server, ZmqBody::Pickle);
+    let mut alice = RequestChannel::connect(&endpoint).unwrap();
+    assert_eq!(
+        alice
+            .request(&Request::Join {
+                nick: nick("alice"),
+                subscriber: None
+            })
+            .unwrap(),
+        Response::Ok
+    );
+    // {"type": "message", "nick": "alice", "message": "hi", "message": "bye"}
+    let pickle = b"\x80\x04}(\x8c\x04type\x8c\x07message\x8c\x04nick\x8c\x05alice\x8c\x07message\x8c\x02hi\x8c\x07message\x8c\x03byeu.";
+    // The same in msgpack, the second "message" key a str8.
+    let mut msgpack = vec![0x84];
+    for text in ["type", "message", "nick", "alice", "message", "hi"] {
+        msgpack.push(0xa0 | text.len() as u8);
+        msgpack.extend_from_slice(text.as_bytes());
+    }
+    msgpack.extend_from_slice(&[0xd9, 7]);
+    msgpack.extend_from_slice(b"message\xa3bye");
+    for body in [&pickle[..], &msgpack[..]] {
+        let answer = alice.send(body).unwrap().to_vec();
+        let reason = ko_reason(Some(
+            Codec::Pickle
+                .reading(&answer)
+                .decode_response(&answer)
+                .unwrap(),
+        ));
+        assert!(reason.contains(r#"duplicate key "message""#), "{reason}");
+    }
+    still_serves(&endpoint);
 }
 
 #[test]

@@ -165,7 +165,7 @@ fn measure(config: &BenchConfig, server: &ServerUnderTest) -> Result<Samples> {
 fn synchronise(sender: &mut Sender, synced: &AtomicUsize, readers: usize) -> Result<()> {
     let every_reader_heard = |_: &str| {
         thread::sleep(SYNC_INTERVAL);
-        synced.load(Ordering::Acquire) >= readers
+        Ok(synced.load(Ordering::Acquire) >= readers)
     };
     until_heard(
         SYNC_TIMEOUT,

@@ -1,38 +1,44 @@
 //! `chat_flood`: the salt flood (`attack::salt_flood`) against a real
 //! receiver, measured.
 //!
-//! An `ae_server` runs in its own process, and so does the receiver, bob,
-//! an `aead_client`. An honest sender, alice, joins and is seen by bob once.
-//! Then an attacker without the password sends JUNK well-formed frames
-//! under fresh salts, spread over NICKS joined nicks, and right after them
-//! alice says one line. The report says how long that line took to show
-//! on bob's stdout, or what bob printed instead (expired, refused), how bob
-//! treated the junk, and whether the server disconnected him.
+//! An `ae_server` runs in its own process. The receiver, bob, joins it as
+//! `aead_client` does and receives as it does: the library's [`Inbox`]
+//! reads his broadcast connection on a thread of its own and his
+//! [`Verifier`] opens every frame with the AEAD layer on another, with his
+//! TTL, key scheme and budget of derivations; only the printing is left
+//! out. An honest sender, alice, joins and is seen by bob once. Then an
+//! attacker without the password sends JUNK well-formed frames under fresh
+//! salts, spread over NICKS joined nicks, and right after them alice says
+//! one line. The report says how long that line took to reach bob, or what
+//! he would have printed instead (expired, refused), how he treated the
+//! junk, and whether the server disconnected him. Everything is counted
+//! from bob's verdicts ([`Delivery`] and [`Rejection`] values), never from
+//! printed text, so rewording a message changes no count.
 
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use chat::Named;
 use chat::attack::salt_flood;
-use chat::client::{Endpoint, RequestChannel, SimpleClient};
-use chat::layer::{AeSettings, Kdf, Layer, Password, SaltMode, Seal};
+use chat::client::{BaseClient, Delivery, Endpoint, Inbox, RequestChannel, SimpleClient, Verifier};
+use chat::layer::{AeSettings, DecryptError, Kdf, Layer, Password, Rejection, SaltMode, Seal};
 use chat::wire::{Nick, Response};
 use serde::Serialize;
+use unsecured_chat::display;
 
-use crate::process::{Binaries, Lines, Process, ServerProcess};
+use crate::process::{Binaries, PATIENCE, QUIET, ServerProcess};
 
 /// The chat's password; the attacker does not know it.
 const PASSWORD: &str = "flood-s3cret";
+/// The honest sender and the receiver.
+const ALICE: &str = "alice";
+const BOB: &str = "bob";
 /// What alice says once before the flood, and once after it.
 const WARM_UP_TEXT: &str = "before the flood";
 const HONEST_TEXT: &str = "after the flood";
-/// How long bob may take to join and to show the warm-up line (a failure
-/// guard: at 600,000 iterations an unoptimised build derives in seconds).
-const PATIENCE: Duration = Duration::from_secs(60);
 /// Beyond the TTL, how long to wait for alice's line before calling it lost.
 const GRACE: Duration = Duration::from_secs(30);
-/// How long bob's stderr is given to say his connection was lost.
-const LOST_GRACE: Duration = Duration::from_millis(500);
 
 /// One flood: what is measured, and where the binaries are.
 #[derive(Debug, Clone)]
@@ -73,10 +79,13 @@ impl FloodConfig {
         }
     }
 
+    /// The chat's settings, as `aead_client --kdf K --iterations N --ttl T`
+    /// makes them (alice's salt mode aside).
     fn settings(&self) -> AeSettings {
         let mut settings = AeSettings::new(Password::new(PASSWORD));
         settings.kdf = self.flood.kdf;
         settings.iterations = self.flood.iterations;
+        settings.ttl = self.flood.ttl;
         if self.flood.session_salt {
             settings.salt_mode = SaltMode::PerSession;
         }
@@ -93,11 +102,12 @@ pub struct FloodReport {
     pub flood_ms: f64,
     /// Junk frames the server broadcast.
     pub junk_broadcast: usize,
-    /// From alice's send to bob's line for it.
+    /// From alice's send to bob's verdict on it.
     pub delay_ms: f64,
-    /// What bob printed for alice's line (`None`: nothing in time).
+    /// The line bob would print for alice's message (`None`: nothing in
+    /// time).
     pub honest_line: Option<String>,
-    /// Whether that line is alice's text, shown.
+    /// Whether bob accepted alice's message, her text intact.
     pub shown: bool,
     /// Junk bob refused unverified (over the budget of new salts).
     pub junk_over_budget: usize,
@@ -121,63 +131,142 @@ pub fn run(config: &FloodConfig) -> Result<FloodReport> {
         &[("RUST_LOG", "warn")],
     )?;
     let endpoint = Endpoint::new("127.0.0.1", server.port, server.broadcast_port);
-    let mut bob = start_bob(config, &server)?;
+    let bob = Bob::join(config, &endpoint)?;
     let mut alice = Alice::join(config, &endpoint)?;
     alice.say(WARM_UP_TEXT)?;
-    find(&bob.stdout, PATIENCE, &format!("alice : {WARM_UP_TEXT}"))?;
+    bob.wait_for_alice(WARM_UP_TEXT)?;
 
     let nicks = flood_nicks(config.flood.nicks)?;
     let flood = salt_flood::flood(&endpoint, &nicks, config.flood.junk).context("flood")?;
     let sent = Instant::now();
     alice.say(HONEST_TEXT)?;
     let wait = Duration::from_secs(config.flood.ttl) + GRACE;
-    let outcome = watch(&bob.stdout, wait);
+    let mut outcome = bob.watch(wait);
     let delay = sent.elapsed();
-    let disconnected = !bob.is_running() || lost(&bob.stderr);
+    bob.linger(&mut outcome);
     Ok(FloodReport {
         flood: config.flood.clone(),
         flood_ms: millis(flood.elapsed),
         junk_broadcast: flood.accepted,
         delay_ms: millis(delay),
-        shown: outcome.honest.as_deref() == Some(&format!("alice : {HONEST_TEXT}")),
-        honest_line: outcome.honest,
+        shown: outcome.honest.as_ref().is_some_and(shows_honest_text),
+        honest_line: outcome.honest.as_ref().map(display::delivery),
         junk_over_budget: outcome.over_budget,
         junk_unverified: outcome.unverified,
         shed: outcome.shed,
-        disconnected,
+        disconnected: outcome.disconnected,
     })
 }
 
-/// Bob, an `aead_client` of the server, joined.
-fn start_bob(config: &FloodConfig, server: &ServerProcess) -> Result<Process> {
-    let mut args = server.client_args();
-    let ttl = config.flood.ttl.to_string();
-    let iterations = config.flood.iterations.to_string();
-    let kdf = config.flood.kdf.name();
-    args.extend(
-        [
-            "--nick",
-            "bob",
-            "--ttl",
-            &ttl,
-            "--iterations",
-            &iterations,
-            "--kdf",
-            kdf,
-        ]
-        .map(String::from),
-    );
-    let bob = Process::spawn(
-        &config
-            .binaries
-            .path(unsecured_chat::client_binary(Layer::Aead)),
-        &args,
-        &[("CHAT_PASSWORD", PASSWORD)],
-    )?;
-    bob.stderr
-        .find(PATIENCE, |l| l.starts_with("joined as "))
-        .context("bob did not join")?;
-    Ok(bob)
+/// What bob's verifier thread hands over, in order.
+enum Heard {
+    Delivery(Delivery),
+    /// The connection ended: nothing follows.
+    Ended,
+}
+
+/// The receiver: `aead_client`'s join and receive pipeline, his verdicts
+/// sent down a channel instead of printed.
+struct Bob {
+    heard: Receiver<Heard>,
+    /// His request connection, kept open as the client keeps it.
+    _client: SimpleClient<Box<dyn Seal>>,
+}
+
+impl Bob {
+    fn join(config: &FloodConfig, endpoint: &Endpoint) -> Result<Self> {
+        let settings = config.settings();
+        let base = BaseClient::connect(endpoint).context("bob")?;
+        let subscriber = base.broadcasts.local_addr().context("bob")?;
+        let sealer = Layer::Aead.sealer(Some(&settings)).context("bob")?;
+        let opener = Layer::Aead.opener(Some(&settings)).context("bob")?;
+        let nick = Nick::new(BOB).context("bob")?;
+        let mut client = SimpleClient::new(base.requests, nick, sealer).with_subscriber(subscriber);
+        match client.join().context("bob")? {
+            Response::Ok => {}
+            other => bail!("bob's join: {other:?}"),
+        }
+        let (tx, heard) = mpsc::channel();
+        let ended = tx.clone();
+        Verifier::new(Inbox::spawn(base.broadcasts)?, opener).spawn(
+            move |delivery| {
+                let _ = tx.send(Heard::Delivery(delivery));
+            },
+            move |_| {
+                let _ = ended.send(Heard::Ended);
+            },
+        )?;
+        Ok(Self {
+            heard,
+            _client: client,
+        })
+    }
+
+    /// Waits until bob accepts `text` from alice, within [`PATIENCE`].
+    fn wait_for_alice(&self, text: &str) -> Result<()> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.heard.recv_timeout(left) {
+                Ok(Heard::Delivery(Delivery::Accepted { nick, opened }))
+                    if nick.as_str() == ALICE && opened.text == text =>
+                {
+                    return Ok(());
+                }
+                Ok(Heard::Delivery(_)) => {}
+                Ok(Heard::Ended) => bail!("bob lost his connection before alice's {text:?}"),
+                Err(_) => bail!("bob did not see alice's {text:?} within {PATIENCE:?}"),
+            }
+        }
+    }
+
+    /// Tallies bob's verdicts until one is on alice's message, or `within`
+    /// runs out, or the connection ends.
+    fn watch(&self, within: Duration) -> Outcome {
+        let deadline = Instant::now() + within;
+        let mut outcome = Outcome::default();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.heard.recv_timeout(left) {
+                Ok(Heard::Delivery(delivery)) if from_alice(&delivery) => {
+                    outcome.honest = Some(delivery);
+                    break;
+                }
+                Ok(Heard::Delivery(delivery)) => outcome.count(&delivery),
+                Ok(Heard::Ended) => {
+                    outcome.disconnected = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        outcome
+    }
+
+    /// Whether the server says its last words to bob, or closes his
+    /// connection, within [`QUIET`] after the watch.
+    fn linger(&self, outcome: &mut Outcome) {
+        while let Ok(heard) = self.heard.recv_timeout(QUIET) {
+            match heard {
+                Heard::Delivery(delivery) => outcome.count(&delivery),
+                Heard::Ended => outcome.disconnected = true,
+            }
+        }
+    }
+}
+
+/// Whether a verdict is on alice's message, accepted or not.
+fn from_alice(delivery: &Delivery) -> bool {
+    match delivery {
+        Delivery::Accepted { nick, .. } => nick.as_str() == ALICE,
+        Delivery::Rejected { nick, .. } => nick.valid().is_some_and(|n| n.as_str() == ALICE),
+        Delivery::Notice(_) => false,
+    }
+}
+
+/// Whether bob accepted alice's honest line, intact.
+fn shows_honest_text(delivery: &Delivery) -> bool {
+    matches!(delivery, Delivery::Accepted { nick, opened }
+        if nick.as_str() == ALICE && opened.text == HONEST_TEXT)
 }
 
 /// The honest sender, in this process.
@@ -191,7 +280,7 @@ impl Alice {
         let sealer = Layer::Aead
             .sealer(Some(&config.settings()))
             .context("alice")?;
-        let nick = Nick::new("alice").context("alice")?;
+        let nick = Nick::new(ALICE).context("alice")?;
         let mut client = SimpleClient::new(requests, nick, sealer);
         match client.join().context("alice")? {
             Response::Ok => Ok(Self { client }),
@@ -214,52 +303,95 @@ fn flood_nicks(count: usize) -> Result<Vec<Nick>> {
         .collect()
 }
 
-/// What bob printed up to and including his line for alice's message.
-#[derive(Default)]
+/// Bob's verdicts up to and including the one on alice's message.
+#[derive(Debug, Default)]
 struct Outcome {
-    honest: Option<String>,
+    honest: Option<Delivery>,
     over_budget: usize,
     unverified: usize,
     shed: usize,
+    disconnected: bool,
 }
 
-/// Reads bob's lines, tallying the junk, until one is about alice.
-fn watch(stdout: &Lines, within: Duration) -> Outcome {
-    let deadline = Instant::now() + within;
-    let mut outcome = Outcome::default();
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        let Some(line) = stdout.next(left) else { break };
-        if line.starts_with("alice : ") || line.starts_with("[rejected] alice:") {
-            outcome.honest = Some(line);
-            break;
-        }
-        if line.ends_with("too many new salts, not verified") {
-            outcome.over_budget += 1;
-        } else if line.ends_with("cannot verify: wrong password or altered message") {
-            outcome.unverified += 1;
-        } else if line.ends_with("receiver overloaded, not verified") {
-            outcome.shed += 1;
+impl Outcome {
+    /// Counts one verdict on something other than alice's message.
+    fn count(&mut self, delivery: &Delivery) {
+        match delivery {
+            Delivery::Rejected { reason, .. } => match reason {
+                Rejection::OverBudget => self.over_budget += 1,
+                Rejection::Decrypt(DecryptError::WrongKeyOrAltered) => self.unverified += 1,
+                Rejection::Overloaded => self.shed += 1,
+                _ => {}
+            },
+            Delivery::Notice(_) => self.disconnected = true,
+            Delivery::Accepted { .. } => {}
         }
     }
-    outcome
-}
-
-fn find(lines: &Lines, within: Duration, wanted: &str) -> Result<String> {
-    lines
-        .find(within, |l| l == wanted)
-        .with_context(|| format!("no line {wanted:?} in time"))
-}
-
-/// Whether the client reported its connection gone (the server's last
-/// words, or the lost connection).
-fn lost(stderr: &Lines) -> bool {
-    stderr
-        .find(LOST_GRACE, |l| {
-            l.starts_with("server: ") || l.contains("connection to server lost")
-        })
-        .is_some()
 }
 
 fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat::layer::Opened;
+    use chat::wire::{ClaimedNick, Reason};
+
+    fn rejected(nick: &str, reason: Rejection) -> Delivery {
+        Delivery::Rejected {
+            nick: ClaimedNick::check(nick),
+            reason,
+        }
+    }
+
+    /// The tally reads bob's verdicts, not their wording: each kind of
+    /// rejection lands in its own count, whatever its message says.
+    #[test]
+    fn each_verdict_is_counted_by_its_kind() {
+        let mut outcome = Outcome::default();
+        let forged = Rejection::Decrypt(DecryptError::WrongKeyOrAltered);
+        for delivery in [
+            rejected("flood-0", Rejection::OverBudget),
+            rejected("flood-0", Rejection::OverBudget),
+            rejected("flood-1", forged.clone()),
+            rejected("flood-0", forged),
+            rejected("flood-0", expired()),
+            Delivery::Rejected {
+                nick: ClaimedNick::Missing,
+                reason: Rejection::Overloaded,
+            },
+        ] {
+            assert!(!from_alice(&delivery));
+            outcome.count(&delivery);
+        }
+        assert_eq!(
+            (outcome.over_budget, outcome.unverified, outcome.shed),
+            (2, 2, 1)
+        );
+        assert!(!outcome.disconnected);
+        outcome.count(&Delivery::Notice(Reason::new("too far behind")));
+        assert!(outcome.disconnected);
+    }
+
+    /// A verdict that is none of the three counted.
+    fn expired() -> Rejection {
+        Rejection::Decrypt(DecryptError::Expired { age: 40, ttl: 30 })
+    }
+
+    #[test]
+    fn alices_verdict_is_told_apart_and_judged() {
+        let alice = Nick::new(ALICE).unwrap();
+        let shown = Delivery::Accepted {
+            nick: alice.clone(),
+            opened: Opened::text(HONEST_TEXT),
+        };
+        let refused = Delivery::Rejected {
+            nick: alice.into(),
+            reason: Rejection::OverBudget,
+        };
+        assert!(from_alice(&shown) && shows_honest_text(&shown));
+        assert!(from_alice(&refused) && !shows_honest_text(&refused));
+    }
 }

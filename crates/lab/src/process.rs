@@ -22,14 +22,21 @@ use chat::client::{Endpoint, RequestChannel};
 use chat::wire::Request;
 use unsecured_chat::PASSWORD_ENV;
 
-/// How long to wait for anything that should happen promptly.
-pub const PATIENCE: Duration = Duration::from_secs(20);
+/// How long to wait for anything that should happen promptly: the one
+/// failure guard of the lab and of the tests, generous on purpose, since
+/// an unoptimised build on a loaded machine takes seconds for one PBKDF2
+/// derivation at 600,000 iterations (an encrypted client's first line).
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// How long to wait before concluding that something did *not* happen (no
+/// more lines, no notice): a pause, never a guard.
+pub const QUIET: Duration = Duration::from_millis(500);
+
+/// How often a wait that polls (a child, `/proc`, a condition) looks again.
+pub const POLL: Duration = Duration::from_millis(10);
 
 /// Where the servers started here listen: `--host`'s default.
 const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
-
-/// How often a wait on a child or on `/proc` looks again.
-const POLL: Duration = Duration::from_millis(10);
 
 /// Where the binaries are: next to the running executable, as cargo builds them.
 #[derive(Debug, Clone)]
@@ -135,6 +142,12 @@ impl Lines {
     pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> Result<String> {
         self.find(PATIENCE, pred)
             .ok_or_else(|| anyhow!("no line {what} within {PATIENCE:?}; saw: {:#?}", self.all()))
+    }
+
+    /// The next line, whatever it is, within [`PATIENCE`]; the error says
+    /// `what` was awaited.
+    pub fn wait_next(&self, what: &str) -> Result<String> {
+        self.wait_for(what, |_| true)
     }
 
     /// The next line equal to `expected`, within [`PATIENCE`].
@@ -244,7 +257,17 @@ impl Process {
     /// Starts a chat client (`simple_client`, `ae_client`, `aead_client`)
     /// and waits until it says it has joined.
     pub fn chat_client<S: AsRef<OsStr>>(binary: &Path, args: &[S]) -> Result<Self> {
-        let client = Self::spawn(binary, args, &[])?;
+        Self::chat_client_with(binary, args, &[])
+    }
+
+    /// [`chat_client`](Self::chat_client), with `envs` added (a password,
+    /// a log level).
+    pub fn chat_client_with<S: AsRef<OsStr>>(
+        binary: &Path,
+        args: &[S],
+        envs: &[(&str, &str)],
+    ) -> Result<Self> {
+        let client = Self::spawn(binary, args, envs)?;
         client
             .stderr
             .wait_for("announcing the join", |l| l.starts_with("joined as "))?;
@@ -447,18 +470,18 @@ pub fn parse_listening_line(line: &str) -> Option<(u16, u16)> {
 /// registers it, and nothing on the wire tells when that happens. So `say`
 /// broadcasts numbered markers (`sync 0`, `sync 1`...) until `heard`, which
 /// may wait a little, says every listener has received one; an error if
-/// that takes longer than `timeout`.
+/// that takes longer than `timeout`, or if `say` or `heard` fails.
 pub fn until_heard(
     timeout: Duration,
     mut say: impl FnMut(&str) -> Result<()>,
-    mut heard: impl FnMut(&str) -> bool,
+    mut heard: impl FnMut(&str) -> Result<bool>,
 ) -> Result<()> {
     let deadline = Instant::now() + timeout;
     let mut attempt = 0u64;
     loop {
         let marker = format!("{SYNC_PREFIX}{attempt}");
         say(&marker)?;
-        if heard(&marker) {
+        if heard(&marker)? {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -535,7 +558,7 @@ mod tests {
     #[test]
     fn markers_go_out_until_one_is_heard() {
         let mut said = Vec::new();
-        let heard = |marker: &str| marker.ends_with('2');
+        let heard = |marker: &str| Ok(marker.ends_with('2'));
         until_heard(
             PATIENCE,
             |m| {

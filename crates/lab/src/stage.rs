@@ -18,11 +18,13 @@ use chat::client::{
 use chat::layer::{AeSettings, Layer, Open, Seal};
 use chat::server::ae_server;
 use chat::server::{
-    BaseServer, Publisher, ServerConfig, ServerHandle, Service, SimpleServer, Stopper, TrustModel,
+    BaseServer, Publisher, ServerConfig, ServerHandle, Service, SimpleServer, Stopper, Tap,
+    TrustModel,
 };
 use chat::wire::{Nick, Request, Response, Wire, ZmqBody};
 
 use crate::process::{PATIENCE, endpoint_args, wait_until};
+use crate::raw::{Conn, Sub};
 
 /// A layer's server: the binary that runs it, the service it runs, and how
 /// it serialises on the ZeroMQ wire.
@@ -145,6 +147,29 @@ impl Server {
         })
     }
 
+    /// A raw request connection ([`Conn`]), for lines written by hand.
+    pub fn request(&self) -> Result<Conn> {
+        Conn::connect(self.request_addr())
+    }
+
+    /// A raw broadcast connection ([`Sub`]), perhaps not registered yet.
+    pub fn subscribe(&self) -> Result<Sub> {
+        Sub::connect(self.broadcast_addr())
+    }
+
+    /// A raw broadcast connection the server has certainly registered: it
+    /// receives every line accepted from now on.
+    pub fn synced_subscriber(&self) -> Result<Sub> {
+        let sub = self.subscribe()?;
+        self.wait_for_subscriber(sub.local_addr()?)?;
+        Ok(sub)
+    }
+
+    /// `count` of them.
+    pub fn synced_subscribers(&self, count: usize) -> Result<Vec<Sub>> {
+        (0..count).map(|_| self.synced_subscriber()).collect()
+    }
+
     /// The joined nicks, asked on a connection of its own.
     pub fn list(&self) -> Result<Vec<String>> {
         let mut requests = RequestChannel::connect(&self.endpoint())?;
@@ -156,6 +181,11 @@ impl Server {
 
     pub fn stopper(&self) -> Stopper {
         self.handle.stopper()
+    }
+
+    /// What the server records for the teacher's view.
+    pub fn tap(&self) -> Tap {
+        self.handle.tap()
     }
 
     /// Stops the server: every connection closed, every thread joined.

@@ -33,6 +33,7 @@ use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 
 use super::base_server::{Publisher, Relay, Reply, Service, Session};
 use super::simple_server::SimpleServer;
+use super::tap::{Held, RogueAction, Tap};
 use crate::layer::keys::crypto::{self, Salt};
 use crate::layer::keys::kdf::MessageKeys;
 use crate::layer::signed_client::signed_again;
@@ -159,34 +160,39 @@ impl RogueServer {
         self.config.attacks.contains(&attack)
     }
 
-    /// Applies the attacks to one accepted message; `None` drops it.
-    fn attack<'a>(&self, nick: Nick, mut body: MessageBody<'a>) -> Option<Request<'a>> {
+    /// Applies the attacks to one accepted message, and records each for
+    /// the teacher's view; `None` drops it.
+    fn attack<'a>(&self, nick: Nick, mut body: MessageBody<'a>, tap: &Tap) -> Option<Request<'a>> {
         if self.has(Attack::Drop) {
             let number = self.number(&nick);
             if number % 2 == 0 {
                 log::warn!(
                     "ATTACK drop: swallowed message {number} from '{nick}' (the sender got ok)"
                 );
+                tap.rogue(&nick, RogueAction::Dropped);
                 return None;
             }
         }
         if self.has(Attack::Tamper) {
             tamper(&mut body, &nick);
+            tap.rogue(&nick, RogueAction::Tampered(Held::of(&body)));
         }
-        if self.has(Attack::SubstituteKey) {
-            self.substitute_key(&mut body, &nick);
+        if self.has(Attack::SubstituteKey) && self.substitute_key(&mut body, &nick) {
+            tap.rogue(&nick, RogueAction::Substituted);
         }
         let mut relayed_as = nick.clone();
         if self.has(Attack::Impersonate) {
             relayed_as = self.impersonated(&nick);
             log::warn!("ATTACK impersonate: relaying a message from '{nick}' as '{relayed_as}'");
+            let as_nick = relayed_as.to_string();
+            tap.rogue(&nick, RogueAction::Impersonated { as_nick });
         }
         let frame = Request::Message {
             nick: relayed_as,
             body,
         };
-        if self.has(Attack::Replay) {
-            self.schedule_replay(&frame, &nick);
+        if self.has(Attack::Replay) && self.schedule_replay(&frame, &nick) {
+            tap.rogue(&nick, RogueAction::Replayed);
         }
         Some(frame)
     }
@@ -215,19 +221,19 @@ impl RogueServer {
             .unwrap_or_else(|| Nick::new(DEFAULT_IMPERSONATED).unwrap_or_else(|_| sender.clone()))
     }
 
-    /// Signs a signed message again with the server's key.
-    fn substitute_key(&self, body: &mut MessageBody<'_>, sender: &Nick) {
+    /// Signs a signed message again with the server's key; whether it did.
+    fn substitute_key(&self, body: &mut MessageBody<'_>, sender: &Nick) -> bool {
         let Some(insider) = &self.insider else {
             log::error!(
                 "ATTACK substitute-key: the password is unknown, message from '{sender}' relayed as is"
             );
-            return;
+            return false;
         };
         let MessageBody::Sealed(sealed) = body else {
             log::warn!(
                 "ATTACK substitute-key: a message in clear from '{sender}', no key to substitute"
             );
-            return;
+            return false;
         };
         match insider.sign_again(sealed) {
             Ok(resealed) => {
@@ -236,14 +242,17 @@ impl RogueServer {
                     "ATTACK substitute-key: a message from '{sender}' now carries the server's key {}",
                     insider.identity.fingerprint()
                 );
+                true
             }
             Err(why) => {
-                log::warn!("ATTACK substitute-key: a message from '{sender}' relayed as is: {why}")
+                log::warn!("ATTACK substitute-key: a message from '{sender}' relayed as is: {why}");
+                false
             }
         }
     }
 
-    fn schedule_replay(&self, frame: &Request<'_>, sender: &Nick) {
+    /// Queues `frame` to be relayed again later; whether it was.
+    fn schedule_replay(&self, frame: &Request<'_>, sender: &Nick) -> bool {
         let due = Instant::now() + self.config.replay_delay;
         let queued = self
             .replays
@@ -256,6 +265,7 @@ impl RogueServer {
                 self.config.replay_delay.as_secs_f64()
             );
         }
+        queued.is_ok()
     }
 }
 
@@ -272,7 +282,7 @@ impl Service for RogueServer {
         if reply.broadcast.is_none() {
             return reply;
         }
-        match self.attack(nick, body) {
+        match self.attack(nick, body, &session.tap) {
             Some(forged) => Reply::broadcast(Relay::Frame(forged)),
             None => Reply::ok(),
         }
@@ -390,14 +400,25 @@ mod tests {
         };
         let rogue = RogueServer::new(SimpleServer::new(TrustModel::Open), config, publisher);
         let (alice, bob) = (Nick::new("alice").unwrap(), Nick::new("bob").unwrap());
+        let tap = Tap::new();
+        let mut dashboard = tap.reader();
         let relayed = |nick: &Nick| {
             let body = MessageBody::Text("hi".into());
-            rogue.attack(nick.clone(), body).is_some()
+            rogue.attack(nick.clone(), body, &tap).is_some()
         };
         let order = [&alice, &alice, &bob, &alice, &bob, &alice, &bob];
         let fates: Vec<bool> = order.into_iter().map(relayed).collect();
         assert_eq!(fates, [true, false, true, true, false, false, true]);
         assert_eq!(rogue.number(&alice), 5);
+        let dropped = dashboard.next(std::time::Duration::ZERO).events;
+        assert_eq!(dropped.len(), 3, "each drop is shown: {dropped:?}");
+        assert!(dropped.iter().all(|event| matches!(
+            &event.sighting,
+            crate::server::Sighting::Rogue {
+                action: RogueAction::Dropped,
+                ..
+            }
+        )));
         rogue.on_stop();
     }
 

@@ -26,7 +26,8 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::base_server::{ConnectionId, Relay, Reply, Service, Session, refused};
+use super::base_server::{ConnectionId, Relay, Reply, Service, Session, refusal, refused};
+use super::tap::{Refusal, Sighting};
 use crate::wire::{MAX_LINE, MessageBody, Nick, Request, Response};
 
 /// Most nicks one request connection may hold in the guarded mode.
@@ -73,6 +74,22 @@ pub enum RoomError {
     NotYours(Nick),
     #[error("this connection already holds {MAX_NICKS_PER_CONNECTION} nicks")]
     TooManyNicks,
+}
+
+impl RoomError {
+    /// Who refused: the guard (a nick that belongs to another connection,
+    /// too many nicks for one), or the chat's own rules.
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            Self::NotYours(_) | Self::TooManyNicks => Refusal::Guard,
+            Self::AlreadyJoined(_) | Self::LooksLike { .. } | Self::NotJoined(_) => Refusal::Chat,
+        }
+    }
+}
+
+/// Logs, records and answers a refusal of the room's.
+fn room_refused(session: &Session, what: &str, error: RoomError) -> Reply<'static> {
+    refusal(session, error.refusal(), what, error)
 }
 
 /// The joined nicks, and which connection joined each.
@@ -295,9 +312,12 @@ impl SimpleServer {
         match self.room.join(nick.clone(), session.id) {
             Ok(()) => {
                 log::info!("Client '{nick}' join");
+                session.tap.record(Sighting::Joined {
+                    nick: nick.to_string(),
+                });
                 Reply::ok()
             }
-            Err(e) => refused(session, "join", e),
+            Err(e) => room_refused(session, "join", e),
         }
     }
 
@@ -305,16 +325,19 @@ impl SimpleServer {
         match self.room.leave(&nick, session.id) {
             Ok(()) => {
                 log::info!("Client '{nick}' leave");
+                session.tap.record(Sighting::Left {
+                    nick: nick.to_string(),
+                });
                 Reply::ok()
             }
-            Err(e) => refused(session, "leave", e),
+            Err(e) => room_refused(session, "leave", e),
         }
     }
 
     /// Relays the frame exactly as received: every field the sender put in it.
     fn on_message(&self, session: &Session, nick: Nick, body: MessageBody<'_>) -> Reply<'static> {
         if let Err(e) = self.room.check_speaker(&nick, session.id) {
-            return refused(session, "message", e);
+            return room_refused(session, "message", e);
         }
         match (&body, self.accept) {
             (MessageBody::Text(text), Accept::TextOrSealed) => {
@@ -334,6 +357,7 @@ impl SimpleServer {
                 );
             }
         }
+        session.tap.relayed(&nick, &body);
         Reply::broadcast(Relay::Received)
     }
 
@@ -355,6 +379,9 @@ impl Service for SimpleServer {
     fn on_close(&self, session: &Session) {
         for nick in self.room.release_connection(session.id) {
             log::info!("Client '{nick}' leave (connection {} closed)", session.id);
+            session.tap.record(Sighting::Left {
+                nick: nick.to_string(),
+            });
         }
     }
 }

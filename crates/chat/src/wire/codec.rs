@@ -374,7 +374,7 @@ mod tests {
             ),
             (
                 r#"{"type":"join","nick":"a","nick":"b"}"#,
-                "duplicate field `nick`",
+                r#"duplicate key "nick""#,
             ),
         ];
         for (line, expected) in cases {
@@ -384,6 +384,59 @@ mod tests {
         }
         let long = format!(r#"{{"type":"join","nick":"{}"}}"#, "é".repeat(65));
         assert!(parse(&long).unwrap_err().contains("65 characters"));
+    }
+
+    /// A key twice in one map, at any depth, however it is spelled: two
+    /// parsers of the frame could read two different values.
+    #[test]
+    fn refuses_a_key_given_twice_at_any_depth_in_every_codec() {
+        let json = [
+            (
+                r#"{"type":"message","nick":"m","message":{"salt":"a","token":"b","s\u0061lt":"c"}}"#,
+                r#""salt""#,
+            ),
+            (r#"{"type":"list","extra":1,"extra":2}"#, r#""extra""#),
+            (
+                r#"{"type":"list","x":[{"k":{"a":1,"\u0061":2}}]}"#,
+                r#""a""#,
+            ),
+            (r#"{"type":"list","\u0074ype":"list"}"#, r#""type""#),
+        ];
+        for (line, key) in json {
+            let err = Codec::Json.decode_request(line.as_bytes()).unwrap_err();
+            assert!(
+                err.to_string().contains(&format!("duplicate key {key}")),
+                "{line}: {err}"
+            );
+            assert!(
+                Codec::Json.decode_broadcast(line.as_bytes()).is_err(),
+                "{line}"
+            );
+        }
+        // msgpack: {"type":"message","nick":"m","message":{"salt":"a","token":"b","salt":"c"}},
+        // the second "salt" a str8 where the first is a fixstr.
+        let mut msgpack = vec![0x83];
+        for text in ["type", "message", "nick", "m", "message"] {
+            msgpack.push(0xa0 | text.len() as u8);
+            msgpack.extend_from_slice(text.as_bytes());
+        }
+        msgpack.push(0x83);
+        for (key, value) in [("salt", "a"), ("token", "b")] {
+            msgpack.push(0xa0 | key.len() as u8);
+            msgpack.extend_from_slice(key.as_bytes());
+            msgpack.push(0xa1);
+            msgpack.extend_from_slice(value.as_bytes());
+        }
+        msgpack.extend_from_slice(&[0xd9, 4]);
+        msgpack.extend_from_slice(b"salt\xa1c");
+        let err = Codec::Msgpack.decode_request(&msgpack).unwrap_err();
+        assert!(err.to_string().contains(r#"duplicate key "salt""#), "{err}");
+        // pickle, protocol 4: {"type": "list", "x": 1, "x": 2}, by SETITEMS.
+        let pickle = b"\x80\x04}(\x8c\x04type\x8c\x04list\x8c\x01xK\x01\x8c\x01xK\x02u.";
+        let err = Codec::Pickle.decode_request(pickle).unwrap_err();
+        assert!(err.to_string().contains(r#"duplicate key "x""#), "{err}");
+        let once = b"\x80\x04}(\x8c\x04type\x8c\x04list\x8c\x01xK\x01u.";
+        assert_eq!(Codec::Pickle.decode_request(once), Ok(Request::List));
     }
 
     #[test]
@@ -465,13 +518,24 @@ mod tests {
             "[".repeat(60_000),
             "]".repeat(60_000)
         );
+        // Every map inside is checked for keys given twice, so a value is
+        // followed, not skipped blind: serde_json's limit of 128 levels
+        // refuses this one, long before the stack runs out.
+        assert!(
+            matches!(
+                JSON.decode_broadcast(deep.as_bytes()),
+                Err(FrameError::Malformed { .. })
+            ),
+            "deep: refused"
+        );
+        let shallow = r#"{"type":"message","nick":"a","message":[[{"k":1}]]}"#;
         assert_eq!(
-            JSON.decode_broadcast(deep.as_bytes()),
+            JSON.decode_broadcast(shallow.as_bytes()),
             Ok(Broadcast::Message {
                 nick: "a".into(),
                 body: None
             }),
-            "deep but well formed: skipped, the nick kept"
+            "a message of another shape: skipped, the nick kept"
         );
         let bad_utf8 = b"{\"type\":\"message\",\"nick\":\"\xff\",\"message\":\"x\"}";
         assert!(JSON.decode_broadcast(bad_utf8).is_err());

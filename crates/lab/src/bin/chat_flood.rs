@@ -10,8 +10,9 @@ use unsecured_chat::flags::choice;
 
 /// Floods an AEAD receiver with junk frames under fresh salts, sent by
 /// someone without the password, then measures how long an honest message
-/// sent right after them takes to show. Starts ae_server and the receiver
-/// (aead_client) on free local ports; prints one JSON line.
+/// sent right after them takes to show. Starts ae_server on free local
+/// ports and the receiver, which receives as aead_client does, in this
+/// process; prints one JSON line.
 #[derive(Parser)]
 #[command(version)]
 struct Flags {

@@ -31,6 +31,7 @@ use insider::{Contact, Forgery};
 use super::narration::{Shell, narration, quote};
 use super::{Column, Observed, Outcome, PASSWORD, Row};
 use crate::logbook::{self, Mark};
+use crate::prerequisite::{PYTHON3, python3_on_path};
 use crate::process::Process;
 use crate::scratch::Scratch;
 use crate::stage::{Member, Server, Spy, layer_server};
@@ -568,16 +569,9 @@ fn salt_of(heard: &Overheard) -> Option<String> {
     sealed.get("salt")?.as_str().map(str::to_owned)
 }
 
-fn python3_on_path() -> bool {
-    Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success())
-}
-
 /// Feeds `payload` to Python's `pickle.load`, run in `folder`.
 fn unpickle(payload: &[u8], folder: &Path) -> Result<ExitStatus> {
-    let mut command = Command::new("python3");
+    let mut command = Command::new(PYTHON3);
     command.args(["-c", PICKLE_LOAD]).current_dir(folder);
     let mut python = Process::start(command)?;
     python.feed(payload)?;

@@ -15,6 +15,7 @@ use super::super::broadcast::{BACKLOG_BYTES, Ended, Hub, Subscription};
 use super::connections::{Connections, Slot};
 use super::requests::serve_request_connection;
 use super::{Publisher, Service};
+use crate::server::tap::Refusal;
 use crate::wire::zmtp::{self, SocketType};
 use crate::wire::{Response, Wire};
 
@@ -31,6 +32,9 @@ const STACK_SIZE: usize = if cfg!(debug_assertions) {
 /// accept loop does not spin; also how long stopping waits for the
 /// connection that wakes an accept loop.
 pub(super) const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The broadcast port's name in logs (and the tap's count of subscribers).
+const BROADCAST: &str = "broadcast";
 
 /// Work to run on a connection's own thread.
 type ConnectionJob = Box<dyn FnOnce() + Send>;
@@ -60,10 +64,11 @@ fn accept_loop<F>(
                 continue;
             }
         };
-        let Some(slot) = connections.try_acquire(&stream) else {
+        let Some(mut slot) = connections.try_acquire(&stream) else {
             refuse_over_cap(&stream, connections, role);
             continue;
         };
+        slot.counted = Some(connections.tap.connection(role == BROADCAST));
         let _ = stream.set_nodelay(true);
         let name = format!("{role}-{}", slot.id.0);
         if let Some(job) = admit(stream, slot) {
@@ -88,6 +93,7 @@ fn refuse_over_cap(stream: &TcpStream, connections: &Connections, role: &str) {
     let max = connections.max;
     log::warn!("{role} port: refused a connection: {max} connections already open");
     let reason = format!("server full: {max} connections already open");
+    connections.tap.refused(Refusal::Full, role, &reason);
     let codec = connections.codec;
     let out = match codec.wire() {
         Wire::Json => {
@@ -120,7 +126,7 @@ pub(super) fn accept_subscribers(
         listener,
         connections,
         stopping,
-        "broadcast",
+        BROADCAST,
         |stream, slot| {
             let address = stream.peer_addr().ok();
             let peer = address.map_or_else(|| "an unknown peer".to_owned(), |a| a.to_string());

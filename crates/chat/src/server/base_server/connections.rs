@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use super::ConnectionId;
+use crate::server::tap::{Counted, Tap};
 use crate::wire::Codec;
 
 /// The open connections, on both ports, under the cap.
@@ -22,12 +23,16 @@ pub(super) struct Connections {
     next_id: AtomicU64,
     /// How a connection over the cap is told why it is refused.
     pub(super) codec: Codec,
+    /// Where the server records what it sees, connections included.
+    pub(super) tap: Tap,
 }
 
 /// One open connection's place under the cap; freed on drop.
 pub(super) struct Slot {
     connections: Arc<Connections>,
     pub(super) id: ConnectionId,
+    /// The connection counted on its port for the teacher's view.
+    pub(super) counted: Option<Counted>,
 }
 
 impl Connections {
@@ -38,6 +43,7 @@ impl Connections {
             max,
             next_id: AtomicU64::new(1),
             codec,
+            tap: Tap::new(),
         }
     }
 
@@ -52,6 +58,7 @@ impl Connections {
         Some(Slot {
             connections: Arc::clone(self),
             id,
+            counted: None,
         })
     }
 
@@ -71,6 +78,13 @@ impl Connections {
     fn lock(&self) -> MutexGuard<'_, HashMap<ConnectionId, Arc<TcpStream>>> {
         // Every update under this lock completes or changes nothing.
         self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Slot {
+    /// The tap of the server this slot belongs to.
+    pub(super) fn tap(&self) -> &Tap {
+        &self.connections.tap
     }
 }
 

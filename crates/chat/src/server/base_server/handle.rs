@@ -13,6 +13,7 @@ use super::super::broadcast::Hub;
 use super::Service;
 use super::accept::ACCEPT_BACKOFF;
 use super::connections::Connections;
+use crate::server::tap::Tap;
 
 /// A running server. Dropping it stops the server too.
 pub struct ServerHandle {
@@ -41,6 +42,12 @@ impl ServerHandle {
             "listening on {} (requests) and {} (broadcast)",
             self.request_addr, self.broadcast_addr
         )
+    }
+
+    /// What the server records for the teacher's view: follow it with
+    /// [`Tap::reader`].
+    pub fn tap(&self) -> Tap {
+        self.connections.tap.clone()
     }
 
     /// Something another thread (a Ctrl-C handler) can stop the server with.

@@ -35,13 +35,14 @@ use std::sync::atomic::AtomicBool;
 use std::thread::{self, JoinHandle};
 
 use super::broadcast::Hub;
+use super::tap::Tap;
 use crate::wire::{Codec, Wire, ZmqBody};
 use accept::{accept_requests, accept_subscribers};
 use connections::Connections;
 use handle::StopSignal;
 
 pub use handle::{ServerHandle, Stopper};
-pub use service::{ConnectionId, Publisher, Relay, Reply, Service, Session, refused};
+pub use service::{ConnectionId, Publisher, Relay, Reply, Service, Session, refusal, refused};
 
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 6666;
@@ -141,6 +142,12 @@ impl BaseServer {
 
     pub fn publisher(&self) -> Publisher {
         Publisher::new(Arc::clone(&self.hub), self.codec)
+    }
+
+    /// What the server records for the teacher's view: follow it with
+    /// [`Tap::reader`].
+    pub fn tap(&self) -> Tap {
+        self.connections.tap.clone()
     }
 
     /// Starts serving on threads of its own: an accept thread per port, a

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::connections::Slot;
-use super::{OUT_BUDGET, Publisher, Service, Session, refused};
+use super::{OUT_BUDGET, Publisher, Service, Session, refusal, refused};
+use crate::server::tap::Refusal;
 use crate::wire::framing::FramingError;
 use crate::wire::zmtp::{self, SocketType, ZmtpError};
 use crate::wire::{Codec, Connection, MAX_LINE, Response, Wire};
@@ -43,6 +44,7 @@ pub(super) fn serve_request_connection<S: Service>(
         id: slot.id,
         peer,
         broadcast,
+        tap: slot.tap().clone(),
     };
     log::debug!("request connection {} opened from {peer}", session.id);
     let connection = match open_connection(stream, session.broadcast.codec()) {
@@ -121,7 +123,7 @@ fn handle<S: Service>(frame: &[u8], service: &S, session: &Session) -> (Response
     let codec = session.broadcast.codec().reading(frame);
     let reply = match codec.decode_request(frame) {
         Ok(request) => service.on_recv(session, request),
-        Err(e) => refused(session, "request", e),
+        Err(e) => refusal(session, Refusal::Request, "request", e),
     };
     if let Some(relay) = &reply.broadcast {
         if let Err(e) = session.broadcast.relay(frame, relay) {
@@ -186,6 +188,7 @@ mod tests {
     use super::super::connections::Connections;
     use super::super::{ConnectionId, Relay, Reply};
     use super::*;
+    use crate::server::tap::Tap;
     use crate::server::test_sockets::{read_lines, socket_pair};
     use crate::wire::Request;
 
@@ -227,6 +230,7 @@ mod tests {
             id: ConnectionId(1),
             peer: "127.0.0.1:1".parse().unwrap(),
             broadcast: Publisher::new(Arc::clone(hub), Codec::Json),
+            tap: Tap::new(),
         }
     }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::super::broadcast::Hub;
+use crate::server::tap::{Refusal, Tap};
 use crate::wire::{Codec, FrameError, Reason, Request, Response};
 
 /// Identifies a connection for the lifetime of the server.
@@ -31,6 +32,8 @@ pub struct Session {
     pub peer: SocketAddr,
     /// The server's broadcast side, for services that need it.
     pub broadcast: Publisher,
+    /// What the server records for the teacher's view.
+    pub tap: Tap,
 }
 
 /// What a service makes of one request: Python's `(broadcast, response)`.
@@ -76,14 +79,27 @@ impl<'a> Reply<'a> {
     }
 }
 
-/// Logs a refused request and answers it `ko`, the reason bounded in both.
+/// Logs a request refused by the chat's rules and answers it `ko`, the
+/// reason bounded in both.
 pub fn refused(session: &Session, what: &str, reason: impl fmt::Display) -> Reply<'static> {
+    refusal(session, Refusal::Chat, what, reason)
+}
+
+/// Logs a refused request, records it for the teacher's view as `kind`,
+/// and answers it `ko`, the reason bounded in all three.
+pub fn refusal(
+    session: &Session,
+    kind: Refusal,
+    what: &str,
+    reason: impl fmt::Display,
+) -> Reply<'static> {
     let reason = Reason::new(reason);
     log::warn!(
         "refused {what} from {} ({}): {reason}",
         session.id,
         session.peer
     );
+    session.tap.refused(kind, what, &reason);
     Reply::respond(Response::Ko(reason))
 }
 
@@ -193,6 +209,7 @@ mod tests {
             id: ConnectionId(7),
             peer: "127.0.0.1:4242".parse().unwrap(),
             broadcast: Publisher::new(Hub::new(Codec::Json), Codec::Json),
+            tap: Tap::new(),
         }
     }
 

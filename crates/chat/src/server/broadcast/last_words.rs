@@ -1,11 +1,24 @@
 //! Last words: a subscriber lapped by the ring cannot receive every line
-//! any more, so it is told why (a final `ko`, if its socket has room) and
-//! disconnected, never fed a gap in silence as Python's PUB socket would.
-//! The notice must be a frame of its own: on JSON lines it starts on a fresh
-//! line even if the last write stopped mid-line; on ZMTP, where a frame cut
-//! short cannot be ended, it is written only between two frames.
+//! any more, so it is told why (a final `ko`) and disconnected, never fed a
+//! gap in silence as Python's PUB socket would.
+//!
+//! Its socket is full by then (that is how it fell behind), so the notice
+//! waits for room, up to [`LAST_WORDS_WAIT`], on the subscriber's own
+//! thread, where waiting holds up no one else: a subscriber that reads
+//! again within that time reads every line it was sent, then the notice,
+//! then the end of the connection. One that stays stalled longer finds,
+//! when it reads again, the lines already in its socket buffers and then
+//! the end of the connection, with no notice: a client says it lost the
+//! server.
+//!
+//! The notice must be a frame of its own: on JSON lines it starts on a
+//! fresh line even if the last write stopped mid-line (the client refuses
+//! that cut line as malformed, then reads the notice); on ZMTP, where a
+//! frame cut short cannot be ended, it is written only between two frames,
+//! and a subscriber lapped mid-frame is closed without one.
 
 use std::io::Write;
+use std::time::Duration;
 
 use super::BACKLOG_BYTES;
 use super::subscription::Subscription;
@@ -52,9 +65,13 @@ impl FrameBoundary {
     }
 }
 
+/// How long a lapped subscriber's last words wait for room in its socket.
+pub const LAST_WORDS_WAIT: Duration = Duration::from_secs(2);
+
 impl Subscription {
-    /// Tells a lapped subscriber why it is being dropped, if its socket has
-    /// room, on a line of its own even if the last write stopped mid-line.
+    /// Tells a lapped subscriber why it is being dropped, waiting up to
+    /// its `last_words_wait` for room in its socket, on a line of its own
+    /// even if the last write stopped mid-line.
     pub(super) fn say_too_slow(&self) {
         let reason = format!(
             "disconnected: more than {} MiB of broadcasts behind",
@@ -68,8 +85,9 @@ impl Subscription {
         let codec = self.hub.codec();
         codec.push_frame_with(&mut line, |out| codec.encode_response(&notice, out));
         let stream = &self.subscriber.stream;
-        if stream.set_nonblocking(true).is_ok() {
-            let _ = (&**stream).write(&line);
+        let blocking = stream.set_nonblocking(false).is_ok();
+        if blocking && stream.set_write_timeout(Some(self.last_words_wait)).is_ok() {
+            let _ = (&**stream).write_all(&line);
         }
     }
 }

@@ -16,6 +16,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use super::hub::Hub;
+use super::last_words::LAST_WORDS_WAIT;
 use super::subscriber::{Owner, Subscriber};
 use super::{MAX_CATCH_UP, is_timeout};
 
@@ -33,6 +34,8 @@ pub struct Subscription {
     pub(super) hub: Arc<Hub>,
     pub(super) subscriber: Arc<Subscriber>,
     peer: Option<SocketAddr>,
+    /// How long its last words may wait for room in its socket.
+    pub(super) last_words_wait: Duration,
 }
 
 impl Drop for Subscription {
@@ -66,6 +69,7 @@ impl Subscription {
             hub,
             subscriber,
             peer,
+            last_words_wait: LAST_WORDS_WAIT,
         }
     }
 
@@ -253,6 +257,52 @@ mod tests {
         assert!(matches!(served.join().unwrap(), Ended::TooSlow));
         assert_eq!(hub.subscriber_count(), 0);
         drop(client);
+    }
+
+    /// A subscriber that reads again soon after it is lapped reads every
+    /// line it was sent, in order and without a gap, then the notice, then
+    /// the end of the connection.
+    #[test]
+    fn a_lapped_subscriber_that_reads_again_gets_its_last_words() {
+        let hub = Hub::with_capacity(64 * 1024, Codec::Json);
+        hub.start_broadcaster().unwrap();
+        let (server_end, client) = socket_pair();
+        let mut subscription = hub.subscribe(Arc::new(server_end), None).unwrap();
+        // Longer than any test may wait: it reads as soon as it is lapped.
+        subscription.last_words_wait = Duration::from_secs(3600);
+        let subscriber = Arc::clone(&subscription.subscriber);
+        let served = thread::spawn(move || subscription.serve());
+        let lapped = || subscriber.lock().cursor < hub.lock_ring().oldest();
+        let publish = |n: usize| {
+            let line = &numbered(n..n + 1)[0];
+            hub.publish(&line_parts(line.as_bytes())).unwrap();
+        };
+        // The first line is read, then the reader stalls until lapped.
+        publish(0);
+        let mut reader = BufReader::new(client);
+        assert_eq!(received(&mut reader, 1), numbered(0..1));
+        let mut published = 1;
+        while !lapped() {
+            publish(published);
+            published += 1;
+        }
+        let text = std::io::read_to_string(reader).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        let last = lines.pop().unwrap();
+        assert!(last.contains("disconnected: more than"), "{last}");
+        // A line the lap cut short ends before the notice's own line.
+        let whole = numbered(0..1)[0].len();
+        let cut = lines.pop_if(|line| line.len() < whole);
+        let expected = numbered(1..2 + lines.len());
+        assert_eq!(
+            lines,
+            expected[..lines.len()],
+            "every line before the notice, in order"
+        );
+        if let Some(cut) = cut {
+            assert!(expected[lines.len()].starts_with(cut), "{cut}");
+        }
+        assert!(matches!(served.join().unwrap(), Ended::TooSlow));
     }
 
     #[test]
