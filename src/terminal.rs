@@ -128,7 +128,15 @@ fn chat_session(endpoint: &Endpoint, args: &ClientArgs, layer: LayerClient) -> R
         endpoint.port
     );
     Screen::lines().note(&joined);
-    let (screen, _kept) = start_input(client.nick(), args, &events)?;
+    let (screen, _kept) = match start_input(client.nick(), args, &events) {
+        Ok(started) => started,
+        Err(e) => {
+            // Joined, but no screen to chat on (the page's port is taken):
+            // leave, as on any other exit.
+            let _ = client.leave();
+            return Err(e);
+        }
+    };
     if _kept.page.is_some() {
         screen.note(&joined);
     }

@@ -234,8 +234,10 @@ impl Events {
     }
 
     /// The next event, skipping comments and the retry field; `None` once
-    /// the stream ends.
+    /// the stream ends, or when no event comes within `PATIENCE` (however
+    /// many heartbeats do).
     pub fn next(&mut self) -> Option<Event> {
+        let started = std::time::Instant::now();
         let mut event = Event {
             name: "message".into(),
             id: None,
@@ -253,6 +255,9 @@ impl Events {
                     return Some(event);
                 }
                 continue;
+            }
+            if started.elapsed() > PATIENCE {
+                return None;
             }
             let (field, value) = line.split_once(": ").unwrap_or((line, ""));
             match field {
@@ -296,4 +301,19 @@ pub fn wait_until(what: &str, cond: impl FnMut() -> bool) {
 /// A little longer than `duration`, for "it did not happen" checks.
 pub fn beyond(duration: Duration) -> Duration {
     duration + Duration::from_secs(2)
+}
+
+/// Name of the pages' connection threads, as Linux shows it.
+pub const CONNECTION_THREAD: &str = "http-connection";
+
+/// Threads of process `pid` named `name` (Linux `/proc`).
+pub fn threads_named(pid: u32, name: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count()
 }

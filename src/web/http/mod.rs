@@ -15,20 +15,23 @@
 //! A connection over the cap gets `503` without waiting on the peer; one
 //! that does not send its head within [`HEAD_TIMEOUT`] is closed.
 //!
-//! One concept a file: `request` (reading one, within limits), `response`
-//! (writing one, with the headers every one carries), `events` (a
-//! server-sent event stream).
+//! One concept a file: `pool` (the connection threads, under the cap),
+//! `request` (reading one, within limits), `response` (writing one, with
+//! the headers every one carries), `events` (a server-sent event stream).
 
 pub mod events;
+mod pool;
 pub mod request;
 pub mod response;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
+
+use pool::Pool;
 
 pub use request::{ReadError, Request};
 pub use response::{Response, Status};
@@ -38,10 +41,6 @@ pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a write may block before the peer is given up on.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Stack of a connection thread: requests are parsed flat, and a stream's
-/// writer keeps little on the stack.
-const STACK_SIZE: usize = 256 * 1024;
 
 /// Pause after a failed `accept` (out of file descriptors, say), so that
 /// the loop does not spin.
@@ -73,7 +72,7 @@ pub struct Served {
     addr: SocketAddr,
     stopping: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
-    open: Arc<AtomicUsize>,
+    pool: Arc<Pool>,
 }
 
 impl Served {
@@ -81,14 +80,9 @@ impl Served {
         self.addr
     }
 
-    /// Connections open right now.
-    pub fn open_connections(&self) -> usize {
-        self.open.load(Ordering::SeqCst)
-    }
-
-    /// Whether the site is stopping: long-lived streams end when it is.
-    pub fn stopping(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.stopping)
+    /// Connection threads alive now, busy or idle: never more than the cap.
+    pub fn threads(&self) -> usize {
+        self.pool.threads()
     }
 }
 
@@ -99,10 +93,12 @@ impl Drop for Served {
         if let Some(acceptor) = self.acceptor.take() {
             let _ = acceptor.join();
         }
+        self.pool.stop();
     }
 }
 
-/// Serves `handler` on `listener`, on threads of its own, under `limits`.
+/// Serves `handler` on `listener`, on threads of its own, under `limits`,
+/// until dropped (`stopping` is raised then, for long-lived streams).
 pub fn serve<H: Handler>(
     listener: TcpListener,
     limits: Limits,
@@ -110,68 +106,36 @@ pub fn serve<H: Handler>(
     stopping: Arc<AtomicBool>,
 ) -> std::io::Result<Served> {
     let addr = listener.local_addr()?;
-    let open = Arc::new(AtomicUsize::new(0));
-    let (flag, count) = (Arc::clone(&stopping), Arc::clone(&open));
+    let serve: pool::Serve = Arc::new(move |stream| serve_connection(&stream, limits, &*handler));
+    let pool = Pool::new(limits.max_connections, serve);
+    let (flag, threads) = (Arc::clone(&stopping), Arc::clone(&pool));
+    let max = limits.max_connections;
     let acceptor = thread::Builder::new()
         .name(format!("http-{}", addr.port()))
-        .spawn(move || accept_loop(&listener, limits, &handler, &flag, &count))?;
+        .spawn(move || accept_loop(&listener, max, &threads, &flag))?;
     Ok(Served {
         addr,
         stopping,
         acceptor: Some(acceptor),
-        open,
+        pool,
     })
 }
 
-/// One open connection's place under the cap; freed on drop.
-struct Slot(Arc<AtomicUsize>);
-
-impl Slot {
-    fn try_acquire(open: &Arc<AtomicUsize>, max: usize) -> Option<Self> {
-        open.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-            (n < max).then_some(n + 1)
-        })
-        .ok()
-        .map(|_| Self(Arc::clone(open)))
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-fn accept_loop<H: Handler>(
-    listener: &TcpListener,
-    limits: Limits,
-    handler: &Arc<H>,
-    stopping: &AtomicBool,
-    open: &Arc<AtomicUsize>,
-) {
+fn accept_loop(listener: &TcpListener, max: usize, pool: &Arc<Pool>, stopping: &AtomicBool) {
     for stream in listener.incoming() {
         if stopping.load(Ordering::SeqCst) {
             return;
         }
-        let stream = match stream {
-            Ok(stream) => stream,
+        match stream {
+            Ok(stream) => {
+                if let Err(refused) = pool.offer(stream) {
+                    refuse_over_cap(&refused, max);
+                }
+            }
             Err(e) => {
                 log::warn!("page server: cannot accept a connection: {e}");
                 thread::sleep(ACCEPT_BACKOFF);
-                continue;
             }
-        };
-        let Some(slot) = Slot::try_acquire(open, limits.max_connections) else {
-            refuse_over_cap(&stream, limits.max_connections);
-            continue;
-        };
-        let handler = Arc::clone(handler);
-        let spawned = thread::Builder::new()
-            .name("http-connection".into())
-            .stack_size(STACK_SIZE)
-            .spawn(move || serve_connection(&stream, limits, &*handler, slot));
-        if let Err(e) = spawned {
-            log::error!("page server: cannot start a connection thread: {e}");
         }
     }
 }
@@ -196,17 +160,11 @@ fn refuse_over_cap(stream: &TcpStream, max: usize) {
 }
 
 /// A connection's life: one request, one response, then close.
-fn serve_connection<H: Handler + ?Sized>(
-    stream: &TcpStream,
-    limits: Limits,
-    handler: &H,
-    slot: Slot,
-) {
-    let _slot = slot;
+fn serve_connection<H: Handler + ?Sized>(stream: &TcpStream, limits: Limits, handler: &H) {
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-    let response = match request::read_request(stream, limits.max_body, HEAD_TIMEOUT) {
-        Ok(request) => handler.handle(&request),
-        Err(ReadError::Refuse(status)) => Response::status(status),
+    let (response, unread) = match request::read_request(stream, limits.max_body, HEAD_TIMEOUT) {
+        Ok(request) => (handler.handle(&request), false),
+        Err(ReadError::Refuse(status)) => (Response::status(status), true),
         Err(ReadError::Gone) => return,
     };
     if let Err(e) = response.write_to(stream) {
@@ -214,7 +172,11 @@ fn serve_connection<H: Handler + ?Sized>(
             log::debug!("page server: a response was cut: {e}");
         }
     }
-    linger(stream);
+    // A refused request may still be arriving: closing over unread bytes
+    // would reset the connection, and the answer with it.
+    if unread {
+        linger(stream);
+    }
 }
 
 /// Closes gently: says no more, then drains what the peer still sends for

@@ -77,7 +77,13 @@ impl Page {
         flags: &PageFlags,
         send: SendInput,
     ) -> io::Result<(Self, Screen)> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, flags.web_port.unwrap_or(0)))?;
+        let port = flags.web_port.unwrap_or(0);
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot serve the page on 127.0.0.1:{port}: {e}"),
+            )
+        })?;
         let port = listener.local_addr()?.port();
         let access = Access::new(port)?;
         let url = format!(
