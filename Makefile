@@ -11,7 +11,7 @@ PYTHON ?= python3
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 VENV       ?= $(TARGET_DIR)/interop-venv
 
-.PHONY: all build run-server run-client demo bench compare compare-run test unit docs fuzz-check interop interop-or-skip browser browser-or-skip fmt lint soak fuzz clean
+.PHONY: all build run-server run-client demo bench compare compare-run test unit docs fuzz-check interop interop-or-skip browser browser-or-skip screenshots fmt lint soak fuzz clean
 
 all: build
 
@@ -41,7 +41,9 @@ run-client:
 
 # The whole lab in one command: every attack against every layer, played in
 # process on free local ports, narrated, ending with the attack/defence table
-# (ARGS="--only replay --layer aead" plays part of it).
+# (ARGS="--only replay --layer aead" plays part of it; ARGS="--dashboard
+# --pause 3" serves the teacher's view of each scene's servers, its address
+# on stderr, for the projector).
 demo:
 	$(CARGO) build --release --bin chat_demo --quiet
 	$(TARGET_DIR)/release/chat_demo $(ARGS)
@@ -64,8 +66,12 @@ compare:
 	fi
 	@$(MAKE) --no-print-directory compare-run
 
+# Its page row needs what the lab's pywebio client imports: installed if
+# the package index answers, else that row says it was skipped.
 compare-run: $(VENV)/.installed build
-	$(VENV)/bin/python interop/compare.py "$(ORIGINAL)" $(TARGET_DIR)/release
+	@$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r interop/requirements-page.txt \
+		|| echo "compare: cannot install pywebio and names_generator: the page row will be skipped"
+	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(VENV)/bin/python interop/compare.py "$(ORIGINAL)" $(TARGET_DIR)/release
 
 # Everything CI checks: formatting, lints, the docs, the fuzz targets still
 # compiling, every test, the interop check with Python's cryptography, and
@@ -131,6 +137,17 @@ browser-or-skip:
 	else \
 		$(MAKE) --no-print-directory browser; \
 	fi
+
+# The screenshots README shows (docs/screenshots/), staged and taken in
+# the same browser. Emoji and CJK need Debian's fonts-noto-color-emoji and
+# fonts-noto-cjk: installed here with apt-get when missing, where it can.
+SCREENSHOT_FONTS = fonts-noto-color-emoji fonts-noto-cjk
+screenshots: $(VENV)/.installed build
+	@dpkg -s $(SCREENSHOT_FONTS) >/dev/null 2>&1 || { \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $(SCREENSHOT_FONTS) \
+		|| echo "screenshots: cannot install $(SCREENSHOT_FONTS): emoji and CJK will show as boxes"; }
+	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(VENV)/bin/python interop/screenshots.py $(TARGET_DIR)/release docs/screenshots
 
 $(VENV)/.installed: interop/requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

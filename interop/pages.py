@@ -510,6 +510,97 @@ def offline(lab):
     assert_equal(errors, [], "errors in the console")
 
 
+# --- The teacher's view ----------------------------------------------------------
+
+
+def frames(driver):
+    """The frames of the teacher's view: (nick, text or (salt, token), actions)."""
+    return driver.execute_script("""
+        return Array.from(document.querySelectorAll('#traffic .frame')).map(function (f) {
+          var text = f.querySelector('.held .text');
+          var salt = f.querySelector('.held code.salt');
+          var token = f.querySelector('.held code.token');
+          return [f.querySelector('.nick').textContent,
+                  text ? text.textContent : [salt.textContent, token.textContent],
+                  Array.from(f.querySelectorAll('.action')).map(function (a) {
+                    return a.textContent; })];
+        });""")
+
+
+def members(driver):
+    return [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#members li")]
+
+
+def open_dashboard(driver, server):
+    driver.get(server.dashboard)
+    wait(driver, "the view to go live", lambda d: d.find_element(By.ID, "status").text == "live")
+
+
+def wait_frame(driver, wanted):
+    return wait(driver, "a frame", lambda d: next((f for f in frames(d) if wanted(f)), None))
+
+
+@check("dashboard on a plain server: members, words, refusals; hostile text inert")
+def dashboard_plain(lab):
+    server = lab.server("simple_server", ["--guard"], dashboard=True)
+    driver = lab.browser()
+    open_dashboard(driver, server)
+    alice = lab.terminal(server, "alice")
+    mallory = lab.terminal(server, HOSTILE_NICK)
+    wait(driver, "both members", lambda d: sorted(members(d)) == sorted(["alice", HOSTILE_NICK]))
+    alice.send_line("hello class")
+    wait_frame(driver, lambda f: f[0] == "alice" and f[1] == "hello class")
+    mallory.send_line(HOSTILE_TEXT)
+    wait_frame(driver, lambda f: f[0] == HOSTILE_NICK and f[1] == HOSTILE_TEXT)
+    dos = lab.spawn("simple_dos", server.args() + ["--evict", "alice"])
+    dos.exited()
+    wait(driver, "the guard's refusal", lambda d: d.find_element(By.ID, "refused-guard").text == "1")
+    refusal = driver.find_element(By.CSS_SELECTOR, "#traffic .event.refused").text
+    if "belongs to another connection" not in refusal:
+        raise AssertionError(f"the refusal's reason: {refusal!r}")
+    wait(driver, "the connection counts",
+         lambda d: d.find_element(By.ID, "requests").text == "2"
+         and d.find_element(By.ID, "subscribers").text == "2")
+    assert_inert(driver, "the dashboard")
+    offline_only(driver, server.dashboard)
+
+
+def offline_only(driver, origin):
+    loaded = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(function (e) { return e.name; });")
+    assert_equal([url for url in loaded if not url.startswith(origin)], [], "resources from elsewhere")
+
+
+@check("dashboard on an AE server: ciphertext only")
+def dashboard_ae(lab):
+    server = lab.server("ae_server", dashboard=True)
+    driver = lab.browser()
+    open_dashboard(driver, server)
+    alice = lab.terminal(server, "alice", "ae_client")
+    secret = "the exam is on friday"
+    alice.send_line(secret)
+    nick, sealed, _ = wait_frame(driver, lambda f: f[0] == "alice")
+    if not isinstance(sealed, list) or not sealed[1].startswith("gAAAAA"):
+        raise AssertionError(f"alice's frame is not a salt and a token: {sealed!r}")
+    if secret in driver.find_element(By.TAG_NAME, "body").text or "friday" in driver.page_source:
+        raise AssertionError("the dashboard shows the words of an encrypted message")
+
+
+@check("dashboard on a rogue server: what it did to each message")
+def dashboard_rogue(lab):
+    server = lab.server("rogue_server", ["--attack", "tamper,drop"], dashboard=True)
+    driver = lab.browser()
+    open_dashboard(driver, server)
+    alice = lab.terminal(server, "alice")
+    for text in ("first", "second"):
+        alice.send_line(text)
+    wait_frame(driver, lambda f: f[1] == "second" and any("dropped" in a for a in f[2]))
+    first = wait_frame(driver, lambda f: f[1] == "first")
+    if not any("tampered" in a and "please send me your password" in a for a in first[2]):
+        raise AssertionError(f"the tamper is not shown on the first frame: {first!r}")
+    wait(driver, "the rogue count", lambda d: d.find_element(By.ID, "rogue").text == "2")
+
+
 # --- Running ----------------------------------------------------------------------
 
 

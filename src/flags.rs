@@ -243,6 +243,8 @@ pub struct ServerFlags {
     /// Most connections open at once, both ports together
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
+    #[command(flatten)]
+    pub dashboard: crate::web::DashboardFlags,
 }
 
 impl ServerFlags {

@@ -12,6 +12,9 @@ pub const HTML: &str = "text/html; charset=utf-8";
 /// The client's page.
 pub const PAGE_HTML: &str = include_str!("assets/page.html");
 
+/// The teacher's view.
+pub const DASHBOARD_HTML: &str = include_str!("assets/dashboard.html");
+
 /// A file a page loads.
 pub struct Asset {
     pub path: &'static str,
@@ -46,6 +49,21 @@ pub const PAGE: &[Asset] = &[
     FAVICON,
 ];
 
+/// The files the teacher's view loads.
+pub const DASHBOARD: &[Asset] = &[
+    Asset {
+        path: "/dashboard.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("assets/dashboard.js"),
+    },
+    Asset {
+        path: "/dashboard.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("assets/dashboard.css"),
+    },
+    FAVICON,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,17 +79,22 @@ mod tests {
 
     #[test]
     fn the_pages_load_only_their_own_files() {
-        let html = PAGE_HTML;
-        assert!(!has_inline_code(html));
-        assert!(!html.contains("http:") && !html.contains("https:") && !html.contains("//"));
-        for asset in PAGE {
-            assert!(PAGE_HTML.contains(asset.path));
+        for (html, assets) in [(PAGE_HTML, PAGE), (DASHBOARD_HTML, DASHBOARD)] {
+            assert!(!has_inline_code(html));
+            assert!(!html.contains("http:") && !html.contains("https:") && !html.contains("//"));
+            for asset in assets {
+                assert!(html.contains(asset.path), "{}", asset.path);
+            }
         }
     }
 
     #[test]
     fn the_scripts_never_write_html() {
-        for asset in PAGE.iter().filter(|a| a.path.ends_with(".js")) {
+        for asset in PAGE
+            .iter()
+            .chain(DASHBOARD)
+            .filter(|a| a.path.ends_with(".js"))
+        {
             for sink in [
                 "innerHTML",
                 "outerHTML",

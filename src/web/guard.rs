@@ -55,6 +55,18 @@ impl Hosts {
         }
     }
 
+    /// The same, answering to `name` too (the name the site was bound by:
+    /// a machine's name on the classroom's network).
+    pub fn and_name(self, name: &str, port: u16) -> Self {
+        match self {
+            Self::Named(mut names) => {
+                names.push(format!("{}:{port}", name.to_ascii_lowercase()));
+                Self::Named(names)
+            }
+            any @ Self::AnyAddress { .. } => any,
+        }
+    }
+
     fn loopback_names(port: u16) -> Vec<String> {
         match Self::loopback(port) {
             Self::Named(names) => names,
@@ -243,6 +255,9 @@ mod tests {
         let one = Hosts::bound_to("10.0.0.5:80".parse().unwrap());
         assert!(one.allows(Some("10.0.0.5:80")));
         assert!(!one.allows(Some("localhost:80")));
+        let named = one.and_name("Teacher.local", 80);
+        assert!(named.allows(Some("teacher.local:80")));
+        assert!(!named.allows(Some("student.local:80")));
     }
 
     #[test]
