@@ -41,6 +41,8 @@
 //!   where its lines go;
 //! - [`server`]: a server binary's life, from bind to Ctrl-C;
 //! - [`tools`]: the attack tools as programs;
+//! - [`web`]: pages: the client's (`--web`) and the teacher's view
+//!   (`--dashboard`);
 //! - [`Error`], [`exit`], [`exit_status`]: what stops a binary, and its
 //!   exit status.
 
@@ -52,6 +54,7 @@ pub mod logging;
 pub mod server;
 pub mod terminal;
 pub mod tools;
+pub mod web;
 
 mod editor;
 mod error;
