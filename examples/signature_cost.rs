@@ -3,7 +3,8 @@
 //! per session, as `chat_bench --session-salt`), opened one by one and in
 //! bursts as the client's receive pipeline opens what queued up
 //! (`client::inbox::Verifier`). Prints microseconds per message on one
-//! core, sealing included.
+//! core, sealing included. Bursts cost what single messages cost since
+//! every signature is checked on its own, by one rule (docs/PERFORMANCE.md).
 //!
 //! ```sh
 //! cargo run --release --example signature_cost            # 4,096 messages

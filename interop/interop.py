@@ -20,6 +20,14 @@ scheme:
         frame signed here is printed; one whose signature is not over its
         fields is rejected, and so is one from the same nick under another
         key, with both fingerprints as computed here.
+  rule  the signature rule's edge cases (small-order keys and R, mixed
+        order, non-canonical encodings), built here with Ed25519 arithmetic
+        of our own and sent to signed_client, which accepts exactly what
+        ed25519-dalek's verify_strict does: on every canonical vector,
+        cryptography (OpenSSL) decides the same, except the small-order
+        cases OpenSSL accepts, printed as KNOWN DIFFERENCE lines (the
+        helper here, verified_by_python, refuses small-order points before
+        it asks OpenSSL, so it agrees with signed_client on every vector).
 
 Usage: interop.py BIN_DIR   (the directory holding ae_server and the
 clients). Prints one PASS or FAIL line per check and exits non-zero if any
@@ -53,9 +61,14 @@ ITERATIONS = 100
 KEY_LEN = 32
 SALT_LEN = 16
 
-# The hkdf scheme's constants (docs/PROTOCOL.md, src/layer/kdf.rs).
-MASTER_SALT_PREFIX = b"tp-unsecured-chat/hkdf-v1/room:"
-MESSAGE_KEY_INFO = b"tp-unsecured-chat/hkdf-v1/fernet"
+# The hkdf scheme's constants (docs/PROTOCOL.md, crates/chat/src/layer/keys/kdf.rs):
+# the master key's salt is the prefix, the chat's 16-byte id, then the room.
+MASTER_SALT_PREFIX = b"tp-unsecured-chat/hkdf-v2/chat:"
+MASTER_SALT_ROOM = b"/room:"
+MESSAGE_KEY_INFO = b"tp-unsecured-chat/hkdf-v2/fernet"
+# This run's chat id, handed to the Rust clients as --chat-id, as whoever
+# starts a chat hands it out with the password.
+CHAT_ID = os.urandom(16)
 
 # The room the Rust clients are in (their default), and another one.
 ROOM = "lobby"
@@ -75,12 +88,12 @@ RELABEL_NICK = "mallory"
 SYNC_NICK = "sync-probe"
 SYNC_RETRY_SECS = 0.05
 
-# The signed layer (docs/PROTOCOL.md, src/layer/signed_client.rs): what
+# The signed layer (docs/PROTOCOL.md, crates/chat/src/layer/signed_client/mod.rs): what
 # every signed message starts with, and the bytes of a fingerprint.
 SIGNATURE_CONTEXT = b"tp-unsecured-chat/signed-v1"
 FINGERPRINT_BYTES = 16
 # The session and counter of Python's signed messages.
-PYTHON_SESSION = "py-session"
+PYTHON_SESSION = "pyInterop001"
 # Where the signed client keeps its identity: a folder of this run's.
 SCRATCH = tempfile.mkdtemp(prefix="interop-")
 
@@ -100,10 +113,15 @@ def derive_key_from_password(password: str, salt: bytes) -> bytes:
     return base64.urlsafe_b64encode(pbkdf2(password, salt))
 
 
+def chat_id_text() -> str:
+    """The chat id as --chat-id takes it: URL-safe base64, no padding."""
+    return base64.urlsafe_b64encode(CHAT_ID).decode().rstrip("=")
+
+
 def hkdf_message_key(password: str, room: str, salt: bytes) -> bytes:
-    """The hkdf scheme's key: HKDF-SHA256 of the room's master key and the
-    message salt, as a Fernet key."""
-    master = pbkdf2(password, MASTER_SALT_PREFIX + room.encode())
+    """The hkdf scheme's key: HKDF-SHA256 of the chat and room's master key
+    and the message salt, as a Fernet key."""
+    master = pbkdf2(password, MASTER_SALT_PREFIX + CHAT_ID + MASTER_SALT_ROOM + room.encode())
     key = HKDF(algorithm=hashes.SHA256(), length=KEY_LEN, salt=salt,
                info=MESSAGE_KEY_INFO).derive(master)
     return base64.urlsafe_b64encode(key)
@@ -171,6 +189,17 @@ def signed_message(kdf: str, nick: str, text: str, key: Ed25519PrivateKey, seq: 
     return {"salt": base64.b64encode(salt).decode(), "token": token.decode()}
 
 
+def verify_signature(key: bytes, signature: bytes, message: bytes):
+    """The helper's rule: small-order keys and R refused first, then
+    OpenSSL's verification (which accepts some of them); raises if the
+    signature does not verify."""
+    for point in (key, signature[:32]):
+        decoded = point_decode(point)
+        if decoded is None or is_small_order(decoded):
+            raise ValueError("small-order key or R (refused before OpenSSL)")
+    Ed25519PublicKey.from_public_bytes(key).verify(signature, message)
+
+
 def verified_by_python(kdf: str, sealed: dict) -> tuple:
     """Opens a signed `message` field and verifies its signature (raises if
     it does not verify); its nick, text and room."""
@@ -178,11 +207,89 @@ def verified_by_python(kdf: str, sealed: dict) -> tuple:
     fernet = Fernet(message_key(kdf, PASSWORD, salt))
     plain = json.loads(fernet.decrypt(sealed["token"]))
     sent_at = fernet.extract_timestamp(sealed["token"])
-    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(plain["key"]))
-    public.verify(base64.b64decode(plain["signature"]),
-                  signed_bytes(plain["nick"], plain["room"], plain["session"], plain["seq"],
-                               sent_at, plain["message"]))
+    verify_signature(base64.b64decode(plain["key"]), base64.b64decode(plain["signature"]),
+                     signed_bytes(plain["nick"], plain["room"], plain["session"], plain["seq"],
+                                  sent_at, plain["message"]))
     return plain["nick"], plain["message"], plain["room"]
+
+
+# --- Ed25519 arithmetic, for the vectors that separate the rules ----------
+# Extended coordinates (RFC 8032 section 5.1.4). Decoding is lenient on
+# purpose, as ZIP-215's: a y-coordinate of p or more is reduced, and x = 0
+# takes any sign bit, so that non-canonical encodings can be built and
+# judged.
+
+FIELD = 2**255 - 19
+GROUP_ORDER = 2**252 + 27742317777372353535851937790883648493
+CURVE_D = -121665 * pow(121666, FIELD - 2, FIELD) % FIELD
+SQRT_M1 = pow(2, (FIELD - 1) // 4, FIELD)
+IDENTITY = (0, 1, 1, 0)
+
+
+def point_add(p: tuple, q: tuple) -> tuple:
+    a = (p[1] - p[0]) * (q[1] - q[0]) % FIELD
+    b = (p[1] + p[0]) * (q[1] + q[0]) % FIELD
+    c = 2 * p[3] * q[3] * CURVE_D % FIELD
+    d = 2 * p[2] * q[2] % FIELD
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % FIELD, g * h % FIELD, f * g % FIELD, e * h % FIELD)
+
+
+def point_mul(scalar: int, point: tuple) -> tuple:
+    result = IDENTITY
+    while scalar > 0:
+        if scalar & 1:
+            result = point_add(result, point)
+        point = point_add(point, point)
+        scalar >>= 1
+    return result
+
+
+def point_equal(p: tuple, q: tuple) -> bool:
+    return ((p[0] * q[2] - q[0] * p[2]) % FIELD == 0
+            and (p[1] * q[2] - q[1] * p[2]) % FIELD == 0)
+
+
+def point_decode(encoded: bytes):
+    """The point 32 bytes encode, leniently; None if no point has that y."""
+    y = int.from_bytes(encoded, "little")
+    sign, y = y >> 255, (y & ((1 << 255) - 1)) % FIELD
+    x2 = (y * y - 1) * pow(CURVE_D * y * y + 1, FIELD - 2, FIELD) % FIELD
+    x = pow(x2, (FIELD + 3) // 8, FIELD)
+    if (x * x - x2) % FIELD != 0:
+        x = x * SQRT_M1 % FIELD
+    if (x * x - x2) % FIELD != 0:
+        return None
+    if x != 0 and (x & 1) != sign:
+        x = FIELD - x
+    return (x, y, 1, x * y % FIELD)
+
+
+def point_encode(point: tuple) -> bytes:
+    z_inv = pow(point[2], FIELD - 2, FIELD)
+    x, y = point[0] * z_inv % FIELD, point[1] * z_inv % FIELD
+    return int.to_bytes(y | ((x & 1) << 255), 32, "little")
+
+
+def is_small_order(point: tuple) -> bool:
+    return point_equal(point_mul(8, point), IDENTITY)
+
+
+BASE = point_decode(bytes.fromhex("58" + "66" * 31))
+# A point of order 8: added to another, it makes a mixed-order point.
+TORSION = point_decode(bytes.fromhex(
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"))
+# The identity, encoded canonically, and as y = p + 1 (not canonical).
+IDENTITY_BYTES = point_encode(IDENTITY)
+IDENTITY_NON_CANONICAL = int.to_bytes(FIELD + 1, 32, "little")
+
+
+def challenge(r: bytes, key: bytes, message: bytes) -> int:
+    return int.from_bytes(hashlib.sha512(r + key + message).digest(), "little") % GROUP_ORDER
+
+
+def scalar_bytes(n: int) -> bytes:
+    return int.to_bytes(n, 32, "little")
 
 
 # --- Processes and connections --------------------------------------------
@@ -295,12 +402,19 @@ def client_files(name: str, kdf: str) -> list:
     return ["--identity", os.path.join(SCRATCH, kdf, "identity")]
 
 
+def kdf_flags(kdf: str) -> list:
+    """The key scheme's flags: hkdf's chat id, and the same iterations as
+    this script's, whatever the scheme's default."""
+    flags = ["--kdf", kdf, "--iterations", str(ITERATIONS)]
+    return flags + (["--chat-id", chat_id_text()] if kdf == "hkdf" else [])
+
+
 def start_client(bin_dir: str, name: str, kdf: str, ports: tuple, started: list) -> Process:
     """Starts a Rust client as RUST_NICK, the password in its environment,
     and waits until it has joined."""
     client = Process([os.path.join(bin_dir, name), "--host", HOST,
                       "--port", str(ports[0]), "--broadcast-port", str(ports[1]),
-                      "--nick", RUST_NICK, "--kdf", kdf] + client_files(name, kdf),
+                      "--nick", RUST_NICK] + kdf_flags(kdf) + client_files(name, kdf),
                      env=dict(os.environ, CHAT_PASSWORD=PASSWORD))
     started.append(client)
     client.wait_for("stderr", lambda l: l.startswith("joined as "))
@@ -479,6 +593,105 @@ def check_signed(kdf: str, client: Process, listener: LineSocket, python: LineSo
           lambda: (printed_for(client, python, changed), expected))
 
 
+def signature_vectors(secret: int) -> list:
+    """The signature rule's edge cases, each (name, key, R, S of the
+    challenge, whether signed_client accepts it, whether it is canonical,
+    whether OpenSSL's acceptance is a known difference); `secret` is the
+    honest signer's scalar. A mixed-order key's R is None and its "S" says
+    whether the challenge is to be a multiple of 8 (vector_frame picks the
+    nonce)."""
+    public = point_mul(secret, BASE)
+    key = point_encode(public)
+    cases = []
+    # (name, key, R bytes, S given the challenge k, ours accepts, canonical, known difference)
+    cases.append(("honest signature", key, point_encode(point_mul(11, BASE)),
+                  lambda k: (11 + k * secret) % GROUP_ORDER, True, True, False))
+    cases.append(("non-canonical S (S + l)", key, point_encode(point_mul(12, BASE)),
+                  lambda k: (12 + k * secret) % GROUP_ORDER + GROUP_ORDER, False, False, False))
+    cases.append(("small-order key (the identity)", IDENTITY_BYTES,
+                  point_encode(point_mul(13, BASE)), lambda k: 13, False, True, True))
+    cases.append(("small-order key, non-canonical (y = p + 1)", IDENTITY_NON_CANONICAL,
+                  point_encode(point_mul(14, BASE)), lambda k: 14, False, False, False))
+    cases.append(("small-order R (the identity)", key, IDENTITY_BYTES,
+                  lambda k: k * secret % GROUP_ORDER, False, True, True))
+    cases.append(("small-order R, non-canonical (y = p + 1)", key, IDENTITY_NON_CANONICAL,
+                  lambda k: k * secret % GROUP_ORDER, False, False, False))
+    cases.append(("small-order R (of order 8)", key, point_encode(TORSION),
+                  lambda k: k * secret % GROUP_ORDER, False, True, False))
+    cases.append(("mixed-order R", key, point_encode(point_add(point_mul(15, BASE), TORSION)),
+                  lambda k: (15 + k * secret) % GROUP_ORDER, False, True, False))
+    mixed_key = point_encode(point_add(public, TORSION))
+    for multiple, name in ((False, "mixed-order key, challenge not a multiple of 8"),
+                           (True, "mixed-order key, challenge a multiple of 8")):
+        cases.append((name, mixed_key, None, multiple, multiple, True, False))
+    return cases
+
+
+def vector_frame(kdf: str, nick: str, case: tuple, secret: int) -> tuple:
+    """A message frame for one vector, signed over its real fields; what
+    OpenSSL and the helper say of its signature."""
+    name, key, big_r, s_of, ours, canonical, known = case
+    sent_at = int(time.time())
+    text = f"vector: {name}"
+    signed = signed_bytes(nick, ROOM, PYTHON_SESSION, 0, sent_at, text)
+    if big_r is None:  # a mixed-order key: a nonce whose challenge fits
+        for r in range(16, 4096):
+            big_r = point_encode(point_mul(r, BASE))
+            k = challenge(big_r, key, signed)
+            if (k % 8 == 0) == s_of:
+                s = (r + k * secret) % GROUP_ORDER
+                break
+    else:
+        s = s_of(challenge(big_r, key, signed))
+    signature = big_r + scalar_bytes(s)
+    plaintext = json.dumps({
+        "nick": nick, "message": text, "room": ROOM, "seq": 0, "session": PYTHON_SESSION,
+        "key": base64.b64encode(key).decode(), "signature": base64.b64encode(signature).decode(),
+    }).encode()
+    salt = os.urandom(SALT_LEN)
+    token = Fernet(message_key(kdf, PASSWORD, salt)).encrypt_at_time(plaintext, sent_at)
+    frame = {"type": "message", "nick": nick,
+             "message": {"salt": base64.b64encode(salt).decode(), "token": token.decode()}}
+    return frame, judged(lambda: Ed25519PublicKey.from_public_bytes(key).verify(signature, signed)), \
+        judged(lambda: verify_signature(key, signature, signed))
+
+
+def judged(verify) -> bool:
+    """Whether `verify()` accepts (returns rather than raises)."""
+    try:
+        verify()
+        return True
+    except Exception:  # cryptography raises InvalidSignature or ValueError
+        return False
+
+
+def check_signature_rule(kdf: str, client: Process, listener: LineSocket, python: LineSocket):
+    """Each vector from a nick of its own (so each is a first contact):
+    what signed_client prints, against what OpenSSL and the helper say."""
+    secret = int.from_bytes(os.urandom(32), "little") % GROUP_ORDER
+    for i, case in enumerate(signature_vectors(secret)):
+        name, _, _, _, ours, canonical, known = case
+        nick = f"vector{i}"
+        expect_ok(python.send_json({"type": "join", "nick": nick}))
+        frame, openssl, helper = vector_frame(kdf, nick, case, secret)
+        printed = printed_for(client, python, frame)
+        accepted = printed.startswith(f"{nick} : ")
+        verdict = lambda yes: "accepts" if yes else "refuses"
+        check(f"RULE {name}: signed_client {verdict(ours)} it, as verify_strict",
+              lambda: (accepted, ours))
+        check(f"RULE {name}: the helper (small order refused first) agrees",
+              lambda: (helper, accepted))
+        if not canonical:
+            print(f"INFO {name}: not canonical; cryptography (OpenSSL) {verdict(openssl)} it",
+                  flush=True)
+        elif known and openssl and not accepted:
+            print(f"KNOWN DIFFERENCE {name}: cryptography (OpenSSL) accepts it, signed_client "
+                  "refuses it (dalek's verify_strict); the helper refuses it first", flush=True)
+        else:
+            check(f"RULE {name}: cryptography (OpenSSL) agrees on this canonical vector",
+                  lambda: (openssl, accepted))
+
+
 # The key the sync markers of the signed layer are signed with.
 SYNC_KEY = Ed25519PrivateKey.generate()
 
@@ -540,6 +753,7 @@ LAYERS = (
     ("aead_client", "hkdf", aead_plaintext, check_aead),
     ("signed_client", "lab", signed_plaintext, check_signed),
     ("signed_client", "hkdf", signed_plaintext, check_signed),
+    ("signed_client", "lab", signed_plaintext, check_signature_rule),
 )
 
 

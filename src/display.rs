@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use chat::attack::insider_forge::Report as ForgeReport;
 use chat::attack::simple_bigbrother::Overheard;
 use chat::attack::simple_dos::{Eviction, Flood, Report as DosReport};
-use chat::attack::simple_exploit::Report as ExploitReport;
+use chat::attack::simple_exploit::{DEFAULT_COMMAND, Report as ExploitReport, Verdict};
 use chat::client::Delivery;
 use chat::wire::{ClaimedNick, Response};
 use chat::wire::{MAX_NICK_CHARS, Refused};
@@ -195,12 +195,42 @@ pub fn exploit_report(report: &ExploitReport) -> Vec<String> {
         .collect();
     lines.push(match &report.legitimate {
         Ok(nick) => format!(
-            "legitimate client: served (joined as '{}', listed, left): the server survived every payload",
+            "legitimate client: served (joined as '{}', listed, left): the server still serves",
             printable(nick.as_str())
         ),
         Err(reason) => format!("legitimate client: NOT served: {}", printable(reason)),
     });
+    lines.push(exploit_verdict(report));
     lines
+}
+
+/// What the answers to the pickle exploit tell, and only that: the tool
+/// cannot see the server's machine.
+fn exploit_verdict(report: &ExploitReport) -> String {
+    match &report.exploit {
+        Verdict::Refused(reason) => format!(
+            "the pickle exploit: refused (ko: {}): the server never unpickled it, nothing ran",
+            printable(reason)
+        ),
+        Verdict::NotRefused(seen) => format!(
+            "the pickle exploit: NOT refused: the server answered {}; on a server that unpickles \
+             its requests (the Python original), the command may well have run. This tool cannot \
+             see the server's machine: look there for the command's effect ({})",
+            printable(seen),
+            effect(&report.command)
+        ),
+    }
+}
+
+/// Where to look for what the exploit's command did.
+fn effect(command: &str) -> String {
+    match command.strip_prefix("touch ") {
+        Some(file) if command == DEFAULT_COMMAND => {
+            format!("the default command creates {file}: ls -l {file} on the server's machine")
+        }
+        Some(file) => format!("the command creates {}", printable(file)),
+        None => format!("the command was: {}", printable(command)),
+    }
 }
 
 /// What `insider_forge` prints: what it sent as whom, the session it read
@@ -217,6 +247,11 @@ pub fn forge_report(report: &ForgeReport) -> Vec<String> {
         report.layer,
         printable(&report.sent)
     )];
+    if let Some(key) = &report.signed_by {
+        lines.push(format!(
+            "signed with the insider's own key, the only one it has: {key}"
+        ));
+    }
     if let Some(session) = &report.captured_session {
         lines.push(format!(
             "{victim}'s session, read from a frame of theirs opened with the password: {}",
@@ -238,6 +273,17 @@ mod tests {
 
     fn valid(nick: &str) -> Nick {
         Nick::new(nick).unwrap()
+    }
+
+    #[test]
+    fn the_exploits_effect_is_named_where_to_look_for_it() {
+        let default = effect(DEFAULT_COMMAND);
+        assert!(
+            default.contains("ls -l /tmp/unsecured-chat-pwned on the server's machine"),
+            "{default}"
+        );
+        assert_eq!(effect("touch /x/y"), "the command creates /x/y");
+        assert_eq!(effect("id"), "the command was: id");
     }
 
     #[test]

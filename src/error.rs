@@ -32,6 +32,8 @@ pub enum Error {
     #[error(transparent)]
     Layer(#[from] layer::LayerError),
     #[error(transparent)]
+    NoChatId(#[from] flags::NoChatId),
+    #[error(transparent)]
     NoDataFolder(#[from] flags::NoDataFolder),
     #[error(transparent)]
     Identity(#[from] layer::IdentityError),

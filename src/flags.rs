@@ -9,12 +9,11 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{Arg, Args, Command};
 
-use crate::password;
+use crate::{Error, password};
 use chat::client::{Endpoint, random_nick};
 use chat::layer::DEFAULT_ROOM;
 use chat::layer::DEFAULT_TTL_SECS;
-use chat::layer::crypto::DEFAULT_ITERATIONS;
-use chat::layer::{AeSettings, Kdf, Password, Room, SaltMode};
+use chat::layer::{AeSettings, ChatId, Kdf, KeyScheme, Password, Room, SaltMode};
 use chat::server::{DEFAULT_BROADCAST_PORT, DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT};
 use chat::server::{ServerConfig, TrustModel};
 use chat::wire::{Nick, Wire};
@@ -69,6 +68,8 @@ pub struct ClientFlags {
     /// Nick to join as (default: a random readable name)
     #[arg(long)]
     pub nick: Option<Nick>,
+    #[command(flatten)]
+    pub page: crate::web::PageFlags,
 }
 
 impl ClientFlags {
@@ -91,16 +92,26 @@ pub struct KeyFlags {
     /// machine and kept in shell history (a warning says so); prefer the others
     #[arg(long, conflicts_with = "password_file")]
     pub password: Option<Password>,
-    /// PBKDF2-HMAC-SHA256 iterations; every client of the chat must use the same
-    #[arg(long, default_value_t = DEFAULT_ITERATIONS, value_parser = clap::value_parser!(u32).range(1..))]
-    pub iterations: u32,
+    /// PBKDF2-HMAC-SHA256 iterations; every client of the chat must use the
+    /// same [default: 100 with --kdf lab, as the exercise; 600,000 with
+    /// --kdf hkdf, which pays them once per start]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub iterations: Option<u32>,
     /// Key scheme, the same for every client of the chat: lab (PBKDF2 for
-    /// each message's salt, as the exercise) or hkdf (PBKDF2 once per room
-    /// and password, then HKDF-SHA256 for each message's salt)
+    /// each message's salt, as the exercise) or hkdf (PBKDF2 once per chat,
+    /// room and password, then HKDF-SHA256 for each message's salt; needs
+    /// --chat-id)
     #[arg(long, value_parser = choice::<Kdf>(), default_value = "lab")]
     pub kdf: Kdf,
-    /// The chat this client is in: sealed in every AEAD message, which
-    /// receivers in another room refuse (and part of the key with --kdf hkdf)
+    /// With --kdf hkdf: the chat's random id, handed out with the password
+    /// (22 characters; not secret). It salts the one PBKDF2 run, so that no
+    /// guess is computed once for every chat. Run a client without it for
+    /// a fresh one
+    #[arg(long, value_name = "ID")]
+    pub chat_id: Option<ChatId>,
+    /// The chat (room) the messages are sealed for: in every AEAD message,
+    /// which receivers in another room refuse (and part of the key with
+    /// --kdf hkdf)
     #[arg(long, default_value = DEFAULT_ROOM)]
     pub room: Room,
 }
@@ -108,16 +119,46 @@ pub struct KeyFlags {
 impl KeyFlags {
     /// The settings these flags describe, once the password is found;
     /// `ttl` is AEAD's.
-    pub fn settings(&self, ttl: u64) -> Result<AeSettings, password::PasswordError> {
+    pub fn settings(&self, ttl: u64) -> Result<AeSettings, Error> {
+        let kdf = self.scheme()?;
         let password = password::read(self.password.as_ref(), self.password_file.as_deref())?;
         Ok(AeSettings {
-            iterations: self.iterations,
-            kdf: self.kdf,
+            iterations: self.iterations(),
+            kdf,
             room: self.room.clone(),
             ttl,
             ..AeSettings::new(password)
         })
     }
+
+    /// The iterations given, else the scheme's default.
+    pub fn iterations(&self) -> u32 {
+        self.iterations
+            .unwrap_or_else(|| self.kdf.default_iterations())
+    }
+
+    /// The key scheme, with the chat id `hkdf` needs.
+    fn scheme(&self) -> Result<KeyScheme, NoChatId> {
+        match (self.kdf, self.chat_id) {
+            (Kdf::Lab, _) => Ok(KeyScheme::Lab),
+            (Kdf::Hkdf, Some(chat)) => Ok(KeyScheme::Hkdf { chat }),
+            (Kdf::Hkdf, None) => Err(NoChatId {
+                fresh: ChatId::generate().ok(),
+            }),
+        }
+    }
+}
+
+/// `--kdf hkdf` without `--chat-id`: the error offers a fresh id, for
+/// whoever starts the chat.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error(
+    "--kdf hkdf needs the chat's id (--chat-id ID), handed out with the password{}",
+    .fresh.map(|id| format!("; to start a new chat, hand out this fresh one with it: --chat-id {id}")).unwrap_or_default()
+)]
+pub struct NoChatId {
+    /// A fresh id, if the system's randomness gave one.
+    pub fresh: Option<ChatId>,
 }
 
 /// Flags of the encrypted clients: the shared secret, and how this client
@@ -143,7 +184,7 @@ pub struct CryptoFlags {
 
 impl CryptoFlags {
     /// The layer's settings, once the password is found; `ttl` is AEAD's.
-    pub fn settings(&self, ttl: u64) -> Result<AeSettings, password::PasswordError> {
+    pub fn settings(&self, ttl: u64) -> Result<AeSettings, Error> {
         Ok(AeSettings {
             salt_mode: if self.session_salt {
                 SaltMode::PerSession
@@ -161,19 +202,21 @@ impl CryptoFlags {
 #[derive(Debug, Clone, Default, Args)]
 pub struct IdentityFlags {
     /// Your key pair, created on first use (mode 0600, PKCS#8 PEM)
-    /// [default: unsecured-chat/identity under $XDG_DATA_HOME, else
-    /// ~/.local/share]
+    /// [default: one per nick, identity-NICK-HASH under
+    /// $XDG_DATA_HOME/unsecured-chat, else ~/.local/share/unsecured-chat;
+    /// with a random nick, a key for this session only, saved nowhere]
     #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
-    /// The keys you have pinned, one per nick, first seen first kept
-    /// [default: known_members, in the identity file's folder]
+    /// The keys you have pinned, one per nick (and lookalikes), first seen
+    /// first kept [default: known_members, beside --identity FILE if given,
+    /// else in the folder of the default identities: one for every nick of
+    /// this account]
     #[arg(long, value_name = "FILE")]
     pub known: Option<PathBuf>,
 }
 
 /// Where the signed layer's files go when no flag says.
 pub const DATA_FOLDER: &str = "unsecured-chat";
-const IDENTITY_FILE: &str = "identity";
 const KNOWN_FILE: &str = "known_members";
 
 /// Neither flag nor environment says where the signed layer's files go.
@@ -181,25 +224,44 @@ const KNOWN_FILE: &str = "known_members";
 #[error("no folder for your identity: set XDG_DATA_HOME or HOME, or pass --identity FILE")]
 pub struct NoDataFolder;
 
+/// Where a member's key pair comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// A file, made there on first use.
+    File(PathBuf),
+    /// Made for this session, saved nowhere: a random nick's.
+    Ephemeral,
+}
+
 impl IdentityFlags {
-    pub fn identity_path(&self) -> Result<PathBuf, NoDataFolder> {
-        match &self.identity {
-            Some(path) => Ok(path.clone()),
-            None => default_identity(),
+    /// Where `nick`'s key pair comes from: `--identity`, else its own
+    /// default file, else (a nick drawn at random, which no one will see
+    /// again) a key for this session only.
+    pub fn identity_source(
+        &self,
+        nick: &Nick,
+        chosen: bool,
+    ) -> Result<IdentitySource, NoDataFolder> {
+        match (&self.identity, chosen) {
+            (Some(path), _) => Ok(IdentitySource::File(path.clone())),
+            (None, true) => Ok(IdentitySource::File(default_identity(nick)?)),
+            (None, false) => Ok(IdentitySource::Ephemeral),
         }
     }
 
     pub fn known_path(&self) -> Result<PathBuf, NoDataFolder> {
-        match &self.known {
-            Some(path) => Ok(path.clone()),
-            None => Ok(self.identity_path()?.with_file_name(KNOWN_FILE)),
+        match (&self.known, &self.identity) {
+            (Some(path), _) => Ok(path.clone()),
+            (None, Some(identity)) => Ok(identity.with_file_name(KNOWN_FILE)),
+            (None, None) => Ok(data_folder()?.join(KNOWN_FILE)),
         }
     }
 }
 
-/// Where a member's identity file is when no flag says.
-pub fn default_identity() -> Result<PathBuf, NoDataFolder> {
-    Ok(data_folder()?.join(IDENTITY_FILE))
+/// Where `nick`'s identity file is when no flag says: a file of its own in
+/// the data folder.
+pub fn default_identity(nick: &Nick) -> Result<PathBuf, NoDataFolder> {
+    Ok(data_folder()?.join(chat::layer::file_name_for(nick)))
 }
 
 /// `$XDG_DATA_HOME/unsecured-chat`, else `$HOME/.local/share/unsecured-chat`
@@ -241,6 +303,8 @@ pub struct ServerFlags {
     /// Most connections open at once, both ports together
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
+    #[command(flatten)]
+    pub dashboard: crate::web::DashboardFlags,
 }
 
 impl ServerFlags {
@@ -295,5 +359,54 @@ impl<T: Named + Send + Sync> TypedValueParser for Choice<T> {
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
         Some(Box::new(Self::values()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        keys: KeyFlags,
+    }
+
+    fn keys(args: &[&str]) -> KeyFlags {
+        let all = ["client", "--password", "s3cret"].iter().chain(args);
+        Cli::try_parse_from(all).expect("flags parse").keys
+    }
+
+    /// The scheme that pays PBKDF2 once pays today's recommended count,
+    /// unless told otherwise; the exercise's scheme keeps its 100.
+    #[test]
+    fn each_key_scheme_has_its_default_iterations() {
+        assert_eq!(keys(&[]).iterations(), 100);
+        assert_eq!(keys(&["--kdf", "hkdf"]).iterations(), 600_000);
+        assert_eq!(
+            keys(&["--kdf", "hkdf", "--iterations", "7"]).iterations(),
+            7
+        );
+    }
+
+    #[test]
+    fn hkdf_needs_a_chat_id_and_offers_a_fresh_one() {
+        let refused = keys(&["--kdf", "hkdf"]).scheme().unwrap_err();
+        let fresh = refused.fresh.expect("the system has randomness");
+        assert!(refused.to_string().ends_with(&format!("--chat-id {fresh}")));
+        let chat = "EBESExQVFhcYGRobHB0eHw";
+        let given = keys(&["--kdf", "hkdf", "--chat-id", chat])
+            .scheme()
+            .unwrap();
+        assert_eq!(
+            given,
+            KeyScheme::Hkdf {
+                chat: chat.parse().unwrap()
+            }
+        );
+        let bad = Cli::try_parse_from(["client", "--chat-id", "lobby"]).unwrap_err();
+        assert!(bad.to_string().contains("a chat id is 16 bytes"), "{bad}");
     }
 }

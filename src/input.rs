@@ -1,18 +1,15 @@
 //! Where the terminal client's lines come from: stdin read line by line when
-//! it is not a terminal, a line editor (prompt, history, the typed line kept
-//! intact while messages arrive) when a person is at the keyboard. Either
-//! runs on a thread of its own and hands each line to the main thread.
+//! it is not a terminal, the line editor (`crate::editor`: prompt, history,
+//! the typed line kept intact while messages arrive) when a person is at
+//! the keyboard. Either runs on a thread of its own and hands each line to
+//! the main thread.
 
 use std::io::{self, BufRead, IsTerminal};
 use std::os::fd::AsFd;
 use std::thread;
 
 use nix::sys::termios::{self, SetArg, Termios};
-use rustyline::DefaultEditor;
-use rustyline::error::ReadlineError;
 
-use crate::display;
-use crate::screen::Screen;
 use chat::wire::MAX_LINE;
 
 /// What the input thread hands to the main thread.
@@ -84,48 +81,6 @@ fn read_bounded_line(
     }
 }
 
-/// The line editor, started: its screen, and the terminal's settings to
-/// put back when the client exits.
-pub struct Editor {
-    pub screen: Screen,
-    pub restore: TerminalRestore,
-}
-
-/// Starts the line editor on a thread, with `NICK> ` as its prompt.
-pub fn spawn_editor(
-    nick: &str,
-    send: impl Fn(Input) -> bool + Send + 'static,
-) -> Result<Editor, ReadlineError> {
-    let restore = TerminalRestore::save()?;
-    let mut editor = DefaultEditor::new()?;
-    let screen = Screen::editor(Box::new(editor.create_external_printer()?), nick);
-    let prompt = format!("{}> ", display::printable(nick));
-    thread::Builder::new()
-        .name("line-editor".into())
-        .spawn(move || edit_lines(&mut editor, &prompt, &send))?;
-    Ok(Editor { screen, restore })
-}
-
-fn edit_lines(editor: &mut DefaultEditor, prompt: &str, send: &dyn Fn(Input) -> bool) {
-    loop {
-        let input = match editor.readline(prompt) {
-            Ok(line) if line.len() > MAX_LINE => Input::TooLong(line.len()),
-            Ok(line) => {
-                if !line.trim().is_empty() {
-                    let _ = editor.add_history_entry(line.as_str());
-                }
-                Input::Line(line)
-            }
-            Err(ReadlineError::Interrupted) => Input::Interrupted,
-            Err(_) => Input::End,
-        };
-        let done = !matches!(input, Input::Line(_));
-        if !send(input) || done {
-            return;
-        }
-    }
-}
-
 /// The terminal's settings when the client started. The line editor puts
 /// the terminal in raw mode while it waits for a line; if the client must
 /// exit then (the server went away), dropping this puts the terminal back,
@@ -135,7 +90,7 @@ pub struct TerminalRestore {
 }
 
 impl TerminalRestore {
-    fn save() -> nix::Result<Self> {
+    pub fn save() -> nix::Result<Self> {
         Ok(Self {
             saved: termios::tcgetattr(io::stdin().as_fd())?,
         })

@@ -13,7 +13,7 @@
 //! | `base_server.py` | [`server`] (a server binary's life, Ctrl-C) | `chat::server::BaseServer` |
 //! | `base_client.py` | | `chat::client::BaseClient`, `chat::client::Inbox` |
 //! | `simple_server.py` | `simple_server` | `chat::server::SimpleServer` |
-//! | `simple_client.py` (a pywebio page) | [`terminal`], `input`, `screen`, [`display`]; `simple_client` | `chat::client::SimpleClient` |
+//! | `simple_client.py` (a pywebio page) | [`terminal`], `input`, `editor`, `screen`, [`display`]; `simple_client` | `chat::client::SimpleClient` |
 //! | `simple_bigbrother.py` | [`tools`]; `simple_bigbrother` | `chat::attack::simple_bigbrother` |
 //! | `simple_dos.py` | [`tools`]; `simple_dos` | `chat::attack::simple_dos` |
 //! | `simple_exploite.py` | [`tools`]; `simple_exploit` | `chat::attack::simple_exploit` |
@@ -37,10 +37,12 @@
 //!   starts, its commands), the one `match` on the layer here; `signed`,
 //!   the signed layer's files and commands;
 //! - [`terminal`]: the chat client's loop, `input` where its lines come
-//!   from (stdin, or a line editor for a person), `screen` where its lines
-//!   go;
+//!   from (stdin, or `editor`, the line editor, for a person), `screen`
+//!   where its lines go;
 //! - [`server`]: a server binary's life, from bind to Ctrl-C;
 //! - [`tools`]: the attack tools as programs;
+//! - [`web`]: pages: the client's (`--web`) and the teacher's view
+//!   (`--dashboard`);
 //! - [`Error`], [`exit`], [`exit_status`]: what stops a binary, and its
 //!   exit status.
 
@@ -52,16 +54,20 @@ pub mod logging;
 pub mod server;
 pub mod terminal;
 pub mod tools;
+pub mod web;
 
+mod editor;
 mod error;
 mod input;
+mod layer_client;
 mod layers;
 mod password;
 mod screen;
 mod signed;
 
 pub use error::Error;
-pub use layers::{AppLayer, ClientArgs, Commands, LayerClient, app_layer, client_binary};
+pub use layer_client::{ClientArgs, Commands, LayerClient};
+pub use layers::{AppLayer, app_layer, client_binary};
 pub use password::{PASSWORD_ENV, PasswordError};
 
 use std::process::ExitCode;

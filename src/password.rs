@@ -6,6 +6,7 @@
 //! stays in the shell's history.
 
 use std::io::{BufRead, IsTerminal};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
@@ -42,7 +43,16 @@ pub enum PasswordError {
     },
     #[error("the password must not be empty")]
     Empty,
+    /// Others could read or change the file: as ssh refuses such a key.
+    #[error(
+        "the password file {} can be read by others (mode {mode:03o}): run `chmod 600 {}`",
+        .path.display(), .path.display()
+    )]
+    Exposed { path: PathBuf, mode: u32 },
 }
+
+/// Permission bits that let someone else than the owner in.
+const OTHERS: u32 = 0o077;
 
 /// The password from `--password-file`, else `--password` (with a warning
 /// on stderr), else the environment, else a no-echo prompt.
@@ -75,12 +85,30 @@ fn from_file(path: &Path) -> Result<Password, PasswordError> {
             .read_line(&mut line)
             .map_err(failed)?;
     } else {
+        refuse_exposed(path)?;
         let contents = Zeroizing::new(std::fs::read_to_string(path).map_err(failed)?);
         line.push_str(contents.lines().next().unwrap_or_default());
     }
     let end = line.trim_end_matches(['\n', '\r']).len();
     line.truncate(end);
     Ok(Password::from(line))
+}
+
+/// Refuses a password file that group or others may read or write (a
+/// pipe or a terminal, `<(...)` or `/dev/stdin`, has no such bits to judge).
+fn refuse_exposed(path: &Path) -> Result<(), PasswordError> {
+    let meta = std::fs::metadata(path).map_err(|source| PasswordError::File {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if meta.is_file() && mode & OTHERS != 0 {
+        return Err(PasswordError::Exposed {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
 }
 
 fn from_env_or_prompt() -> Result<Password, PasswordError> {
@@ -114,10 +142,19 @@ mod tests {
     use super::*;
     use chat::layer::crypto::{SALT_LEN, Salt, derive_key_from_password};
 
+    /// A file only its owner may read or write (`std::fs::write` would
+    /// make it 0644 under the usual umask).
+    fn private_file(name: &str, text: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("chat-{name}-{}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let private = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(&path, private).unwrap();
+        path
+    }
+
     #[test]
     fn a_password_file_gives_its_first_line() {
-        let path = std::env::temp_dir().join(format!("chat-password-{}", std::process::id()));
-        std::fs::write(&path, "s3cret\r\nsecond line\n").unwrap();
+        let path = private_file("password", "s3cret\r\nsecond line\n");
         let password = read(None, Some(&path)).unwrap();
         std::fs::remove_file(&path).unwrap();
         // Same password, same key: a token made under one opens under the other.
@@ -134,7 +171,7 @@ mod tests {
         use clap::Parser;
 
         use crate::flags::CryptoFlags;
-        use chat::layer::Kdf;
+        use chat::layer::KeyScheme;
 
         #[derive(Debug, Parser)]
         struct Cli {
@@ -142,16 +179,44 @@ mod tests {
             crypto: CryptoFlags,
         }
         const SECRET: &str = "hunter2-but-longer";
-        let cli = Cli::try_parse_from(["client", "--password", SECRET, "--kdf", "hkdf"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "client",
+            "--password",
+            SECRET,
+            "--kdf",
+            "hkdf",
+            "--chat-id",
+            "EBESExQVFhcYGRobHB0eHw",
+            "--iterations",
+            "1",
+        ])
+        .unwrap();
         let settings = cli.crypto.settings(30).unwrap();
         let shown = format!(
             "{cli:?} {settings:?} {:?} {:?}",
             settings.message_keys(),
-            chat::layer::MessageKeys::new(Kdf::Lab, &settings.password, &settings.room, 1)
+            chat::layer::MessageKeys::new(KeyScheme::Lab, &settings.password, &settings.room, 1)
         );
         assert!(shown.contains("Password(<hidden>)"), "{shown}");
         assert!(shown.contains("RawKey(<hidden>)"), "{shown}");
         assert!(!shown.contains(SECRET), "{shown}");
+    }
+
+    #[test]
+    fn a_password_file_others_can_read_is_refused_naming_it_and_the_fix() {
+        let path = private_file("exposed-password", "s3cret\n");
+        for mode in [0o644, 0o640, 0o620, 0o604] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = read(None, Some(&path)).unwrap_err().to_string();
+            let shown = path.display();
+            assert_eq!(
+                err,
+                format!(
+                    "the password file {shown} can be read by others (mode {mode:03o}): run `chmod 600 {shown}`"
+                )
+            );
+        }
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

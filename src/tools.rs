@@ -42,8 +42,8 @@ pub fn dos(endpoint: &Endpoint, attack: &simple_dos::Attack) -> Result<bool, Err
     Ok(report.succeeded())
 }
 
-/// `simple_exploit`: sends every payload, prints each answer and the
-/// verdict, explains; whether the server survived.
+/// `simple_exploit`: sends every payload, prints each answer and what they
+/// tell, explains; whether the server still serves.
 pub fn exploit(endpoint: &Endpoint, command: &str) -> Result<bool, Error> {
     let report = simple_exploit::run(endpoint, command).map_err(|e| match e {
         simple_exploit::ExploitError::Client(e) => crate::no_server(endpoint, e),
@@ -52,7 +52,13 @@ pub fn exploit(endpoint: &Endpoint, command: &str) -> Result<bool, Error> {
     for line in display::exploit_report(&report) {
         print_stdout(&line);
     }
-    print_stdout(simple_exploit::EXPLANATION);
+    print_stdout(simple_exploit::WHY_PICKLE);
+    match report.exploit {
+        simple_exploit::Verdict::Refused(_) => print_stdout(simple_exploit::WHY_REFUSED),
+        simple_exploit::Verdict::NotRefused(_) => {
+            print_stdout(simple_exploit::WHY_IT_MAY_HAVE_RUN);
+        }
+    }
     Ok(report.survived())
 }
 

@@ -40,7 +40,7 @@ const WRONG_PASSWORD: &str = "guess";
 /// bytes, in URL-safe base64.
 const FERNET_PREFIX: &str = "gAAAAA";
 /// What an AE client says of a token it cannot verify.
-const CANNOT_VERIFY: &str = "cannot verify: wrong password or altered message";
+const CANNOT_VERIFY: &str = "cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)";
 
 /// An AE client of `endpoint`'s server, joined as `nick` with `password`.
 fn member_of(endpoint: &chat::Endpoint, nick: &str, password: &str) -> Member {

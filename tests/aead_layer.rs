@@ -121,7 +121,7 @@ fn aead_rejects_a_tampered_message() {
     alice.send("meet me at noon").unwrap();
     assert_eq!(
         next_shown(&bob),
-        "[rejected] alice: cannot verify: wrong password or altered message"
+        "[rejected] alice: cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)"
     );
 }
 

@@ -305,7 +305,12 @@ fn exploit_leaves_the_server_alive_serving_and_runs_nothing() -> Result<()> {
             "{stdout}"
         );
         assert!(stdout.contains("legitimate client: served"), "{stdout}");
-        assert!(stdout.contains("why not here"), "{stdout}");
+        assert!(
+            stdout.contains("the pickle exploit: refused (ko: ") && stdout.contains("nothing ran"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("why it was refused"), "{stdout}");
+        assert!(!stdout.contains("may well have run"), "{stdout}");
 
         let mut fresh = server.request()?;
         assert_eq!(fresh.join("alice")?, ok());
@@ -394,6 +399,17 @@ fn each_attack_explains_itself_in_help() -> Result<()> {
     Ok(())
 }
 
+/// The rogue server takes the clients' key flags (to re-seal what it
+/// relays); its help speaks of the server, not of "this client".
+#[test]
+fn the_rogue_servers_help_does_not_speak_as_a_client() -> Result<()> {
+    let Finished { status, stdout, .. } = run(&bin!("rogue_server"), &["--help"])?;
+    assert!(status.success());
+    assert!(stdout.contains("--room"), "{stdout}");
+    assert!(!stdout.contains("this client"), "{stdout}");
+    Ok(())
+}
+
 /// The stdout of a command that must succeed.
 fn stdout_of(command: &mut Command) -> Vec<u8> {
     let output = command.output().unwrap();
@@ -434,5 +450,141 @@ fn the_payload_that_does_nothing_to_our_server_runs_code_in_python() -> Result<(
     python.stdin.take().unwrap().write_all(&payload)?;
     assert!(python.wait()?.success());
     assert!(proof.exists(), "pickle.loads did not run the command");
+    Ok(())
+}
+
+/// A stand-in for the Python original's server on its wire (ZeroMQ REP),
+/// as far as the exploit can tell: a body it reads as one of the chat's
+/// pickled requests gets the chat's answer; any other body is handed to
+/// Python's own `pickle.loads` where python3 is present, as the original
+/// unpickled every request, and answered with an empty body, as the
+/// original answers when its handler raises (after the exploit's command
+/// ran, `os.system` returned a number where a dict was expected).
+mod pickle_reader {
+    use std::collections::BTreeSet;
+    use std::io::Write;
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::process::{Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::thread;
+
+    use chat::wire::zmtp::{self, MessageReader, SocketType};
+    use chat::wire::{Codec, Request, Response};
+
+    /// Listens on free ports; serves until the test process ends.
+    pub fn start() -> (SocketAddr, SocketAddr) {
+        let requests = TcpListener::bind("127.0.0.1:0").unwrap();
+        let broadcasts = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addrs = (
+            requests.local_addr().unwrap(),
+            broadcasts.local_addr().unwrap(),
+        );
+        let joined = Arc::new(Mutex::new(BTreeSet::new()));
+        thread::spawn(move || {
+            for stream in requests.incoming().flatten() {
+                let joined = Arc::clone(&joined);
+                thread::spawn(move || serve(&stream, &joined));
+            }
+        });
+        thread::spawn(move || drop(broadcasts.incoming().flatten().collect::<Vec<_>>()));
+        addrs
+    }
+
+    fn serve(stream: &TcpStream, joined: &Mutex<BTreeSet<String>>) {
+        if zmtp::handshake(stream, SocketType::Rep, zmtp::HANDSHAKE_TIMEOUT).is_err() {
+            return;
+        }
+        let mut reader = MessageReader::new(stream, SocketType::Rep);
+        while let Ok(Some(body)) = reader.read_message() {
+            let answer = answer(body, joined);
+            let mut out = Vec::new();
+            zmtp::push_delimiter(&mut out);
+            zmtp::push_frame_with(&mut out, 0, |out| out.extend_from_slice(&answer));
+            let mut writer = stream;
+            if writer.write_all(&out).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// The chat's answer to a request it reads; else what unpickling
+    /// leaves of the original's handler: an empty body.
+    fn answer(body: &[u8], joined: &Mutex<BTreeSet<String>>) -> Vec<u8> {
+        let mut joined = joined.lock().unwrap();
+        let response = match Codec::Pickle.decode_request(body) {
+            Ok(Request::Join { nick, .. }) => {
+                joined.insert(nick.as_str().to_owned());
+                Response::Ok
+            }
+            Ok(Request::Leave { nick }) => {
+                joined.remove(nick.as_str());
+                Response::Ok
+            }
+            Ok(Request::List) => Response::Nicks {
+                nicks: joined.iter().cloned().collect(),
+                more: 0,
+            },
+            Ok(Request::Message { .. }) => Response::Ok,
+            Err(_) => {
+                unpickle(body);
+                return Vec::new();
+            }
+        };
+        Codec::Pickle.response_bytes(&response)
+    }
+
+    /// `pickle.loads(body)` in Python, where python3 is present.
+    fn unpickle(body: &[u8]) {
+        let python = Command::new("python3")
+            .args(["-c", super::PYTHON_PICKLE_LOADS])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        if let Ok(mut python) = python {
+            if let Some(mut stdin) = python.stdin.take() {
+                let _ = stdin.write_all(body);
+            }
+            let _ = python.wait();
+        }
+    }
+}
+
+#[test]
+fn against_a_pickle_reading_server_the_exploit_is_not_called_a_failure() -> Result<()> {
+    let (requests, broadcasts) = pickle_reader::start();
+    let scratch = Scratch::new("unsecured-chat-pickle-reader")?;
+    let proof = scratch.path().join("pwned");
+    let command = format!("touch '{}'", proof.display());
+    let args = [
+        "--wire",
+        "zmq",
+        "--port",
+        &requests.port().to_string(),
+        "--broadcast-port",
+        &broadcasts.port().to_string(),
+        "--command",
+        &command,
+    ];
+    let Finished { stdout, stderr, .. } = run(&bin!("simple_exploit"), &args)?;
+    assert!(
+        stdout.contains(
+            "the pickle exploit: NOT refused: the server answered (an empty body: 0 bytes)"
+        ) && stdout.contains("may well have run")
+            && stdout.contains(&format!("the command creates '{}'", proof.display())),
+        "{stdout}{stderr}"
+    );
+    for misleading in [
+        "nothing ran",
+        "refused (ko",
+        "why it was refused",
+        "survived",
+    ] {
+        assert!(!stdout.contains(misleading), "{misleading:?} in {stdout}");
+    }
+    assert!(stdout.contains("why it may have run"), "{stdout}");
+    if prerequisite::python3("the pickle-reading server") {
+        assert!(proof.exists(), "python3 unpickled the payload, yet no file");
+    }
     Ok(())
 }

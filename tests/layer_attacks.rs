@@ -11,6 +11,7 @@
 //! logs are what is checked; clients are the binaries, through
 //! `chat_lab::process`. Timeouts are failure guards only.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -150,7 +151,7 @@ impl<S: Seal> Sender<S> {
 // --- 1. The salt flood ---------------------------------------------------
 
 fn flood(kdf: Kdf, session_salt: bool) -> flood::FloodReport {
-    let mut config = FloodConfig::new(kdf, FLOOD_ITERATIONS, FLOOD_JUNK);
+    let mut config = FloodConfig::new(kdf, FLOOD_ITERATIONS, FLOOD_JUNK).expect("a chat id");
     config.flood.session_salt = session_salt;
     config.binaries = binaries();
     flood::run(&config).expect("the flood is played")
@@ -201,7 +202,7 @@ fn under_the_hkdf_scheme_every_junk_frame_is_checked_and_the_honest_message_show
 #[test]
 fn every_junk_frame_of_a_small_flood_is_counted_from_the_receivers_verdicts() {
     const JUNK: usize = 200;
-    let mut config = FloodConfig::new(Kdf::Lab, 1_000, JUNK);
+    let mut config = FloodConfig::new(Kdf::Lab, 1_000, JUNK).expect("a chat id");
     config.flood.session_salt = true;
     config.binaries = binaries();
     let report = flood::run(&config).expect("the flood is played");
@@ -358,7 +359,7 @@ fn an_outsider_speaking_as_a_joined_nick_is_refused_by_ae_and_aead() {
     let guess = AeSettings::new(Password::new("a guess"));
     let mut outsider = Sender::speaking_as(&endpoint, "alice", AeadSealer::new(&guess));
     assert_eq!(outsider.say("I resign"), Response::Ok);
-    let refused = "[rejected] alice: cannot verify: wrong password or altered message";
+    let refused = "[rejected] alice: cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)";
     assert_eq!(next_line(&ae.stdout), refused);
     assert_eq!(next_line(&aead.stdout), refused);
 }
@@ -402,19 +403,59 @@ fn an_ae_client_shows_an_aead_message_as_its_text_with_a_note() {
 
 // --- The hkdf scheme ---------------------------------------------------------
 
+/// The chat these tests' `hkdf` clients are in (`--chat-id`), and fewer
+/// iterations than the scheme's default, which a debug build pays slowly.
+const HKDF: [&str; 6] = [
+    "--kdf",
+    "hkdf",
+    "--chat-id",
+    "EBESExQVFhcYGRobHB0eHw",
+    "--iterations",
+    "1000",
+];
+
 #[test]
 fn hkdf_clients_chat_and_lab_clients_cannot_read_them() {
     let server = ae_server_here();
     let endpoint = endpoint(&server);
-    let mut alice = client("aead_client", &endpoint, "alice", &["--kdf", "hkdf"]);
-    let bob = client("aead_client", &endpoint, "bob", &["--kdf", "hkdf"]);
+    let mut alice = client("aead_client", &endpoint, "alice", &HKDF);
+    let bob = client("aead_client", &endpoint, "bob", &HKDF);
     let carol = client("aead_client", &endpoint, "carol", &[]);
+    let mut other_chat = HKDF;
+    other_chat[3] = "ZmFrZS1jaGF0LWlkLTAwMQ";
+    let dave = client("aead_client", &endpoint, "dave", &other_chat);
     alice.send_line("derived once").expect("alice types");
     assert_eq!(next_line(&bob.stdout), "alice : derived once");
-    assert_eq!(
-        next_line(&carol.stdout),
-        "[rejected] alice: cannot verify: wrong password or altered message"
-    );
+    let refused = "[rejected] alice: cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)";
+    assert_eq!(next_line(&carol.stdout), refused);
+    assert_eq!(next_line(&dave.stdout), refused, "another chat's id");
+}
+
+/// `--kdf hkdf` without the chat's id: one line that says so and offers a
+/// fresh id to whoever starts the chat.
+#[test]
+fn an_hkdf_client_without_a_chat_id_says_so_and_offers_one() {
+    let finished = chat_lab::process::run(
+        &binaries().path("aead_client"),
+        &[
+            "--port",
+            "1",
+            "--broadcast-port",
+            "1",
+            "--kdf",
+            "hkdf",
+            "--password",
+            "x",
+        ],
+    )
+    .expect("the client runs");
+    assert!(!finished.status.success());
+    let lines: Vec<&str> = finished.stderr.lines().collect();
+    let error = lines.last().copied().unwrap_or_default();
+    let prefix = "error: --kdf hkdf needs the chat's id (--chat-id ID), handed out with the password; to start a new chat, hand out this fresh one with it: --chat-id ";
+    assert!(error.starts_with(prefix), "{lines:?}");
+    let fresh = &error[prefix.len()..];
+    assert!(fresh.parse::<chat::layer::ChatId>().is_ok(), "{fresh}");
 }
 
 // --- 7. The password ----------------------------------------------------------
@@ -423,9 +464,12 @@ fn hkdf_clients_chat_and_lab_clients_cannot_read_them() {
 struct PasswordFile(PathBuf);
 
 impl PasswordFile {
+    /// A password file only its owner may read, as the clients require.
     fn new(name: &str) -> Self {
         let path = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
         std::fs::write(&path, format!("{PASSWORD}\n")).expect("the file is written");
+        let private = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(&path, private).expect("the file is made private");
         Self(path)
     }
 
@@ -529,6 +573,32 @@ fn a_missing_password_file_is_one_clear_error() {
     );
 }
 
+/// A password file others can read stops the client before it connects:
+/// one line naming the file and the fix.
+#[test]
+fn a_password_file_others_can_read_is_one_clear_error() {
+    let server = ae_server_here();
+    let endpoint = endpoint(&server);
+    let file = PasswordFile::new("chat-exposed-password");
+    let readable = std::fs::Permissions::from_mode(0o644);
+    std::fs::set_permissions(&file.0, readable).expect("the file is opened up");
+    let mut alice = bare_client(
+        "aead_client",
+        &endpoint,
+        "alice",
+        &["--password-file", file.path()],
+        &[],
+    );
+    alice.wait(PATIENCE).expect("the client exits");
+    let path = file.path();
+    assert_eq!(
+        all_lines(&alice.stderr),
+        [format!(
+            "error: the password file {path} can be read by others (mode 644): run `chmod 600 {path}`"
+        )]
+    );
+}
+
 /// Every way the password reaches a client, every log level, every layer's
 /// rejections: the password shows in no output of any process.
 #[test]
@@ -562,13 +632,7 @@ fn the_password_never_appears_in_any_output_or_log() {
             &["--password", "not-the-password"],
             &trace,
         ),
-        bare_client(
-            "ae_client",
-            &endpoint,
-            "dave",
-            &["--kdf", "hkdf"],
-            &with_env,
-        ),
+        bare_client("ae_client", &endpoint, "dave", &HKDF, &with_env),
     ];
     for client in &clients {
         joined(client);
@@ -578,7 +642,7 @@ fn the_password_never_appears_in_any_output_or_log() {
     wait_for_line(&clients[1].stdout, "alice : hello everyone");
     wait_for_line(
         &clients[3].stdout,
-        "[rejected] alice: cannot verify: wrong password or altered message",
+        "[rejected] alice: cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)",
     );
     let mut seen = Vec::new();
     for client in &mut clients {

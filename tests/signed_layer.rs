@@ -128,7 +128,7 @@ fn signed_receivers_refuse_an_insiders_forgery_naming_both_fingerprints() -> Res
     alice.send_line("hello everyone")?;
     bob.stdout.wait_for_line("alice : hello everyone")?;
     bob.stderr
-        .wait_for_line(&format!("new key for alice pinned: {alice_key} (trust on first use: compare it with what alice's /fingerprint shows)"))?;
+        .wait_for_line(&format!("new key for alice pinned: {alice_key}, first seen in room 'lobby' (trust on first use: compare it with what alice's /fingerprint shows, then /verify alice FINGERPRINT)"))?;
     let mallory = identity_file(dir.path(), "mallory");
     let forged = forge(
         &server,
@@ -164,7 +164,7 @@ fn an_insider_poisons_aead_counters_so_alices_next_message_looks_late() -> Resul
     bob.stdout.wait_for_line("alice : m1")?;
     bob.stdout.wait_for_line(&format!("alice : {FORGED}"))?;
     bob.stderr
-        .wait_for_line("[warning] 9223372036854775807 message(s) from alice missing")?;
+        .wait_for_line("[warning] 9,223,372,036,854,775,807 message(s) from alice missing")?;
     alice.send_line("m2")?;
     bob.stdout.wait_for_line("alice : m2")?;
     bob.stderr
@@ -230,10 +230,13 @@ fn a_substituted_key_fools_a_receiver_that_never_saw_the_real_one() -> Result<()
     alice.send_line("meet me at noon")?;
     bob.stdout.wait_for_line("alice : meet me at noon")?;
     bob.stderr.wait_for("the rogue's key pinned", |l| {
-        l.starts_with(&format!("new key for alice pinned: {rogue_key} "))
+        l.starts_with(&format!("new key for alice pinned: {rogue_key}, "))
     })?;
     let pinned = fs::read_to_string(known_file(dir.path(), "bob"))?;
-    ensure!(pinned.lines().any(|l| l.ends_with(" alice")), "{pinned}");
+    ensure!(
+        pinned.lines().any(|l| l.starts_with(r#"{"pin":"alice","#)),
+        "{pinned}"
+    );
     Ok(())
 }
 
@@ -368,7 +371,7 @@ fn a_corrupt_known_members_file_is_refused_and_its_pins_kept() -> Result<()> {
     let refused = signed_client_with(&identity_file(dir.path(), "bob"), Some(&known));
     ensure!(!refused.status.success());
     let expected = format!(
-        "error: the known-members file {}, line 3: expected a key, a space and a nick; fix or delete that line (the file was left as it is)",
+        "error: the known-members file {}, line 3: expected a record, or a key, a space and a nick; fix or delete that line (the file was left as it is)",
         known.display()
     );
     ensure!(refused.stderr.lines().any(|l| l == expected), "{refused:?}");
@@ -443,7 +446,13 @@ fn whois_and_fingerprint_are_the_signed_layers_commands() -> Result<()> {
     alice.send_line("hi")?;
     bob.stdout.wait_for_line("alice : hi")?;
     bob.send_line("/whois alice")?;
-    bob.stderr.wait_for_line(&format!("alice: {alice_key}"))?;
+    bob.stderr.wait_for_line(&format!("alice: {alice_key} (unverified: first seen in room 'lobby'; compare it with what alice's /fingerprint shows, then /verify alice {alice_key})"))?;
+    bob.send_line(&format!("/verify alice {alice_key}"))?;
+    bob.stderr
+        .wait_for_line(&format!("alice's key {alice_key} is verified"))?;
+    bob.send_line("/whois alice")?;
+    bob.stderr
+        .wait_for_line(&format!("alice: {alice_key} (verified)"))?;
     bob.send_line("/whois carol")?;
     bob.stderr.wait_for_line(
         "no key pinned for carol yet: it is pinned when a signed message from carol first arrives",
@@ -458,12 +467,231 @@ fn whois_and_fingerprint_are_the_signed_layers_commands() -> Result<()> {
         &["--password", PASSWORD],
     );
     aead.send_line("/whois alice")?;
-    aead.stderr.wait_for_line("/whois and /fingerprint are commands of the signed layer (signed_client): this layer has no keys of its own")?;
+    aead.stderr.wait_for_line("/whois, /verify and /fingerprint are commands of the signed layer (signed_client): this layer has no keys of its own")?;
     aead.send_line("/help")?;
     aead.send_line("/list")?;
     let help: Vec<String> = std::iter::from_fn(|| aead.stdout.next(PATIENCE))
         .take_while(|l| !l.starts_with("joined ("))
         .collect();
     ensure!(!help.iter().any(|l| l.contains("/whois")), "{help:?}");
+    Ok(())
+}
+
+// --- trust as people really run the lab ---
+
+/// A home for one test: `HOME` and `XDG_DATA_HOME` of every binary it
+/// runs, so that their default files land there.
+struct Home {
+    dir: Scratch,
+}
+
+impl Home {
+    fn new(what: &str) -> Self {
+        Self { dir: folder(what) }
+    }
+
+    fn env(&self) -> [(&'static str, String); 3] {
+        let home = self.dir.path().display().to_string();
+        [
+            ("HOME", home.clone()),
+            ("XDG_DATA_HOME", format!("{home}/data")),
+            (PASSWORD_ENV.0, PASSWORD_ENV.1.to_owned()),
+        ]
+    }
+
+    /// Where the signed layer's default files are.
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data").join("unsecured-chat")
+    }
+
+    /// `binary ARGS` with this home and the password in its environment.
+    fn spawn(&self, binary: &Path, args: &[String]) -> Result<Process> {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Process::spawn(binary, args, &env)
+    }
+
+    /// `signed_client` with every file at its default, joined; `nick` if
+    /// given, else a random one.
+    fn signed(&self, server: &Server, nick: Option<&str>, extra: &[&str]) -> Result<Process> {
+        let mut args = server.client_args();
+        if let Some(nick) = nick {
+            args.extend(["--nick".to_owned(), nick.to_owned()]);
+        }
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let client = self.spawn(&bin!("signed_client"), &args)?;
+        client
+            .stderr
+            .wait_for("announcing the join", |l| l.starts_with("joined as "))?;
+        Ok(client)
+    }
+
+    /// The files in the data folder, sorted.
+    fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.data())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+/// The issue's first finding, through the real binaries: alice and bob in
+/// two terminals of one account, no file named, and `insider_forge --as
+/// alice` in a third. Each nick has a key of its own and the insider one
+/// of its own: bob rejects the forgery.
+#[test]
+fn with_every_file_at_its_default_the_insiders_forgery_is_stopped() -> Result<()> {
+    let (server, home) = (ae(), Home::new("defaults"));
+    let mut alice = home.signed(&server, Some("alice"), &[])?;
+    let bob = home.signed(&server, Some("bob"), &[])?;
+    let alice_key = fingerprint_of(&mut alice)?;
+    alice.send_line("hello everyone")?;
+    bob.stdout.wait_for_line("alice : hello everyone")?;
+    let mut args = server.client_args();
+    args.extend(["--layer", "signed", "--as", "alice"].map(String::from));
+    let mut forge = home.spawn(&bin!("insider_forge"), &args)?;
+    ensure!(forge.exit_status()?.success(), "{:?}", forge.stderr.all());
+    let printed = forge.stdout.until_closed()?;
+    let prefix = "signed with the insider's own key, the only one it has: ";
+    let insider_key = printed
+        .iter()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_default()
+        .to_owned();
+    ensure!(
+        !insider_key.is_empty() && insider_key != alice_key,
+        "{printed:?}"
+    );
+    bob.stdout.wait_for_line(&format!(
+        "[rejected] alice: key changed: pinned {alice_key}, got {insider_key}"
+    ))?;
+    let files = home.files();
+    ensure!(
+        files.len() == 4,
+        "two identities, the pins and their lock: {files:?}"
+    );
+    ensure!(files[0].starts_with("identity-alice-"), "{files:?}");
+    ensure!(files[1].starts_with("identity-bob-"), "{files:?}");
+    ensure!(
+        files[2..] == ["known_members", "known_members.lock"],
+        "{files:?}"
+    );
+    Ok(())
+}
+
+/// A random nick is never seen again: its key is made for the session and
+/// saved nowhere.
+#[test]
+fn a_random_nick_gets_a_key_for_the_session_only() -> Result<()> {
+    let (server, home) = (ae(), Home::new("random-nick"));
+    let client = home.signed(&server, None, &[])?;
+    let said =
+        "your nick was drawn at random, so your key is for this session only and saved nowhere";
+    let stderr = client.stderr.all();
+    ensure!(stderr.iter().any(|l| l.starts_with(said)), "{stderr:?}");
+    let files = home.files();
+    ensure!(
+        !files.iter().any(|f| f.starts_with("identity")),
+        "{files:?}"
+    );
+    Ok(())
+}
+
+/// Two clients sharing one pin file, carol new to both: neither says her
+/// key changed (before: `key changed: pinned 87ad-..., got 87ad-...`).
+#[test]
+fn two_clients_sharing_a_pin_file_both_accept_a_newcomer() -> Result<()> {
+    let (server, dir) = (ae(), folder("shared-pins"));
+    let known = dir.path().join("known_members");
+    let known = known.to_string_lossy();
+    let shared = |nick: &str| -> Result<Process> {
+        let mut args = server.client_args();
+        args.extend(["--nick", nick, "--password", PASSWORD, "--known", &known].map(String::from));
+        args.push("--identity".into());
+        args.push(
+            identity_file(dir.path(), nick)
+                .to_string_lossy()
+                .into_owned(),
+        );
+        Process::chat_client(&bin!("signed_client"), &args)
+    };
+    let (alice, bob) = (shared("alice")?, shared("bob")?);
+    let mut carol = signed(&server, "carol", dir.path());
+    for text in ["hi, I am new", "and still me"] {
+        carol.send_line(text)?;
+        alice.stdout.wait_for_line(&format!("carol : {text}"))?;
+        bob.stdout.wait_for_line(&format!("carol : {text}"))?;
+    }
+    let pins = fs::read_to_string(dir.path().join("known_members"))?;
+    let carols = pins.lines().filter(|l| l.contains("\"carol\"")).count();
+    ensure!(carols == 1, "{pins}");
+    Ok(())
+}
+
+/// alice is pinned and leaves; `аlice` (Cyrillic а) joins under another
+/// key: rejected as alice's changed key, naming alice.
+#[test]
+fn a_lookalike_of_a_pinned_nick_is_refused_naming_it() -> Result<()> {
+    let (server, dir) = (ae(), folder("lookalike"));
+    let mut alice = signed(&server, "alice", dir.path());
+    let bob = signed(&server, "bob", dir.path());
+    let alice_key = fingerprint_of(&mut alice)?;
+    alice.send_line("hello")?;
+    bob.stdout.wait_for_line("alice : hello")?;
+    alice.send_line("/quit")?;
+    ensure!(alice.exit_status()?.success());
+    let lookalike = "\u{430}lice";
+    let mut mallory = signed(&server, lookalike, dir.path());
+    let mallory_key = fingerprint_of(&mut mallory)?;
+    mallory.send_line("it is me, alice")?;
+    bob.stdout.wait_for_line(&format!(
+        "[rejected] {lookalike}: key changed: pinned {alice_key} for 'alice', whom this nick looks like, got {mallory_key}"
+    ))?;
+    Ok(())
+}
+
+/// mallory's key speaking as notmallory is flagged, never a stranger.
+#[test]
+fn a_key_pinned_for_another_nick_is_flagged() -> Result<()> {
+    let (server, dir) = (ae(), folder("second-nick"));
+    let bob = signed(&server, "bob", dir.path());
+    let mut mallory = signed(&server, "mallory", dir.path());
+    mallory.send_line("hi")?;
+    bob.stdout.wait_for_line("mallory : hi")?;
+    mallory.send_line("/quit")?;
+    ensure!(mallory.exit_status()?.success());
+    let identity = identity_file(dir.path(), "mallory");
+    let mut args = server.client_args();
+    args.extend(["--nick", "notmallory", "--password", PASSWORD, "--identity"].map(String::from));
+    args.push(identity.to_string_lossy().into_owned());
+    let mut again = Process::chat_client(&bin!("signed_client"), &args)?;
+    again.send_line("a stranger, honest")?;
+    bob.stdout
+        .wait_for_line("notmallory : a stranger, honest")?;
+    bob.stderr
+        .wait_for_line("[warning] notmallory: this key is pinned for mallory")?;
+    Ok(())
+}
+
+/// A pin file others could change is refused at start, in one line that
+/// names it and the fix, as ssh refuses such an `authorized_keys`.
+#[test]
+fn a_pin_file_others_can_write_is_refused_at_start() -> Result<()> {
+    let dir = folder("exposed-known");
+    let (known, _) = known_with_a_pin(dir.path(), "")?;
+    fs::set_permissions(&known, fs::Permissions::from_mode(0o666))?;
+    let refused = signed_client_with(&identity_file(dir.path(), "bob"), Some(&known));
+    ensure!(!refused.status.success());
+    let shown = known.display();
+    let expected = format!(
+        "error: the known-members file {shown} can be written by others (mode 666), so anyone could change the keys you trust: run `chmod 600 {shown}`"
+    );
+    ensure!(refused.stderr.lines().any(|l| l == expected), "{refused:?}");
     Ok(())
 }

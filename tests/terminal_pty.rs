@@ -12,15 +12,21 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat::client::{BaseClient, Endpoint, SimpleClient};
+use chat::client::{BaseClient, BroadcastChannel, Endpoint, SimpleClient};
 use chat::layer::Plain;
 use chat::server::{BaseServer, ServerConfig, SimpleServer, TrustModel};
-use chat::{Nick, Response, ServerHandle};
+use chat::{Layer, Nick, Response, ServerHandle};
 use chat_lab::process::{PATIENCE, POLL};
+use chat_lab::stage::Server;
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
 const ROWS: NonZeroU16 = NonZeroU16::new(24).unwrap();
 const COLS: NonZeroU16 = NonZeroU16::new(80).unwrap();
+
+/// A plain server that says when a subscriber is registered.
+fn listened_server() -> Server {
+    Server::of_layer(Layer::Plain, TrustModel::Open).unwrap()
+}
 
 fn server() -> ServerHandle {
     let server = BaseServer::bind(&ServerConfig::local()).unwrap();
@@ -91,6 +97,14 @@ impl Terminal {
             drop(keyboard);
             thread::sleep(KEYSTROKE);
         }
+    }
+
+    /// Writes `bytes` in one write, as a paste (or a loaded terminal)
+    /// delivers a burst of keys.
+    fn write_burst(&mut self, bytes: &str) {
+        let mut keyboard = self.keyboard.lock().unwrap();
+        keyboard.write_all(bytes.as_bytes()).unwrap();
+        keyboard.flush().unwrap();
     }
 
     /// The screen's rows, without trailing blanks.
@@ -193,6 +207,32 @@ fn prompted(endpoint: &Endpoint, nick: &str, envs: &[(&str, &str)]) -> Terminal 
     client
 }
 
+/// Another member's view of the chat: the broadcast port, read in process.
+struct Listener(BroadcastChannel);
+
+impl Listener {
+    /// Connected, and registered by the server: it gets every line from now.
+    fn connect(server: &Server) -> Self {
+        let broadcasts = BroadcastChannel::connect(&server.endpoint()).unwrap();
+        broadcasts.set_read_timeout(Some(PATIENCE)).unwrap();
+        server
+            .wait_for_subscriber(broadcasts.local_addr().unwrap())
+            .unwrap();
+        Self(broadcasts)
+    }
+
+    /// The next message broadcast, as `NICK : TEXT`.
+    fn next(&mut self) -> String {
+        let frame = self.0.next_frame().expect("no message broadcast in time");
+        let frame: serde_json::Value = serde_json::from_slice(frame).unwrap();
+        format!(
+            "{} : {}",
+            frame["nick"].as_str().unwrap(),
+            frame["message"].as_str().unwrap()
+        )
+    }
+}
+
 fn last_nonblank(rows: &[String]) -> &str {
     rows.iter().rev().find(|r| !r.is_empty()).map_or("", |r| r)
 }
@@ -229,6 +269,107 @@ fn a_message_arriving_mid_line_gets_its_own_line_and_the_typed_line_stays_intact
     });
     alice.type_keys("/quit\r");
     assert!(alice.wait_exit().success());
+}
+
+#[test]
+fn a_line_that_arrives_with_its_enter_in_one_burst_is_sent_at_once() {
+    let server = listened_server();
+    let mut alice = prompted(&server.endpoint(), "alice", &[]);
+    let mut carol = Listener::connect(&server);
+
+    alice.write_burst("a whole line at once\r");
+    assert_eq!(carol.next(), "alice : a whole line at once");
+    alice.wait_for("the prompt back, empty", |rows| {
+        last_nonblank(rows) == "alice>"
+    });
+}
+
+#[test]
+fn a_paste_of_two_lines_is_two_messages_with_or_without_bracketed_paste() {
+    let server = listened_server();
+    let mut alice = prompted(&server.endpoint(), "alice", &[]);
+    let mut carol = Listener::connect(&server);
+
+    alice.write_burst("first line\rsecond line\r");
+    assert_eq!(carol.next(), "alice : first line");
+    assert_eq!(carol.next(), "alice : second line");
+
+    alice.write_burst("\x1b[200~third line\r\nfourth line\r\x1b[201~");
+    assert_eq!(carol.next(), "alice : third line");
+    assert_eq!(carol.next(), "alice : fourth line");
+
+    // A paste's unfinished last line is left to edit, with what was typed
+    // in the same burst; Enter sends it.
+    alice.write_burst("\x1b[200~fifth line\rsixth\x1b[201~ line");
+    assert_eq!(carol.next(), "alice : fifth line");
+    alice.wait_for("the unfinished line", |rows| {
+        last_nonblank(rows) == "alice> sixth line"
+    });
+    alice.type_keys("\r");
+    assert_eq!(carol.next(), "alice : sixth line");
+}
+
+#[test]
+fn quit_takes_the_prompt_away_so_the_shell_starts_on_a_clean_line() {
+    let server = server();
+    let endpoint = endpoint(&server);
+    let mut alice = prompted(&endpoint, "alice", &[]);
+    alice.type_keys("/quit\r");
+    assert!(alice.wait_exit().success());
+    alice.wait_for("no prompt left after /quit", |rows| {
+        last_nonblank(rows) == "alice> /quit"
+    });
+    let screen = alice.screen.lock().unwrap();
+    assert_eq!(
+        screen.screen().cursor_position().1,
+        0,
+        "the shell's prompt would not start its own line"
+    );
+}
+
+#[test]
+fn a_message_wider_than_the_screen_is_shown_whole_above_the_prompt() {
+    let server = server();
+    let endpoint = endpoint(&server);
+    let mut alice = prompted(&endpoint, "alice", &[]);
+    let mut bob = bob(&endpoint);
+    let long: String = (0..30).map(|i| format!("w{i:02} ")).collect();
+    let long = long.trim_end();
+    assert!(long.len() + "bob : ".len() > usize::from(COLS.get()));
+
+    alice.type_keys("half");
+    for text in [long, "after", "and after"] {
+        assert_eq!(bob.message(text).unwrap(), Response::Ok);
+    }
+    let rows = alice.wait_for("bob's last message", |rows| {
+        rows.iter().any(|r| r == "bob : and after")
+    });
+    let shown: String = rows.concat();
+    assert!(
+        shown.contains(&format!("bob : {long}")),
+        "the long message is not whole: {rows:#?}"
+    );
+    assert!(
+        rows[0].starts_with("joined as 'alice'"),
+        "the screen was pushed up: {rows:#?}"
+    );
+    assert_eq!(last_nonblank(&rows), "alice> half", "{rows:#?}");
+}
+
+#[test]
+fn ctrl_c_and_ctrl_d_at_the_prompt_leave_the_chat() {
+    let server = server();
+    let endpoint = endpoint(&server);
+    let mut bob = bob(&endpoint);
+    for (nick, key) in [("alice", "\x03"), ("carol", "\x04")] {
+        let mut client = prompted(&endpoint, nick, &[]);
+        client.type_keys(key);
+        assert!(client.wait_exit().success(), "{nick}");
+    }
+    match bob.list().unwrap() {
+        Response::Nicks { nicks, .. } => assert_eq!(nicks, ["bob"]),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

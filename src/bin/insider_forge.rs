@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chat::attack::insider_forge::{DEFAULT_MESSAGE, Forgery, Insider};
 use chat::layer::DEFAULT_TTL_SECS;
-use chat::layer::Identity;
+use chat::layer::{Identity, LayerError};
 use chat::{Layer, Nick};
 use clap::Parser;
 use unsecured_chat as app;
@@ -20,8 +20,8 @@ use unsecured_chat::flags::{self, CryptoFlags, EndpointFlags};
 /// plain and AE: the victim's nick on the frame. AEAD: the victim's nick
 /// sealed in the token with the shared password, as the victim's own client
 /// seals it: AEAD receivers accept it. signed: the same, signed with this
-/// insider's own key (--identity), the only one it has: receivers that
-/// pinned the victim's key reject it.
+/// insider's own key, the only one it has (made for this run, or read from
+/// --identity): receivers that pinned the victim's key reject it.
 ///
 /// --poison-counter (AEAD, signed) first waits for a message from the
 /// victim, opens it with the password to read the victim's session, and
@@ -52,7 +52,7 @@ struct Flags {
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     wait: u64,
     /// The insider's own key pair, for the signed layer (made on first use)
-    /// [default: the signed client's]
+    /// [default: a key of its own, made for this run and saved nowhere]
     #[arg(long, value_name = "FILE")]
     identity: Option<PathBuf>,
     #[command(flatten)]
@@ -67,15 +67,10 @@ impl Flags {
             return Ok(Insider::default());
         }
         let settings = self.crypto.settings(DEFAULT_TTL_SECS)?;
-        let identity = match self.layer {
-            Layer::Signed => {
-                let path = match &self.identity {
-                    Some(path) => path.clone(),
-                    None => flags::default_identity()?,
-                };
-                Some(Identity::load_or_create(&path)?.0)
-            }
-            Layer::Plain | Layer::Ae | Layer::Aead => None,
+        let identity = match (self.layer, &self.identity) {
+            (Layer::Signed, Some(path)) => Some(Identity::load_or_create(path)?.0),
+            (Layer::Signed, None) => Some(Identity::generate().map_err(LayerError::from)?),
+            (Layer::Plain | Layer::Ae | Layer::Aead, _) => None,
         };
         Ok(Insider {
             settings: Some(settings),

@@ -13,6 +13,10 @@
 //! short is only the check that a required flag is there, or that two
 //! exclusive ones are not.) `python3` stands in as a sink, so that the
 //! pickle, which is help text here, is not unpickled.
+//!
+//! Before that, each program a command runs must be found as printed from
+//! where the demo ran (the checkout): the project's binaries are not on
+//! `PATH`, so the demo names them by their paths, which must lead to them.
 
 #![allow(dead_code)]
 
@@ -22,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use chat_lab::demo::PROJECT_BINARIES;
 use chat_lab::scratch::Scratch;
 
 /// Each binary of the project, and where cargo built it.
@@ -63,12 +68,75 @@ pub fn commands(story: &[String]) -> Vec<String> {
     commands
 }
 
-/// Asserts the binaries `command` runs accept their arguments.
+/// Asserts that each program `command` runs is found as printed, from the
+/// folder the demo ran in (the tests' own, the checkout): each of the
+/// project's binaries by a path to it, anything else on `PATH`.
+pub fn assert_resolves(command: &str) {
+    for program in programs(command) {
+        let name = Path::new(program).file_name().and_then(|n| n.to_str());
+        let name = name.unwrap_or(program);
+        if !PROJECT_BINARIES.contains(&name) {
+            assert!(on_path(program), "{program} is not on PATH: {command}");
+            continue;
+        }
+        assert!(
+            program.contains('/'),
+            "{program} is not on PATH, a path must lead to it: {command}"
+        );
+        let mode = fs::metadata(program).map(|m| m.permissions().mode());
+        assert!(
+            mode.is_ok_and(|mode| mode & 0o111 != 0),
+            "{program} is no executable from the checkout: {command}"
+        );
+    }
+}
+
+/// The program each part of a command's pipeline runs: its first word
+/// after its `NAME=VALUE` assignments (no quoted argument of the demo holds
+/// a `|`).
+fn programs(command: &str) -> Vec<&str> {
+    command
+        .split('|')
+        .filter_map(|part| {
+            part.split_whitespace()
+                .find(|w| !w.contains('=') && *w != "\\")
+        })
+        .collect()
+}
+
+/// Whether the shell finds `program` (a builtin, or on `PATH`); `python3`
+/// may be missing, and the scenes that need it say so and skip.
+fn on_path(program: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status();
+    program == "python3" || found.is_ok_and(|s| s.success())
+}
+
+/// `command` with each path to one of the project's binaries cut to the
+/// binary's name, which the stand-ins answer to.
+fn by_name(command: &str) -> String {
+    let mut bare = command.to_owned();
+    for program in programs(command) {
+        let name = Path::new(program).file_name().and_then(|n| n.to_str());
+        if let Some(name) = name.filter(|n| PROJECT_BINARIES.contains(n)) {
+            bare = bare.replace(program, name);
+        }
+    }
+    bare
+}
+
+/// Asserts that the programs `command` runs are found as printed, and that
+/// the project's binaries among them accept their arguments.
 pub fn assert_parses(command: &str) {
+    assert_resolves(command);
+    let command = &by_name(command);
     let run = Scratch::under(test_tmp(), "demo-command").unwrap();
     let calls = run.path().join("calls");
     let output = Command::new("sh")
         .args(["-c", command])
+        .env("OLDPWD", run.path())
         .env("PATH", search_path(stand_ins()))
         .env("TMPDIR", run.path())
         .env("STAND_IN_CALLS", &calls)

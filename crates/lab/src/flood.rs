@@ -22,7 +22,9 @@ use anyhow::{Context, Result, bail};
 use chat::Named;
 use chat::attack::salt_flood;
 use chat::client::{BaseClient, Delivery, Endpoint, Inbox, RequestChannel, SimpleClient, Verifier};
-use chat::layer::{AeSettings, DecryptError, Kdf, Layer, Password, Rejection, SaltMode, Seal};
+use chat::layer::{
+    AeSettings, ChatId, DecryptError, Kdf, KeyScheme, Layer, Password, Rejection, SaltMode, Seal,
+};
 use chat::wire::{Nick, Response};
 use serde::Serialize;
 use unsecured_chat::display;
@@ -52,6 +54,9 @@ pub struct FloodConfig {
 pub struct Flood {
     #[serde(serialize_with = "kdf_name")]
     pub kdf: Kdf,
+    /// The chat's id, for the `hkdf` scheme (fresh for each flood).
+    #[serde(skip)]
+    pub chat: ChatId,
     pub iterations: u32,
     /// Junk frames sent.
     pub junk: usize,
@@ -64,26 +69,32 @@ pub struct Flood {
 }
 
 impl FloodConfig {
-    pub fn new(kdf: Kdf, iterations: u32, junk: usize) -> Self {
+    pub fn new(kdf: Kdf, iterations: u32, junk: usize) -> Result<Self> {
         let flood = Flood {
             kdf,
+            chat: ChatId::generate()?,
             iterations,
             junk,
             nicks: 1,
             ttl: 30,
             session_salt: false,
         };
-        Self {
+        Ok(Self {
             flood,
             binaries: Binaries::beside_current_exe(),
-        }
+        })
     }
 
     /// The chat's settings, as `aead_client --kdf K --iterations N --ttl T`
     /// makes them (alice's salt mode aside).
     fn settings(&self) -> AeSettings {
         let mut settings = AeSettings::new(Password::new(PASSWORD));
-        settings.kdf = self.flood.kdf;
+        settings.kdf = match self.flood.kdf {
+            Kdf::Lab => KeyScheme::Lab,
+            Kdf::Hkdf => KeyScheme::Hkdf {
+                chat: self.flood.chat,
+            },
+        };
         settings.iterations = self.flood.iterations;
         settings.ttl = self.flood.ttl;
         if self.flood.session_salt {

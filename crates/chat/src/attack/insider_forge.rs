@@ -27,7 +27,7 @@ use crate::layer::aead_client::{AeadSealer, Draft};
 use crate::layer::keys::crypto::{self, Salt};
 use crate::layer::plaintext::SealedPlaintext;
 use crate::layer::signed_client::{SignedFields, SignedPlaintext};
-use crate::layer::{AeSettings, Identity, Layer, SealError};
+use crate::layer::{AeSettings, Fingerprint, Identity, Layer, SealError};
 use crate::wire::{Broadcast, MessageBody, Nick, Request, Response, Sealed};
 
 /// What the victim is made to say unless told otherwise (`--message`).
@@ -66,6 +66,9 @@ pub struct Report {
     pub captured_session: Option<String>,
     /// The counter sent, when the layer has counters.
     pub seq: Option<u64>,
+    /// The insider's own key, in the signed layer: what receivers that
+    /// pinned the victim's see instead.
+    pub signed_by: Option<Fingerprint>,
     pub response: Response,
 }
 
@@ -142,8 +145,17 @@ impl InsiderForge {
             sent,
             captured_session: captured,
             seq,
+            signed_by: self.signer(),
             response,
         })
+    }
+
+    /// The fingerprint of the key the forgery is signed with, if it is.
+    fn signer(&self) -> Option<Fingerprint> {
+        let identity = self.insider.identity.as_ref();
+        identity
+            .filter(|_| self.layer == Layer::Signed)
+            .map(Identity::fingerprint)
     }
 
     /// The settings of a layer that keeps counters.

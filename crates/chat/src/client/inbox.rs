@@ -266,8 +266,8 @@ pub enum Received {
 ///
 /// Frames that queued up while it was busy are opened as one burst, at
 /// most `BURST` at a time ([`on_recv_all`]): a layer may share work
-/// between them (the signed layer verifies their signatures as a batch),
-/// so the further behind a receiver falls, the less each frame costs it.
+/// between them (none does now: the signed layer verifies each signature
+/// on its own, by one rule).
 pub struct Verifier<O> {
     inbox: Inbox,
     opener: O,

@@ -164,7 +164,7 @@ impl Open for AeOpener {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::{Kdf, Password};
+    use crate::layer::{ChatId, KeyScheme, Password};
 
     fn settings(password: &str) -> AeSettings {
         AeSettings::new(Password::new(password))
@@ -192,7 +192,7 @@ mod tests {
         let mut opener = AeOpener::new(&settings("guess"));
         assert_eq!(
             opened(&mut opener, &body),
-            Err("cannot verify: wrong password or altered message".into())
+            Err("cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)".into())
         );
         assert_eq!(
             opened(&mut opener, &MessageBody::Text("hi".into())),
@@ -244,12 +244,14 @@ mod tests {
     #[test]
     fn both_key_schemes_round_trip_and_do_not_mix() {
         let mut hkdf = settings("s3cret");
-        hkdf.kdf = Kdf::Hkdf;
+        hkdf.kdf = KeyScheme::Hkdf {
+            chat: ChatId::generate().unwrap(),
+        };
         let body = MessageBody::Sealed(AeSealer::new(&hkdf).encrypt_message(b"hi").unwrap());
         assert_eq!(opened(&mut AeOpener::new(&hkdf), &body), Ok("hi".into()));
         assert_eq!(
             opened(&mut AeOpener::new(&settings("s3cret")), &body),
-            Err("cannot verify: wrong password or altered message".into())
+            Err("cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)".into())
         );
     }
 }

@@ -7,8 +7,9 @@
 //! small types plugged into the one client, and [`Layer`] names them. What
 //! the library knows of each layer (its sealer and opener, its body on the
 //! ZeroMQ wire, whether it keeps counters) is stated once, in the layer's
-//! own file, and gathered by one `match` (`facts.rs`): adding a layer is
-//! one file here and one arm of [`Layer`].
+//! own file (`facts.rs` says what), and gathered by one `match`
+//! (`catalogue.rs`): adding a layer is one file here and one arm of
+//! [`Layer`].
 //!
 //! - `plain`: the text as is (the original);
 //! - `ae_client`: AE, a Fernet token per message (the lab's AEClient);
@@ -27,8 +28,9 @@
 
 pub(crate) mod ae_client;
 pub(crate) mod aead_client;
+pub(crate) mod catalogue;
 pub(crate) mod clock;
-mod facts;
+pub(crate) mod facts;
 pub(crate) mod keys;
 pub(crate) mod plain;
 pub(crate) mod plaintext;
@@ -39,19 +41,28 @@ pub(crate) mod signed_client;
 use crate::wire::{FrameError, MessageBody, Nick, Response};
 
 pub use ae_client::{AeOpener, AeSealer};
+pub use aead_client::counters::{
+    MAX_SESSIONS_PER_SENDER, MAX_TRACKED_SENDERS, SESSION_ID_LEN, SequenceTracker, SessionId,
+    Stamp, Tracked,
+};
 pub use aead_client::{AeadOpener, AeadSealer};
-pub use facts::Layer;
+pub use catalogue::Layer;
 pub use keys::crypto;
 pub use keys::crypto::{DEFAULT_ITERATIONS, DecryptError};
-pub use keys::kdf::{Kdf, MessageKeys};
+pub use keys::kdf::{
+    CHAT_ID_LEN, ChatId, ChatIdError, HKDF_DEFAULT_ITERATIONS, Kdf, KeyScheme, MessageKeys,
+};
 pub use keys::secret::Password;
 pub use plain::Plain;
 pub use plaintext::SealedPlaintext;
 pub use room::{DEFAULT_ROOM, Room};
 pub use settings::{AeSettings, DEFAULT_TTL_SECS, SaltMode};
-pub use signed_client::identity::{Identity, IdentityError, Origin};
-pub use signed_client::known_members::{KnownError, KnownMembers, MAX_PINS, Pinning};
+pub use signed_client::identity::{Identity, IdentityError, Origin, file_name_for};
+pub use signed_client::known_members::{
+    KnownError, KnownMembers, MAX_PINS, Pin, Pinning, Place, Verifying, skeleton_of,
+};
 pub use signed_client::member_key::{Fingerprint, KeyError, MemberKey};
+pub use signed_client::pin_file::MAX_RECORD_BYTES;
 pub use signed_client::{Keyring, SignedSealer, opener as signed_opener};
 
 /// The sending half of a security layer (Python's `encrypt_message` side).
@@ -92,8 +103,9 @@ pub trait Open: Send {
     fn open(&mut self, nick: &str, body: &MessageBody<'_>) -> Result<Opened, Rejection>;
 
     /// [`open`](Self::open) for each message of a burst that arrived
-    /// together, in order: a layer may share work between them (the signed
-    /// layer verifies their signatures as a batch).
+    /// together, in order: a layer may share work between them (none does
+    /// now: the signed layer checks each signature on its own, by one
+    /// rule).
     fn open_all(&mut self, burst: &[(&str, &MessageBody<'_>)]) -> Vec<Result<Opened, Rejection>> {
         burst
             .iter()
@@ -172,6 +184,9 @@ pub enum Rejection {
     NotAnObject,
     #[error("sealed content is not {{nick, message, room}}: {0}")]
     BadPlaintext(String),
+    /// The sealed `session` is not what a sealer draws.
+    #[error("sealed session is not {SESSION_ID_LEN} ASCII letters or digits")]
+    BadSession,
     /// The token is sound, but sealed for another chat.
     #[error("sealed for room '{sealed_for}', this client is in '{room}'")]
     OtherRoom { sealed_for: String, room: Room },
@@ -189,15 +204,27 @@ pub enum Rejection {
     /// The signature is not the named key's over the message's fields.
     #[error("bad signature")]
     BadSignature,
-    /// The nick has a key pinned, and this is another.
-    #[error("key changed: pinned {pinned}, got {got}")]
+    /// The nick has a key pinned, and this is another; `pinned_for` names
+    /// the nick it is pinned for when the message's nick only looks like it
+    /// (`аlice` with a Cyrillic `а`, for `alice`).
+    #[error("key changed: pinned {pinned}{}, got {got}", lookalike(.pinned_for))]
     KeyChanged {
         pinned: Fingerprint,
         got: Fingerprint,
+        pinned_for: Option<String>,
     },
     /// A nick never seen, when [`MAX_PINS`] are pinned.
     #[error("too many members pinned ({MAX_PINS}), no key pinned for a new nick")]
     TooManyPins,
+}
+
+/// ` for 'alice', whom this nick looks like`, when the key changed is a
+/// lookalike's.
+fn lookalike(pinned_for: &Option<String>) -> String {
+    pinned_for
+        .as_ref()
+        .map(|nick| format!(" for '{nick}', whom this nick looks like"))
+        .unwrap_or_default()
 }
 
 /// Why a message could not be sealed.

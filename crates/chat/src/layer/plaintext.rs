@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::layer::Rejection;
-use crate::layer::aead_client::counters::Stamp;
+use crate::layer::aead_client::counters::{SessionId, Stamp};
 
 /// Bytes JSON allows before a value: a plaintext's first other byte says
 /// whether it is an object.
@@ -44,12 +44,18 @@ impl<'a> SealedPlaintext<'a> {
         serde_json::from_slice(json).map_err(|e| Rejection::BadPlaintext(e.to_string()))
     }
 
-    /// The counters, if the sender sealed them, with the token's date.
-    pub(crate) fn stamp(&self, sent_at: u64) -> Option<Stamp<'_>> {
-        Some(Stamp {
-            session: self.session.as_deref()?,
-            seq: self.seq?,
+    /// The counters, if the sender sealed them, with the token's date; a
+    /// `session` that is not 12 ASCII letters or digits is refused, whether
+    /// a `seq` comes with it or not.
+    pub(crate) fn stamp(&self, sent_at: u64) -> Result<Option<Stamp>, Rejection> {
+        let Some(session) = self.session.as_deref() else {
+            return Ok(None);
+        };
+        let session = SessionId::parse(session).ok_or(Rejection::BadSession)?;
+        Ok(self.seq.map(|seq| Stamp {
+            session,
+            seq,
             sent_at,
-        })
+        }))
     }
 }

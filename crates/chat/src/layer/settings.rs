@@ -4,7 +4,7 @@
 //! settings, so they live apart from each layer.
 
 use crate::layer::keys::crypto::DEFAULT_ITERATIONS;
-use crate::layer::keys::kdf::{Kdf, MessageKeys};
+use crate::layer::keys::kdf::{KeyScheme, MessageKeys};
 use crate::layer::keys::secret::Password;
 use crate::layer::room::Room;
 
@@ -29,8 +29,9 @@ pub enum SaltMode {
 pub struct AeSettings {
     pub password: Password,
     pub iterations: u32,
-    /// The key scheme (`--kdf`); every client of a chat must use the same.
-    pub kdf: Kdf,
+    /// The key scheme (`--kdf`, and `--chat-id` for `hkdf`); every client
+    /// of a chat must use the same.
+    pub kdf: KeyScheme,
     /// The chat this client is in (`--room`): sealed in every AEAD message,
     /// and part of the master key under the `hkdf` scheme.
     pub room: Room,
@@ -47,7 +48,7 @@ impl AeSettings {
         Self {
             password,
             iterations: DEFAULT_ITERATIONS,
-            kdf: Kdf::Lab,
+            kdf: KeyScheme::Lab,
             room: Room::default(),
             salt_mode: SaltMode::PerMessage,
             clock_offset: 0,

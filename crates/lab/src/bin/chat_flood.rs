@@ -36,18 +36,25 @@ struct Flags {
     session_salt: bool,
 }
 
-fn main() -> ExitCode {
-    let flags = Flags::parse();
-    unsecured_chat::logging::init("warn");
-    let mut config = FloodConfig::new(flags.kdf, flags.iterations, flags.junk);
+/// The flood these flags describe.
+fn config(flags: &Flags) -> anyhow::Result<FloodConfig> {
+    let mut config = FloodConfig::new(flags.kdf, flags.iterations, flags.junk)?;
     config.flood.nicks = usize::try_from(flags.nicks).unwrap_or(usize::MAX);
     config.flood.ttl = flags.ttl;
     config.flood.session_salt = flags.session_salt;
-    let outcome = flood::run(&config).map(|report| {
-        if let Ok(line) = serde_json::to_string(&report) {
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
-        }
-    });
+    Ok(config)
+}
+
+fn main() -> ExitCode {
+    let flags = Flags::parse();
+    unsecured_chat::logging::init("warn");
+    let outcome = config(&flags)
+        .and_then(|config| flood::run(&config))
+        .map(|report| {
+            if let Ok(line) = serde_json::to_string(&report) {
+                let mut stdout = std::io::stdout().lock();
+                let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+            }
+        });
     unsecured_chat::exit(outcome)
 }

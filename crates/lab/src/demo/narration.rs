@@ -1,8 +1,11 @@
 //! How the demo speaks: its narration fitted to [`WIDTH`] columns without
 //! cutting a word in two, and the commands a person would type to play a
-//! scene by hand, quoted so that each pastes into a shell as it is.
+//! scene by hand, quoted so that each pastes into a shell as it is, the
+//! project's binaries named by where they are ([`Binaries`]).
 
 use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Columns of every line the demo prints.
 pub const WIDTH: usize = 80;
@@ -52,6 +55,73 @@ fn shortened(word: &str, longest: usize) -> Cow<'_, str> {
     Cow::Owned(kept + "...")
 }
 
+/// The project's binaries, as the demo's commands name them.
+pub const PROJECT_BINARIES: [&str; 13] = [
+    "simple_server",
+    "simple_client",
+    "simple_bigbrother",
+    "simple_dos",
+    "simple_exploit",
+    "ae_server",
+    "ae_client",
+    "aead_client",
+    "rogue_server",
+    "signed_client",
+    "insider_forge",
+    "chat_bench",
+    "chat_demo",
+];
+
+/// Where the project's binaries are, for the commands the demo prints: not
+/// on `PATH`, but in the folder cargo builds every binary of the workspace
+/// into, the running demo's own (`target/release` for `make demo`, under
+/// `CARGO_TARGET_DIR` if set; `target/debug` for the tests, whose harness
+/// runs from its `deps` folder).
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    absolute: PathBuf,
+    /// The folder as seen from where the demo runs, if it is under it.
+    relative: Option<PathBuf>,
+}
+
+impl Binaries {
+    /// The running demo's.
+    pub fn here() -> &'static Binaries {
+        static HERE: OnceLock<Binaries> = OnceLock::new();
+        HERE.get_or_init(|| {
+            let exe = std::env::current_exe().unwrap_or_default();
+            let cwd = std::env::current_dir().unwrap_or_default();
+            Self::of(&exe, &cwd)
+        })
+    }
+
+    /// Those beside the executable `exe`, seen from the folder `cwd`.
+    pub fn of(exe: &Path, cwd: &Path) -> Self {
+        let mut folder = exe.parent().unwrap_or(Path::new(".")).to_path_buf();
+        if folder.file_name().is_some_and(|name| name == "deps") {
+            folder.pop();
+        }
+        let relative = folder.strip_prefix(cwd).ok().map(Path::to_path_buf);
+        Self {
+            absolute: folder,
+            relative: relative.filter(|r| !r.as_os_str().is_empty()),
+        }
+    }
+
+    /// Where `name` is, as typed in the demo's folder, or (`anywhere`)
+    /// from any folder.
+    pub fn path(&self, name: &str, anywhere: bool) -> String {
+        let folder = match &self.relative {
+            Some(relative) if !anywhere => relative,
+            _ => &self.absolute,
+        };
+        folder.join(name).display().to_string()
+    }
+}
+
+/// The command that makes a scratch folder the current one.
+const INTO_SCRATCH: &str = r#"cd "$(mktemp -d)""#;
+
 /// A command line a person would type: commands piped one into the next,
 /// and a comment.
 #[derive(Debug, Clone)]
@@ -65,6 +135,40 @@ impl Shell {
     pub fn run<S: AsRef<str>>(program: &str, args: &[S]) -> Self {
         let words = std::iter::once(quote(program)).chain(args.iter().map(|a| quote(a.as_ref())));
         Self::raw(&words.collect::<Vec<_>>().join(" "))
+    }
+
+    /// Makes a new scratch folder the current one, as a scene does before
+    /// it leaves files behind.
+    pub fn into_scratch(comment: &'static str) -> Self {
+        Self::raw(INTO_SCRATCH).comment(comment)
+    }
+
+    /// Whether this command leaves the folder the demo runs in: after it,
+    /// a scene names the binaries by absolute paths.
+    pub fn leaves_folder(&self) -> bool {
+        self.stages.iter().any(|stage| stage.starts_with("cd "))
+    }
+
+    /// The command with each of the project's binaries it runs named by
+    /// where it is (`binaries`, seen from any folder if `anywhere`): a
+    /// person pastes it into a shell, where they are not on `PATH`.
+    pub fn located(&self, binaries: &Binaries, anywhere: bool) -> Self {
+        let stages = self.stages.iter().map(|stage| {
+            let words = shell_words(stage);
+            let program = words.iter().find(|w| !w.contains('='));
+            match program.filter(|p| PROJECT_BINARIES.contains(p)) {
+                Some(&name) => {
+                    let at = name.as_ptr() as usize - stage.as_ptr() as usize;
+                    let path = quote(&binaries.path(name, anywhere)).into_owned();
+                    format!("{}{path}{}", &stage[..at], &stage[at + name.len()..])
+                }
+                None => stage.clone(),
+            }
+        });
+        Self {
+            stages: stages.collect(),
+            comment: self.comment,
+        }
     }
 
     /// A command written out as the shell reads it.
@@ -217,6 +321,29 @@ mod tests {
             pasted.join(" "),
             "CHAT_PASSWORD=s3cret aead_client --port 7666 --broadcast-port 7667 --nick bob --room 'a b c'"
         );
+    }
+
+    #[test]
+    fn the_projects_binaries_are_named_by_where_they_are() {
+        let binaries = Binaries::of(
+            Path::new("/src/chat/target/release/chat_demo"),
+            Path::new("/src/chat"),
+        );
+        let dump = Shell::run("simple_exploit", &["--dump"]).with_env("A", "b c");
+        let load = Shell::run("python3", &["-c", "pass"]);
+        let command = dump.pipe(load);
+        assert_eq!(
+            command.located(&binaries, false).lines(),
+            ["    $ A='b c' target/release/simple_exploit --dump | python3 -c pass"]
+        );
+        assert_eq!(
+            command.located(&binaries, true).lines(),
+            ["    $ A='b c' /src/chat/target/release/simple_exploit --dump | python3 -c pass"]
+        );
+        let tests = Binaries::of(Path::new("/t/debug/deps/demo-1f"), Path::new("/elsewhere"));
+        assert_eq!(tests.path("ae_server", false), "/t/debug/ae_server");
+        assert!(Shell::into_scratch("here").leaves_folder());
+        assert!(!command.leaves_folder());
     }
 
     #[test]

@@ -28,7 +28,7 @@ mod insider;
 
 use insider::{Contact, Forgery};
 
-use super::narration::{Shell, narration, quote};
+use super::narration::{Binaries, Shell, narration, quote};
 use super::{Column, Observed, Outcome, PASSWORD, Row};
 use crate::logbook::{self, Mark};
 use crate::prerequisite::{PYTHON3, python3_on_path};
@@ -78,6 +78,7 @@ pub(super) fn play(
         wire,
         narrate,
         log: logbook::mark(),
+        moved: false,
     };
     let played = match row {
         Row::Eavesdrop => scene.eavesdrop(),
@@ -96,6 +97,9 @@ pub(super) fn play(
         Row::ForgeNick => scene.insider(Forgery::Nick),
         Row::PoisonCounter => scene.insider(Forgery::Counter),
     };
+    if scene.moved {
+        scene.show(&Shell::raw(r#"cd "$OLDPWD""#).comment("back where the demo runs"));
+    }
     played.unwrap_or_else(|e| Observed::Failed(format!("{e:#}")))
 }
 
@@ -116,6 +120,8 @@ struct Scene<'a> {
     wire: Wire,
     narrate: &'a mut dyn FnMut(&str),
     log: Mark,
+    /// Whether a command shown left the folder the demo runs in.
+    moved: bool,
 }
 
 impl Scene<'_> {
@@ -125,8 +131,13 @@ impl Scene<'_> {
         }
     }
 
+    /// Shows a command as it pastes into a shell: the project's binaries
+    /// named by where they are, by absolute paths once the scene has left
+    /// the folder the demo runs in.
     fn show(&mut self, command: &Shell) {
-        for line in command.lines() {
+        let located = command.located(Binaries::here(), self.moved);
+        self.moved |= command.leaves_folder();
+        for line in located.lines() {
             (self.narrate)(&line);
         }
     }
@@ -231,7 +242,7 @@ impl Scene<'_> {
     }
 
     fn pickle_reader(&mut self) -> Result<Observed> {
-        self.show(&Shell::raw(r#"cd "$(mktemp -d)""#).comment("a scratch folder"));
+        self.show(&Shell::into_scratch("a scratch folder"));
         let dump = Shell::run("simple_exploit", &["--dump", "--command", PICKLE_COMMAND]);
         self.show(&dump.pipe(Shell::run("python3", &["-c", PICKLE_LOAD])));
         if !python3_on_path() {

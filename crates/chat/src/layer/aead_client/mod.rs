@@ -30,7 +30,7 @@ use rand::distr::Alphanumeric;
 use serde::Serialize;
 
 use crate::layer::ae_client::{AeSealer, sealed_body};
-use crate::layer::aead_client::counters::SequenceTracker;
+use crate::layer::aead_client::counters::{SESSION_ID_LEN, SequenceTracker, Tracked};
 use crate::layer::aead_client::replay::ReplayGuard;
 use crate::layer::clock::{Clock, SteadyWall, SystemClock};
 use crate::layer::facts::{Facts, Make};
@@ -52,9 +52,6 @@ pub(crate) const FACTS: Facts = Facts {
         opener: |settings| Box::new(AeadOpener::new(settings)),
     },
 };
-
-/// Length of a sender's random session id.
-const SESSION_ID_LEN: usize = 12;
 
 /// The sending half: seals the nick, the room, a counter and the text.
 pub struct AeadSealer {
@@ -169,12 +166,6 @@ pub trait SenderCheck: Send {
         raw: &[u8],
         sent_at: u64,
     ) -> Result<Vouched<'p>, Rejection>;
-
-    /// The messages of a burst about to be judged one by one, in order,
-    /// each already decrypted: a check may do its costly work for all of
-    /// them at once (verify a batch of signatures), and remember what it
-    /// found for [`sender`](Self::sender), which decides.
-    fn prepare(&mut self, _burst: &[&Unsealed]) {}
 }
 
 /// What a [`SenderCheck`] vouches for.
@@ -187,7 +178,10 @@ pub struct Vouched<'p> {
     /// in a token of its own, whose MAC is new.
     pub message_id: Option<[u8; MAC_LEN]>,
     /// What the check learnt and tells once (a key pinned).
-    pub note: Option<String>,
+    pub notes: Vec<String>,
+    /// What the check found worth a warning, the message still accepted
+    /// (a key that is pinned for another nick too).
+    pub warnings: Vec<String>,
 }
 
 impl<'p> Vouched<'p> {
@@ -195,7 +189,8 @@ impl<'p> Vouched<'p> {
         Self {
             sender,
             message_id: None,
-            note: None,
+            notes: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -216,17 +211,22 @@ impl SenderCheck for SharedPassword {
     }
 }
 
-/// A token whose MAC verified and whose age passed: its date and plaintext.
+/// A token whose MAC verified and whose age passed: its date and
+/// plaintext, and when its age was judged.
 #[derive(Debug)]
 pub struct Unsealed {
     pub info: TokenInfo,
     pub plaintext: Vec<u8>,
+    /// The steady wall time the TTL check passed at: the replay guard
+    /// judges at the same instant, so that it never forgets a token the
+    /// TTL check has just let through.
+    pub checked_at: u64,
 }
 
 /// The receiving half. For each message, in this order: the token's MAC
 /// (within the budget of new salts), its age, the plaintext's shape, its
-/// room, its sealed nick, the `SenderCheck`, the replay guard, then the
-/// counters, which only ever warn.
+/// room, its sealed nick, its session's shape, the `SenderCheck`, the
+/// replay guard, then the counters, which only ever warn.
 pub struct AeadOpener<C: SenderCheck = SharedPassword> {
     keys: KeyCache,
     room: Room,
@@ -279,27 +279,42 @@ impl<C: SenderCheck> AeadOpener<C> {
         let now = self.time.now();
         let (info, plaintext) = self.keys.open(nick, salt, token, now.monotonic)?;
         crypto::check_freshness(info.timestamp, now.unix, self.ttl)?;
-        Ok(Unsealed { info, plaintext })
+        Ok(Unsealed {
+            info,
+            plaintext,
+            checked_at: now.unix,
+        })
     }
 
     /// The other half: what the plaintext says, who vouches for it, whether
     /// it was seen before, what its counter reveals.
     pub fn judge(&mut self, nick: &str, unsealed: &Unsealed) -> Result<Opened, Rejection> {
-        let Unsealed { info, plaintext } = unsealed;
+        let Unsealed {
+            info,
+            plaintext,
+            checked_at,
+        } = unsealed;
         let sealed = SealedPlaintext::parse(plaintext)?;
         self.check_binding(&sealed, nick)?;
+        let stamp = sealed.stamp(info.timestamp)?;
         let vouched = self.check.sender(&sealed, plaintext, info.timestamp)?;
-        let now = self.time.now();
         let id = vouched.message_id.unwrap_or(info.mac);
-        self.replays.remember(id, now.monotonic)?;
-        let anomaly = sealed
-            .stamp(info.timestamp)
-            .and_then(|stamp| self.counters.observe(&vouched.sender, stamp, now.monotonic));
+        self.replays.remember(id, info.timestamp, *checked_at)?;
+        let now = self.time.now();
+        let anomaly =
+            stamp.and_then(|stamp| self.counters.observe(&vouched.sender, stamp, now.monotonic));
+        let mut warnings = vouched.warnings;
+        warnings.extend(anomaly.map(|a| a.describe(nick)));
         Ok(Opened {
-            warnings: anomaly.map(|a| a.describe(nick)).into_iter().collect(),
-            notes: vouched.note.into_iter().collect(),
+            warnings,
+            notes: vouched.notes,
             text: sealed.message.into_owned(),
         })
+    }
+
+    /// How much the counters hold: what their bounds count.
+    pub fn tracked(&self) -> Tracked {
+        self.counters.tracked()
     }
 
     /// The sealed room is this client's, and the sealed nick the frame's.
@@ -323,25 +338,6 @@ impl<C: SenderCheck> Open for AeadOpener<C> {
     fn open(&mut self, nick: &str, body: &MessageBody<'_>) -> Result<Opened, Rejection> {
         let sealed = sealed_body(body)?;
         self.decrypt_message(&sealed.token, &sealed.salt, nick)
-    }
-
-    /// Unseals the whole burst, lets the `SenderCheck` prepare for it,
-    /// then judges each message in order.
-    fn open_all(&mut self, burst: &[(&str, &MessageBody<'_>)]) -> Vec<Result<Opened, Rejection>> {
-        let unsealed: Vec<Result<Unsealed, Rejection>> = burst
-            .iter()
-            .map(|&(nick, body)| {
-                let sealed = sealed_body(body)?;
-                self.unseal(&sealed.token, &sealed.salt, nick)
-            })
-            .collect();
-        let ready: Vec<&Unsealed> = unsealed.iter().flatten().collect();
-        self.check.prepare(&ready);
-        burst
-            .iter()
-            .zip(unsealed)
-            .map(|(&(nick, _), unsealed)| self.judge(nick, &unsealed?))
-            .collect()
     }
 }
 
@@ -499,6 +495,42 @@ mod tests {
         );
     }
 
+    /// A token sealed as if the sender's clock read `unix_time`.
+    fn dated(unix_time: u64, text: &str) -> Sealed<'static> {
+        let salt = crypto::Salt::generate().unwrap();
+        let key = settings().message_keys().key(&salt);
+        let json = format!(r#"{{"nick":"alice","message":"{text}","room":"lobby"}}"#);
+        Sealed {
+            salt: salt.to_base64().into(),
+            token: crypto::encrypt_at(&key, json.as_bytes(), unix_time).into(),
+        }
+    }
+
+    /// The replay guard keeps a token until the TTL check alone refuses
+    /// it, to the second: before, it forgot a token TTL + 60 s after its
+    /// receipt, up to a second before a token dated 60 s ahead stopped
+    /// being acceptable, and that second let the replay through.
+    #[test]
+    fn a_token_is_remembered_until_the_ttl_check_refuses_it() {
+        const T0: u64 = 1_800_000_000;
+        let clock = ManualClock::new(T0);
+        clock.advance(Duration::from_millis(990));
+        let mut opener = AeadOpener::with_clock(&settings(), Box::new(clock.clone()));
+        // Dated 60 s ahead: the most the TTL check accepts.
+        let token = dated(T0 + 60, "pay bob");
+        assert!(open(&mut opener, &token, "alice").is_ok());
+        // 90.005 s later the wall reads T0 + 90.995: to the second, the
+        // token is 30 s old, which the TTL still accepts.
+        clock.advance(Duration::from_millis(90_005));
+        assert_eq!(open(&mut opener, &token, "alice"), Err(Rejection::Replay));
+        clock.advance(Duration::from_secs(1));
+        let err = open(&mut opener, &token, "alice").unwrap_err();
+        assert!(
+            matches!(err, Rejection::Decrypt(DecryptError::Expired { .. })),
+            "{err}"
+        );
+    }
+
     #[test]
     fn counters_reveal_drops_and_reordering() {
         let mut sealer = AeadSealer::new(&settings());
@@ -559,6 +591,32 @@ mod tests {
             "{late:?}"
         );
         assert!(warnings(open(&mut opener, &new1, "alice")).is_empty());
+    }
+
+    /// A session is what a sealer draws, 12 ASCII letters or digits: a
+    /// longer one (4 KiB was tried) would cost every receiver its size.
+    #[test]
+    fn a_session_must_be_twelve_ascii_letters_or_digits() {
+        let mut opener = AeadOpener::new(&settings());
+        let long = "a".repeat(4096);
+        for (i, session) in ["py-session", "short", &long].into_iter().enumerate() {
+            let json = serde_json::json!({
+                "nick": "alice", "message": format!("m{i}"), "room": "lobby",
+                "seq": i, "session": session,
+            });
+            assert_eq!(
+                open(&mut opener, &raw(json.to_string().as_bytes()), "alice"),
+                Err(Rejection::BadSession),
+                "{session:.20}"
+            );
+        }
+        let good =
+            br#"{"nick":"alice","message":"hi","room":"lobby","seq":0,"session":"uWoZH4GJoUWt"}"#;
+        assert!(open(&mut opener, &raw(good), "alice").is_ok());
+        assert_eq!(
+            rejection(Err(Rejection::BadSession)),
+            "sealed session is not 12 ASCII letters or digits"
+        );
     }
 
     #[test]

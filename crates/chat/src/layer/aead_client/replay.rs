@@ -1,61 +1,62 @@
 //! The AEAD layer's replay guard: the tokens a receiver has accepted, and
 //! only for as long as they could be accepted again.
 //!
-//! A token stays acceptable until its timestamp plus the TTL, and a
-//! timestamp may be up to [`MAX_CLOCK_SKEW_SECS`] ahead of the receiver's
-//! clock; so once `TTL + 60 s` have passed since a token was *received*,
-//! the TTL check refuses it anyway and the guard may forget it. That window
-//! runs on the monotonic clock, never the wall clock: a wall clock stepped
-//! back cannot make the guard forget early, and
-//! [`crate::layer::clock::SteadyWall`] keeps it from making a forgotten token
-//! fresh.
+//! A token is acceptable until the TTL check refuses it: while the
+//! receiver's clock reads no more than its timestamp plus the TTL. The
+//! guard remembers each token exactly that long, judged by the same rule on
+//! the same clock ([`crate::layer::clock::SteadyWall`], a wall clock that
+//! never goes back) at the same instant as the TTL check: so no token is
+//! ever forgotten while the TTL check would still let it through, not even
+//! for the fraction of a second that whole-second timestamps leave, and a
+//! wall clock stepped back cannot make a forgotten token fresh again.
 //!
 //! **Memory bound.** One entry per token accepted (only tokens whose MAC
-//! verified: an outsider cannot add any) in the last `TTL + 60 s`: at most
-//! the accepted message rate times that window, about 100 bytes each, and
-//! never more than [`MAX_REMEMBERED`] entries (about 50 MiB). Past that the
-//! guard refuses new tokens rather than forget old ones: failing closed.
+//! verified: an outsider cannot add any) whose timestamp is less than the
+//! TTL old: at most the accepted message rate times `TTL + 60 s` (a token
+//! may be dated up to 60 s ahead), about 100 bytes each, and never more
+//! than [`MAX_REMEMBERED`] entries (about 50 MiB). Past that the guard
+//! refuses new tokens rather than forget old ones: failing closed.
 
-use std::collections::{HashSet, VecDeque};
-use std::time::Duration;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
 
 use crate::layer::Rejection;
-use crate::layer::keys::crypto::{MAC_LEN, MAX_CLOCK_SKEW_SECS};
+use crate::layer::keys::crypto::MAC_LEN;
 
 /// Most tokens remembered at once.
 pub const MAX_REMEMBERED: usize = 1 << 19;
 
-/// The MACs of accepted tokens, each until its window ends.
+/// The ids of accepted tokens, each until the TTL check refuses it.
 pub struct ReplayGuard {
-    /// How long after its receipt a token is remembered: TTL + skew.
-    window: Duration,
+    ttl: u64,
     seen: HashSet<[u8; MAC_LEN]>,
-    /// `(forget at, mac)`, in order of receipt, so soonest first.
-    expiries: VecDeque<(Duration, [u8; MAC_LEN])>,
+    /// `(last second acceptable, id)`, soonest first.
+    expiries: BinaryHeap<Reverse<(u64, [u8; MAC_LEN])>>,
 }
 
 impl ReplayGuard {
     /// A guard for tokens accepted for `ttl` seconds.
     pub fn new(ttl: u64) -> Self {
         Self {
-            window: Duration::from_secs(ttl.saturating_add(MAX_CLOCK_SKEW_SECS)),
+            ttl,
             seen: HashSet::new(),
-            expiries: VecDeque::new(),
+            expiries: BinaryHeap::new(),
         }
     }
 
-    /// Accepts a token's MAC once, at monotonic time `now`.
-    pub fn remember(&mut self, mac: [u8; MAC_LEN], now: Duration) -> Result<(), Rejection> {
+    /// Accepts a token once: `id` names it, `sent_at` is its timestamp,
+    /// and `now` the steady wall time its TTL was just judged at.
+    pub fn remember(&mut self, id: [u8; MAC_LEN], sent_at: u64, now: u64) -> Result<(), Rejection> {
         self.forget_expired(now);
-        if self.seen.contains(&mac) {
+        if self.seen.contains(&id) {
             return Err(Rejection::Replay);
         }
         if self.seen.len() >= MAX_REMEMBERED {
             return Err(Rejection::ReplayGuardFull);
         }
-        self.seen.insert(mac);
+        self.seen.insert(id);
         self.expiries
-            .push_back((now.saturating_add(self.window), mac));
+            .push(Reverse((sent_at.saturating_add(self.ttl), id)));
         Ok(())
     }
 
@@ -65,13 +66,15 @@ impl ReplayGuard {
         self.seen.len()
     }
 
-    fn forget_expired(&mut self, now: Duration) {
-        while let Some(&(forget_at, mac)) = self.expiries.front() {
-            if forget_at >= now {
+    /// Forgets the tokens the TTL check refuses at `now`: those whose last
+    /// acceptable second is past.
+    fn forget_expired(&mut self, now: u64) {
+        while let Some(&Reverse((last, id))) = self.expiries.peek() {
+            if last >= now {
                 return;
             }
-            self.expiries.pop_front();
-            self.seen.remove(&mac);
+            self.expiries.pop();
+            self.seen.remove(&id);
         }
     }
 }
@@ -79,34 +82,52 @@ impl ReplayGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer::keys::crypto::check_freshness;
 
     const TTL: u64 = 30;
-
-    fn secs(s: u64) -> Duration {
-        Duration::from_secs(s)
-    }
+    const T0: u64 = 1_800_000_000;
 
     #[test]
-    fn remembers_each_token_for_ttl_plus_skew_after_receipt() {
+    fn remembers_each_token_while_its_ttl_accepts_it() {
         let mut guard = ReplayGuard::new(TTL);
-        guard.remember([1; MAC_LEN], secs(0)).unwrap();
+        guard.remember([1; MAC_LEN], T0, T0).unwrap();
         assert_eq!(
-            guard.remember([1; MAC_LEN], secs(90)),
+            guard.remember([1; MAC_LEN], T0, T0 + TTL),
             Err(Rejection::Replay)
         );
-        guard.remember([2; MAC_LEN], secs(91)).unwrap();
+        guard.remember([2; MAC_LEN], T0 + 1, T0 + TTL + 1).unwrap();
         assert_eq!(guard.len(), 1);
-        assert_eq!(guard.remember([1; MAC_LEN], secs(92)), Ok(()));
+        assert!(check_freshness(T0, T0 + TTL + 1, TTL).is_err(), "only then");
+    }
+
+    /// A token dated 60 s ahead (the most the TTL check allows) stays
+    /// acceptable until its own date plus the TTL, 90 s after it arrived:
+    /// remembered until then, to the second.
+    #[test]
+    fn a_token_from_the_future_is_remembered_to_its_last_acceptable_second() {
+        let mut guard = ReplayGuard::new(TTL);
+        let ahead = T0 + 60;
+        guard.remember([1; MAC_LEN], ahead, T0).unwrap();
+        let last = ahead + TTL;
+        assert!(check_freshness(ahead, last, TTL).is_ok());
+        assert_eq!(
+            guard.remember([1; MAC_LEN], ahead, last),
+            Err(Rejection::Replay)
+        );
+        guard.remember([2; MAC_LEN], last + 1, last + 1).unwrap();
+        assert_eq!(guard.len(), 1, "forgotten once the TTL check refuses it");
     }
 
     #[test]
-    fn memory_is_bounded_by_the_window() {
+    fn memory_is_bounded_by_the_ttl() {
         let mut guard = ReplayGuard::new(TTL);
         for i in 0..100u8 {
-            guard.remember([i; MAC_LEN], secs(0)).unwrap();
+            guard.remember([i; MAC_LEN], T0, T0).unwrap();
         }
         assert_eq!(guard.len(), 100);
-        guard.remember([200; MAC_LEN], secs(TTL + 61)).unwrap();
+        guard
+            .remember([200; MAC_LEN], T0 + TTL + 1, T0 + TTL + 1)
+            .unwrap();
         assert_eq!(guard.len(), 1);
     }
 }

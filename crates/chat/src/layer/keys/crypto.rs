@@ -85,8 +85,14 @@ pub enum CryptoError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecryptError {
     /// The MAC does not verify (or, with a valid MAC, the padding is bad):
-    /// the password differs, or someone altered the salt or the token.
-    #[error("cannot verify: wrong password or altered message")]
+    /// the password differs, or someone altered the salt or the token, or
+    /// the sender derives its keys otherwise (another `--kdf` or
+    /// `--iterations`): the receiver cannot tell which, and does not try a
+    /// second derivation to find out (that would double what a salt flood
+    /// costs it), so it names them all.
+    #[error(
+        "cannot verify: wrong password or altered message (or another --kdf or --iterations than the sender's)"
+    )]
     WrongKeyOrAltered,
     #[error("malformed salt: {0}")]
     MalformedSalt(String),

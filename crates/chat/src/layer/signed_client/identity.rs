@@ -12,6 +12,16 @@
 //! The signing key lives in `ed25519-dalek`'s `SigningKey`, which wipes
 //! itself on drop; it has no `Display`, and [`Identity`]'s `Debug` shows
 //! only the public fingerprint.
+//!
+//! **One identity per nick.** Several terminals of one account are several
+//! members: with one shared key pair they would be one member under many
+//! nicks, and any of them could speak as any other. So each nick has its
+//! own default file, named by [`file_name_for`]: a readable prefix cleaned
+//! down to ASCII letters and digits (a nick may hold `/`, and some file
+//! systems fold case or Unicode forms) and the SHA-256 of the nick in NFC,
+//! which keeps two nicks that fold alike apart. The operating system's
+//! account stays the trust boundary: every terminal of one account can
+//! read every identity file of that account.
 
 use std::fmt;
 use std::io;
@@ -22,11 +32,61 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::{SECRET_KEY_LENGTH, Signature, Signer, SigningKey};
 use rand::TryRngCore;
 use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
 use crate::layer::keys::crypto::CryptoError;
 use crate::layer::signed_client::member_key::{Fingerprint, MemberKey};
 use crate::layer::signed_client::private_file::{self, OTHERS};
+use crate::wire::Nick;
+
+/// What every default identity file's name starts with.
+pub const FILE_PREFIX: &str = "identity-";
+/// Most characters of a nick kept in its file's name.
+const READABLE_CHARS: usize = 24;
+/// Bytes of the nick's SHA-256 in its file's name (hex: twice as many).
+const NAME_HASH_BYTES: usize = 16;
+
+/// The name of `nick`'s default identity file: `identity-`, the nick's
+/// ASCII letters and digits in lower case (other characters as `_`, at most
+/// 24), `-`, and the first 16 bytes of the SHA-256 of the nick in NFC, in
+/// hex: `identity-alice-2bd806c97f0e00af1a1fc3328fa763a9`.
+pub fn file_name_for(nick: &Nick) -> String {
+    let nfc: String = nick.as_str().nfc().collect();
+    let digest = Sha256::digest(nfc.as_bytes());
+    let hash: String = digest[..NAME_HASH_BYTES]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{FILE_PREFIX}{}-{hash}", readable(&nfc))
+}
+
+/// A nick as a file name may show it: ASCII letters and digits in lower
+/// case, runs of anything else as one `_`, at most [`READABLE_CHARS`].
+fn readable(nick: &str) -> String {
+    let mut shown = String::new();
+    for c in nick.chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '_'
+        };
+        if !(c == '_' && shown.ends_with('_')) {
+            shown.push(c);
+        }
+    }
+    let shown: String = shown
+        .trim_matches('_')
+        .chars()
+        .take(READABLE_CHARS)
+        .collect();
+    if shown.is_empty() {
+        "nick".to_owned()
+    } else {
+        shown
+    }
+}
 
 /// A member's Ed25519 key pair.
 pub struct Identity {
@@ -193,6 +253,42 @@ mod tests {
         assert!(err.contains("holds no Ed25519 private key"), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "not a key");
         fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn each_nick_has_a_file_of_its_own_named_readably() {
+        let name = |nick: &str| file_name_for(&Nick::new(nick).unwrap());
+        let alice = name("alice");
+        assert!(alice.starts_with("identity-alice-"), "{alice}");
+        assert_eq!(alice.len(), "identity-alice-".len() + 32);
+        // Case, slashes, lookalikes and accents: distinct files all, each
+        // a plain name in one folder.
+        let names = [
+            alice.clone(),
+            name("Alice"),
+            name("ALICE"),
+            name("a/lice"),
+            name("../alice"),
+            name("\u{430}lice"),
+            name("\u{e9}lodie"),
+            name("elodie"),
+        ];
+        for (i, one) in names.iter().enumerate() {
+            assert!(!one.contains('/') && !one.contains(".."), "{one}");
+            let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+            assert!(one.chars().all(plain), "{one}");
+            for other in &names[i + 1..] {
+                assert_ne!(
+                    one.to_lowercase(),
+                    other.to_lowercase(),
+                    "{one} and {other}"
+                );
+            }
+        }
+        assert!(name("a/lice").starts_with("identity-a_lice-"));
+        assert!(name("\u{1f980}").starts_with("identity-nick-"));
+        let long = "x".repeat(64);
+        assert_eq!(name(&long).len(), "identity-".len() + 24 + 1 + 32);
     }
 
     #[test]

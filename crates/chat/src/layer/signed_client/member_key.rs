@@ -3,22 +3,29 @@
 //!
 //! A key is accepted only if it is a point of the curve that can sign (not
 //! of small order: with such a "weak" key, one signature verifies for many
-//! messages), and it is parsed once: a receiver keeps the parsed key of
+//! messages), canonically encoded (so one point is one key), and it is
+//! parsed once: a receiver keeps the parsed key of
 //! every member it pinned, so a message costs one verification, not a
 //! point decompression too.
 //!
-//! Signatures are verified by `ed25519-zebra` under the ZIP-215 rules
-//! (RFC 8032's equation, cofactored, with every encoding rule spelled out),
-//! by which a signature verifies alone exactly when it verifies in a batch:
-//! a receiver that checks a burst at once ([`crate::layer::signed_client`]) judges
-//! as one that checks each message alone.
+//! **One verification rule**: a signature is accepted exactly when
+//! `ed25519-dalek`'s `verify_strict` accepts it: RFC 8032's equation
+//! without the cofactor, `S` below the group order, `R` and the key not of
+//! small order, and the `R` the equation gives encoded byte for byte as the
+//! signature's (so a non-canonical encoding of `R` is refused). Ed25519
+//! implementations disagree on exactly these edge cases (ZIP-215's
+//! cofactored rule accepts small-order and mixed-order points, OpenSSL
+//! accepts small-order keys and `R`), and two receivers that disagree on
+//! whether a message was signed disagree on what was said. Every signature
+//! is checked by this rule on its own, never in a batch: a batch's
+//! equation is cofactored or randomised, so it accepts what the rule
+//! refuses (docs/PERFORMANCE.md says what that costs).
 
 use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{PUBLIC_KEY_LENGTH, Signature, VerifyingKey};
-use ed25519_zebra::{VerificationKey, VerificationKeyBytes};
 use sha2::{Digest, Sha256};
 
 /// Bytes of a fingerprint: the first half of the key's SHA-256.
@@ -29,9 +36,9 @@ const FINGERPRINT_GROUP: usize = 4;
 /// An Ed25519 public key that can verify signatures.
 #[derive(Clone, Copy)]
 pub struct MemberKey {
-    bytes: [u8; PUBLIC_KEY_LENGTH],
-    /// Decompressed once, for every signature it verifies.
-    key: VerificationKey,
+    /// Its bytes as received, and the point they decompress to, once for
+    /// every signature it verifies.
+    key: VerifyingKey,
 }
 
 /// Why bytes are not a member's key.
@@ -45,18 +52,24 @@ pub enum KeyError {
     NotAPoint,
     #[error("key is of small order (it would verify forged signatures)")]
     Weak,
+    #[error("key is not canonically encoded")]
+    NonCanonical,
 }
 
 impl MemberKey {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         let bytes = <[u8; PUBLIC_KEY_LENGTH]>::try_from(bytes)
             .map_err(|_| KeyError::Length(bytes.len()))?;
-        let point = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::NotAPoint)?;
-        if point.is_weak() {
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::NotAPoint)?;
+        if key.is_weak() {
             return Err(KeyError::Weak);
         }
-        let key = VerificationKey::try_from(bytes).map_err(|_| KeyError::NotAPoint)?;
-        Ok(Self { bytes, key })
+        // A point has one canonical encoding; others (a y-coordinate of
+        // 2^255 - 19 or more) would make one point two keys.
+        if key.to_edwards().compress().to_bytes() != bytes {
+            return Err(KeyError::NonCanonical);
+        }
+        Ok(Self { key })
     }
 
     /// Standard base64 with padding, as the plaintext and the known-members
@@ -74,44 +87,37 @@ impl MemberKey {
     }
 
     pub fn to_base64(&self) -> String {
-        STANDARD.encode(self.bytes)
+        STANDARD.encode(self.as_bytes())
     }
 
     pub fn as_bytes(&self) -> &[u8; PUBLIC_KEY_LENGTH] {
-        &self.bytes
+        self.key.as_bytes()
     }
 
     pub fn fingerprint(&self) -> Fingerprint {
         Fingerprint::of(self.as_bytes())
     }
 
-    /// Whether `signature` is this key's over `message` (ZIP-215).
+    /// Whether `signature` is this key's over `message`, by the one rule
+    /// (`verify_strict`, see the module's doc).
     pub fn verifies(&self, message: &[u8], signature: &Signature) -> bool {
-        self.key.verify(signature, message).is_ok()
-    }
-
-    /// The key as a batch of signatures names it.
-    pub(crate) fn for_batch(&self) -> VerificationKeyBytes {
-        VerificationKeyBytes::from(self.bytes)
+        self.key.verify_strict(message, signature).is_ok()
     }
 }
 
 impl PartialEq for MemberKey {
     fn eq(&self, other: &Self) -> bool {
-        self.bytes == other.bytes
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl Eq for MemberKey {}
 
-/// A signing key's public half: always a key that can verify.
+/// A signing key's public half: always a key that can verify (its secret
+/// scalar is clamped, so the key is never of small order).
 impl From<VerifyingKey> for MemberKey {
-    fn from(point: VerifyingKey) -> Self {
-        let bytes = point.to_bytes();
-        match VerificationKey::try_from(bytes) {
-            Ok(key) => Self { bytes, key },
-            Err(_) => unreachable!("a signing key's public half is a point of the curve"),
-        }
+    fn from(key: VerifyingKey) -> Self {
+        Self { key }
     }
 }
 

@@ -18,34 +18,33 @@
 //! in its order ([`AeadOpener`]), with [`Signatures`] as the check of the
 //! sender: the key must be the one pinned for the nick, or none is pinned
 //! yet and this one is pinned now (trust on first use, [`KnownMembers`]);
-//! the signature must verify; the counters are then kept per verified key,
-//! and the replay guard remembers the signature, which sealing the same
-//! plaintext again cannot change.
+//! the signature must verify, by the one rule of [`MemberKey::verifies`];
+//! the counters are then kept per verified key, and the replay guard
+//! remembers the message by its key and signed bytes, which sealing the
+//! same plaintext again in a new token cannot change.
 
 pub(crate) mod identity;
 pub(crate) mod known_members;
 pub(crate) mod member_key;
+pub(crate) mod pin_file;
 pub(crate) mod private_file;
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, Signature};
-use ed25519_zebra::batch;
-use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::layer::aead_client::{AeadOpener, AeadSealer, Draft, SenderCheck, Unsealed, Vouched};
+use crate::layer::aead_client::{AeadOpener, AeadSealer, Draft, SenderCheck, Vouched};
 use crate::layer::clock::SystemClock;
 use crate::layer::facts::{Facts, Make};
 use crate::layer::keys::crypto::MAC_LEN;
 use crate::layer::plaintext::SealedPlaintext;
 use crate::layer::settings::AeSettings;
 use crate::layer::signed_client::identity::Identity;
-use crate::layer::signed_client::known_members::{KnownMembers, Pinning};
+use crate::layer::signed_client::known_members::{KnownMembers, Pin, Pinning};
 use crate::layer::signed_client::member_key::{Fingerprint, MemberKey};
 use crate::layer::{Rejection, Seal, SealError, Verdict};
 use crate::wire::{MessageBody, Nick, Sealed, ZmqBody};
@@ -68,9 +67,6 @@ pub(crate) const FACTS: Facts = Facts {
 /// What every signed message starts with, before its fields: a signature
 /// made for this layer means nothing anywhere else, and the reverse.
 pub const SIGNATURE_CONTEXT: &[u8] = b"tp-unsecured-chat/signed-v1";
-
-/// Fewest signatures of a burst worth verifying as a batch.
-const MIN_BATCH: usize = 2;
 
 /// What a signature covers, in the order [`encode`](Self::encode) writes
 /// it.
@@ -236,11 +232,11 @@ pub fn opener(settings: &AeSettings, known: KnownMembers) -> SignedOpener {
     AeadOpener::with_check(
         settings,
         Box::new(SystemClock::new()),
-        Signatures::new(known),
+        Signatures::new(known, settings.room.as_str()),
     )
 }
 
-/// What the terminal's `/whois` and `/fingerprint` read.
+/// What the terminal's `/whois`, `/verify` and `/fingerprint` read.
 #[derive(Clone)]
 pub struct Keyring {
     /// This member's own fingerprint.
@@ -248,50 +244,66 @@ pub struct Keyring {
     pub known: KnownMembers,
 }
 
-/// The signed layer's [`SenderCheck`]: the key pinned for the nick (or
-/// pinned now, on first contact), and its signature.
+/// The signed layer's [`SenderCheck`]: the key pinned for the nick or one
+/// it looks like (or pinned now, on first contact), and its signature.
 pub struct Signatures {
     known: KnownMembers,
-    /// Messages of the current burst whose signatures verified as a batch,
-    /// by [`Claim::id`].
-    verified: HashSet<[u8; MAC_LEN]>,
+    /// The room this receiver is in: where the keys it pins were first seen.
+    room: String,
 }
 
 impl Signatures {
-    pub fn new(known: KnownMembers) -> Self {
+    pub fn new(known: KnownMembers, room: &str) -> Self {
         Self {
             known,
-            verified: HashSet::new(),
+            room: room.to_owned(),
         }
     }
 
-    /// The key this message must verify under, or why there is none.
+    /// The key this message must verify under, and whether it is new here;
+    /// or why there is none.
     fn key_for(&self, nick: &str, claim: &Claim) -> Result<(MemberKey, bool), Rejection> {
-        match self.known.pinned(nick) {
-            Some(pinned) if *pinned.as_bytes() == claim.key => Ok((pinned, false)),
-            Some(pinned) => Err(Rejection::KeyChanged {
-                pinned: pinned.fingerprint(),
-                got: Fingerprint::of(&claim.key),
-            }),
+        match self.known.pin_of(nick) {
+            Some(pin) if *pin.key.as_bytes() == claim.key => Ok((pin.key, false)),
+            Some(pin) => Err(key_changed(&pin, nick, &claim.key)),
             None => Ok((MemberKey::from_bytes(&claim.key)?, true)),
         }
     }
 
     /// Pins `key` for `nick`, first seen now; what to tell the user.
-    fn pin(&self, nick: &str, key: MemberKey) -> Result<String, Rejection> {
+    fn pin(&self, nick: &str, key: MemberKey) -> Result<Option<String>, Rejection> {
         let fingerprint = key.fingerprint();
+        let room = &self.room;
         let pinned = format!(
-            "new key for {nick} pinned: {fingerprint} (trust on first use: compare it with what {nick}'s /fingerprint shows)"
+            "new key for {nick} pinned: {fingerprint}, first seen in room '{room}' (trust on first use: compare it with what {nick}'s /fingerprint shows, then /verify {nick} FINGERPRINT)"
         );
-        match self.known.pin(nick, key) {
-            Pinning::Pinned => Ok(pinned),
-            Pinning::Unsaved(why) => Ok(format!("{pinned}; for this session only: {why}")),
-            Pinning::Taken(first) => Err(Rejection::KeyChanged {
-                pinned: first.fingerprint(),
-                got: fingerprint,
-            }),
+        match self.known.pin(nick, key, room) {
+            Pinning::Pinned | Pinning::Adopted => Ok(Some(pinned)),
+            Pinning::Unsaved(why) => Ok(Some(format!("{pinned}; for this session only: {why}"))),
+            Pinning::Taken(first) => Err(key_changed(&first, nick, key.as_bytes())),
             Pinning::Full => Err(Rejection::TooManyPins),
         }
+    }
+
+    /// What to warn of, the message accepted: a key pinned for another
+    /// nick, and what the pin file changed.
+    fn warnings(&self, nick: &str, key: &MemberKey) -> Vec<String> {
+        let other = self.known.other_nick(key, nick);
+        let mut warnings: Vec<String> = other
+            .map(|first| format!("{nick}: this key is pinned for {first}"))
+            .into_iter()
+            .collect();
+        warnings.extend(self.known.take_reports());
+        warnings
+    }
+}
+
+/// `nick`'s message under `got`, where `pin` holds another key.
+fn key_changed(pin: &Pin, nick: &str, got: &[u8]) -> Rejection {
+    Rejection::KeyChanged {
+        pinned: pin.key.fingerprint(),
+        got: Fingerprint::of(got),
+        pinned_for: (pin.nick != nick).then(|| pin.nick.clone()),
     }
 }
 
@@ -303,54 +315,22 @@ impl SenderCheck for Signatures {
         sent_at: u64,
     ) -> Result<Vouched<'p>, Rejection> {
         let claim = Claim::read(plaintext, raw, sent_at)?;
-        let (key, first_contact) = self.key_for(&plaintext.nick, &claim)?;
-        if !self.verified.remove(&claim.id()) && !key.verifies(&claim.signed, &claim.signature) {
+        let nick = &plaintext.nick;
+        let (key, first_contact) = self.key_for(nick, &claim)?;
+        if !key.verifies(&claim.signed, &claim.signature) {
             return Err(Rejection::BadSignature);
         }
         let note = if first_contact {
-            Some(self.pin(&plaintext.nick, key)?)
+            self.pin(nick, key)?
         } else {
             None
         };
         Ok(Vouched {
             sender: Cow::Owned(key.to_base64()),
             message_id: Some(claim.message_id()),
-            note,
+            notes: note.into_iter().collect(),
+            warnings: self.warnings(nick, &key),
         })
-    }
-
-    /// Verifies the burst's well-formed signatures as one batch (terms of
-    /// the same key combined: a burst from one sender costs about half as
-    /// much); those [`sender`](SenderCheck::sender) then finds verified cost
-    /// it nothing. If the batch fails, each is verified alone there, so one
-    /// forgery cannot get another message refused.
-    fn prepare(&mut self, burst: &[&Unsealed]) {
-        self.verified.clear();
-        let claims: Vec<(Claim, MemberKey)> = burst
-            .iter()
-            .filter_map(|unsealed| self.claim_of(unsealed))
-            .collect();
-        if claims.len() < MIN_BATCH {
-            return;
-        }
-        let mut batch = batch::Verifier::new();
-        for (claim, key) in &claims {
-            batch.queue((key.for_batch(), claim.signature, &claim.signed));
-        }
-        if batch.verify(OsRng).is_ok() {
-            self.verified
-                .extend(claims.iter().map(|(claim, _)| claim.id()));
-        }
-    }
-}
-
-impl Signatures {
-    /// A message's claim and the key it would verify under, if it has both.
-    fn claim_of(&self, unsealed: &Unsealed) -> Option<(Claim, MemberKey)> {
-        let plaintext = SealedPlaintext::parse(&unsealed.plaintext).ok()?;
-        let claim = Claim::read(&plaintext, &unsealed.plaintext, unsealed.info.timestamp).ok()?;
-        let (key, _) = self.key_for(&plaintext.nick, &claim).ok()?;
-        Some((claim, key))
     }
 }
 
@@ -382,16 +362,6 @@ impl Claim {
             signature: signature_from_base64(&fields.signature)?,
             signed: signed.encode(),
         })
-    }
-
-    /// This claim exactly, for the signatures a batch verified: the hash
-    /// of its key, signature and signed bytes.
-    fn id(&self) -> [u8; MAC_LEN] {
-        let mut hash = Sha256::new();
-        hash.update(self.key);
-        hash.update(self.signature.to_bytes());
-        hash.update(&self.signed);
-        hash.finalize().into()
     }
 
     /// What the replay guard remembers the message by: the hash of its key
@@ -499,7 +469,8 @@ mod tests {
             open(&mut bob, &forged, "alice"),
             Err(Rejection::KeyChanged {
                 pinned: alice.fingerprint(),
-                got: mallory.fingerprint()
+                got: mallory.fingerprint(),
+                pinned_for: None,
             })
         );
         assert_eq!(
@@ -564,7 +535,7 @@ mod tests {
         assert_eq!(open(&mut bob, &resealed, "alice"), Err(Rejection::Replay));
     }
 
-    /// A burst verified as a batch gives what opening one by one gives,
+    /// A burst opened together gives what opening one by one gives,
     /// forgeries included.
     #[test]
     fn a_burst_is_judged_as_one_by_one() {
@@ -593,6 +564,66 @@ mod tests {
         assert_eq!(
             texts,
             [Some("one"), Some("two"), None, Some("hello"), Some("three")]
+        );
+    }
+
+    /// One pin per confusable skeleton: `аlice` (Cyrillic а) under another
+    /// key is refused as alice's changed key, naming alice; under alice's
+    /// own key it is alice, flagged for the other spelling.
+    #[test]
+    fn a_lookalike_of_a_pinned_nick_meets_its_pin() {
+        let (mut alice, mut mallory) = (member(), member());
+        let (mut bob, _) = receiver();
+        open(&mut bob, &sent(&mut alice, "alice", "hi"), "alice").unwrap();
+        let lookalike = "\u{430}lice";
+        let forged = sent(&mut mallory, lookalike, "it is me, alice");
+        let refused = open(&mut bob, &forged, lookalike).unwrap_err();
+        assert_eq!(
+            refused,
+            Rejection::KeyChanged {
+                pinned: alice.fingerprint(),
+                got: mallory.fingerprint(),
+                pinned_for: Some("alice".into()),
+            }
+        );
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "key changed: pinned {} for 'alice', whom this nick looks like, got {}",
+                alice.fingerprint(),
+                mallory.fingerprint()
+            )
+        );
+        let own = open(&mut bob, &sent(&mut alice, lookalike, "typo"), lookalike).unwrap();
+        assert_eq!(
+            own.warnings,
+            [format!("{lookalike}: this key is pinned for alice")]
+        );
+    }
+
+    /// A key pinned for mallory speaking as notmallory: never a silent
+    /// stranger.
+    #[test]
+    fn a_key_pinned_for_another_nick_is_flagged_under_a_new_one() {
+        let mut mallory = member();
+        let (mut bob, known) = receiver();
+        let first = open(&mut bob, &sent(&mut mallory, "mallory", "hi"), "mallory").unwrap();
+        assert!(first.warnings.is_empty(), "{first:?}");
+        for text in ["hello", "again"] {
+            let opened = open(
+                &mut bob,
+                &sent(&mut mallory, "notmallory", text),
+                "notmallory",
+            )
+            .unwrap();
+            assert_eq!(
+                opened.warnings,
+                ["notmallory: this key is pinned for mallory"]
+            );
+        }
+        assert_eq!(
+            known.pinned("notmallory"),
+            Some(known.pinned("mallory").unwrap())
         );
     }
 

@@ -1,6 +1,11 @@
 //! The files a member of the signed layer keeps (its identity, the keys it
 //! pinned): readable by their owner only, and written whole or not at all.
 //!
+//! What others can change is not trusted, as ssh refuses an
+//! `authorized_keys` that others can write: [`exposure`] says whether group
+//! or others may write a file or folder, or another user owns it; [`mode`]
+//! whether others may read one.
+//!
 //! A file is never written in place. Its new content goes to a draft beside
 //! it (same folder, so same file system), mode 0600, synced to disk, and
 //! the draft then takes the file's name in one step: a `rename` to replace
@@ -14,7 +19,10 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::os::unix::fs::MetadataExt;
+
 use nix::fcntl::{Flock, FlockArg};
+use nix::unistd::geteuid;
 
 /// Mode of a file only its owner reads and writes.
 pub const OWNER_ONLY: u32 = 0o600;
@@ -22,6 +30,30 @@ pub const OWNER_ONLY: u32 = 0o600;
 const PRIVATE_FOLDER: u32 = 0o700;
 /// Permission bits that let someone else than the owner in.
 pub const OTHERS: u32 = 0o077;
+/// Permission bits that let someone else than the owner write.
+pub const OTHERS_WRITE: u32 = 0o022;
+/// The user whose files every user's files trust anyway.
+const ROOT: u32 = 0;
+
+/// How others could change a file or folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposure {
+    /// Group or others may write it (its permission bits).
+    Writable { mode: u32 },
+    /// Another user owns it (its owner's uid): neither this one nor root.
+    Foreign { owner: u32 },
+}
+
+/// How others could change `path`, if they could: it is refused then.
+pub fn exposure(path: &Path) -> io::Result<Option<Exposure>> {
+    let meta = fs::metadata(path)?;
+    let owner = meta.uid();
+    if owner != geteuid().as_raw() && owner != ROOT {
+        return Ok(Some(Exposure::Foreign { owner }));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    Ok((mode & OTHERS_WRITE != 0).then_some(Exposure::Writable { mode }))
+}
 
 /// Drafts written by this process, to name each one differently.
 static DRAFTS: AtomicU64 = AtomicU64::new(0);
@@ -49,6 +81,14 @@ pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
         return Err(e);
     }
     sync_folder(path)
+}
+
+/// The folder `path` goes in (`.` for a bare name).
+pub fn folder(path: &Path) -> &Path {
+    match folder_of(path) {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    }
 }
 
 /// Makes the folder `path` goes in, owner-only, if it is missing.
@@ -158,5 +198,29 @@ mod tests {
         names.sort();
         assert_eq!(names, ["file", "file.lock"]);
         fs::remove_dir_all(folder.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn what_others_can_write_or_own_is_exposed() {
+        let path = scratch("exposure");
+        create_new(&path, b"pins").unwrap();
+        assert_eq!(exposure(&path).unwrap(), None);
+        assert_eq!(exposure(folder(&path)).unwrap(), None);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(exposure(&path).unwrap(), None, "others may read pins");
+        for mode in [0o620, 0o602, 0o666] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(exposure(&path).unwrap(), Some(Exposure::Writable { mode }));
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let nobody = 65534;
+        if std::os::unix::fs::chown(&path, Some(nobody), None).is_ok() {
+            assert_eq!(
+                exposure(&path).unwrap(),
+                Some(Exposure::Foreign { owner: nobody })
+            );
+        }
+        assert_eq!(folder(Path::new("known")), Path::new("."));
+        fs::remove_dir_all(path.parent().unwrap().parent().unwrap()).unwrap();
     }
 }

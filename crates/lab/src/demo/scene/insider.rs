@@ -87,7 +87,8 @@ impl Scene<'_> {
         let layer = self.column.layer;
         let name = layer.name();
         // Its --message is FORGED by default; in the signed layer it signs
-        // with the key in its own identity file, the default one.
+        // with a key of its own, made for the run: its default, as every
+        // nick's client has a key of its own by default.
         let mut args = vec!["--layer", &name, "--as", VICTIM];
         if forgery == Forgery::Counter {
             args.push("--poison-counter");
