@@ -47,6 +47,10 @@ HOST = "127.0.0.1"
 # The benchmark's configurations (PROTOCOL.md section 7): subscribers,
 # senders, messages; 64-byte messages, each sender waiting for its answer.
 BENCHES = ((10, 1, 20_000), (100, 1, 5_000), (10, 4, 40_000))
+# The configuration the machine's floors are measured beside, in the same
+# run: how close to the machine ours runs, not only how far ahead of the
+# original.
+FLOORS_BESIDE = (10, 4, 40_000)
 # How often to retry something that may race the subscription of a SUB
 # socket (ZeroMQ's "slow joiner"), and how many times.
 RETRY_SECS = 0.1
@@ -274,14 +278,30 @@ def bench(bin_dir: str, server: Server, subscribers: int, senders: int, messages
     return json.loads(lines[-1])
 
 
+def floor(bin_dir: str, kind: str, subscribers: int, senders: int, messages: int) -> dict:
+    """One of the machine's floors (chat_bench --floor): `broadcast`, the
+    chat's I/O alone in plain std::net, or `pairs`, request/response pairs
+    with no broadcast."""
+    run = subprocess.run([os.path.join(bin_dir, "chat_bench"), "--floor", kind,
+                          "--subscribers", str(subscribers), "--senders", str(senders),
+                          "--messages", str(messages)],
+                         capture_output=True, text=True, timeout=600)
+    lines = [l for l in run.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        return {"msgs_per_s": 0.0, "round_trips_per_s": 0.0, "lost": -1, "error": run.stderr.strip()}
+    return json.loads(lines[-1])
+
+
 def run_against(which: str, original_dir: str, bin_dir: str) -> tuple:
+    """The checks, then the speeds; against ours, the machine's floors right
+    after the configuration they stand beside (FLOORS_BESIDE)."""
     print(f"compare: running the checks against the {which} server", file=sys.stderr, flush=True)
     server = start(which, original_dir, bin_dir)
     try:
         outcomes = behaviour(original_dir, bin_dir, server)
     finally:
         server.stop()
-    speeds = []
+    speeds, floors = [], {}
     for config in BENCHES:
         print(f"compare: benchmark {config} against the {which} server", file=sys.stderr, flush=True)
         server = start(which, original_dir, bin_dir)
@@ -289,7 +309,10 @@ def run_against(which: str, original_dir: str, bin_dir: str) -> tuple:
             speeds.append(bench(bin_dir, server, *config))
         finally:
             server.stop()
-    return outcomes, speeds
+        if which == "ours" and config == FLOORS_BESIDE:
+            print(f"compare: the machine's floors beside {config}", file=sys.stderr, flush=True)
+            floors = {kind: floor(bin_dir, kind, *config) for kind in ("broadcast", "pairs")}
+    return outcomes, speeds, floors
 
 
 def table(original: tuple, ours: tuple) -> tuple:
@@ -304,12 +327,30 @@ def table(original: tuple, ours: tuple) -> tuple:
         fine = as_expected(check, theirs, mine)
         failures += not fine
         rows.append(f"| {check} | {theirs} | {mine} | {'yes' if fine else 'NO'} |")
-    for (subs, senders, _), theirs, mine in zip(BENCHES, original[1], ours[1]):
+    for (subs, senders, messages), theirs, mine in zip(BENCHES, original[1], ours[1]):
         ratio = mine["msgs_per_s"] / theirs["msgs_per_s"] if theirs["msgs_per_s"] else 0.0
         failures += mine["lost"] != 0
         rows.append(f"| speed: {subs} subscribers, {senders} sender{'s' if senders > 1 else ''}, "
                     f"64-byte messages | {speed(theirs)} | {speed(mine)} | × {ratio:.1f} |")
+        if (subs, senders, messages) == FLOORS_BESIDE and ours[2]:
+            rows.extend(floor_rows(subs, senders, mine, ours[2]))
+            failures += ours[2]["broadcast"].get("lost", 0) != 0
     return "\n".join(rows), failures
+
+
+def floor_rows(subscribers: int, senders: int, mine: dict, floors: dict) -> list:
+    """The machine's floors measured beside one of our speeds, and our
+    share of each."""
+    broadcast, pairs = floors["broadcast"], floors["pairs"]
+    def share(of: float) -> str:
+        return f"ours at {100 * mine['msgs_per_s'] / of:.0f} % of it" if of else "not measured"
+    return [
+        f"| machine: the chat's I/O alone in plain std::net (broadcast floor), {subscribers} "
+        f"readers, {senders} senders, this run | - | {broadcast['msgs_per_s']:,.0f} msg/s, "
+        f"{broadcast.get('lost', -1)} lost | {share(broadcast['msgs_per_s'])} |",
+        f"| machine: {senders} request/response pairs, no broadcast (pairs ceiling), this run "
+        f"| - | {pairs['round_trips_per_s']:,.0f} round trips/s | {share(pairs['round_trips_per_s'])} |",
+    ]
 
 
 def speed(report: dict) -> str:

@@ -23,6 +23,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
 mod dashboard_reader;
+pub mod floor;
 pub mod suite;
 
 pub use dashboard_reader::DashboardReader;

@@ -230,6 +230,15 @@ impl BroadcastChannel {
             .ok_or(ClientError::Closed)
     }
 
+    /// The next broadcast frame if it has already arrived whole, without
+    /// waiting: what one read brought beyond the frame [`next_frame`]
+    /// returned, taken before the reader waits again.
+    ///
+    /// [`next_frame`]: Self::next_frame
+    pub fn buffered_frame(&mut self) -> Result<Option<&[u8]>, ClientError> {
+        Ok(self.connection.reader.read_buffered_nonblank_frame()?)
+    }
+
     /// Python's `update(on_recv)`, on a thread: calls `on_recv` for every
     /// frame until the connection ends, then `on_end` with the reason.
     pub fn spawn<F, E>(mut self, mut on_recv: F, on_end: E) -> io::Result<JoinHandle<()>>

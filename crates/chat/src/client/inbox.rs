@@ -66,6 +66,20 @@ impl Queue {
             waiting: false,
         }
     }
+
+    /// Queues a frame, or counts it shed if the queue is full.
+    fn admit(&mut self, frame: Vec<u8>) {
+        if self.frames >= INBOX_FRAMES || self.bytes + frame.len() > INBOX_BYTES {
+            match self.items.back_mut() {
+                Some(Item::Shed(n)) => *n += 1,
+                _ => self.items.push_back(Item::Shed(1)),
+            }
+        } else {
+            self.frames += 1;
+            self.bytes += frame.len();
+            self.items.push_back(Item::Frame(frame));
+        }
+    }
 }
 
 struct Shared {
@@ -78,18 +92,15 @@ impl Shared {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues a frame, or counts it shed if the queue is full.
-    fn push(&self, frame: &[u8]) {
+    /// Queues the frames of `batch` (emptied), in order, under one lock,
+    /// and wakes the verifier once if it sleeps.
+    fn push_all(&self, batch: &mut Vec<Vec<u8>>) {
+        if batch.is_empty() {
+            return;
+        }
         let mut queue = self.lock();
-        if queue.frames >= INBOX_FRAMES || queue.bytes + frame.len() > INBOX_BYTES {
-            match queue.items.back_mut() {
-                Some(Item::Shed(n)) => *n += 1,
-                _ => queue.items.push_back(Item::Shed(1)),
-            }
-        } else {
-            queue.frames += 1;
-            queue.bytes += frame.len();
-            queue.items.push_back(Item::Frame(frame.to_vec()));
+        for frame in batch.drain(..) {
+            queue.admit(frame);
         }
         let wake = queue.waiting;
         drop(queue);
@@ -184,17 +195,37 @@ impl Inbox {
     }
 }
 
-/// The reader thread's loop: read, queue, until the connection ends.
+/// Most frames the reader thread queues at once.
+const MAX_BATCH: usize = 1024;
+
+/// The reader thread's loop: read, queue, until the connection ends. What
+/// one read brought is queued under one lock, with at most one wake-up of
+/// the verifier: not one per frame.
 fn read_all(channel: &mut BroadcastChannel, shared: &Arc<Shared>) {
+    let mut batch = Vec::new();
     loop {
-        match channel.next_frame() {
-            Ok(frame) => shared.push(frame),
-            Err(e) => return shared.end(e),
+        let ended = read_batch(channel, &mut batch).err();
+        shared.push_all(&mut batch);
+        if let Some(reason) = ended {
+            return shared.end(reason);
         }
         if Arc::strong_count(shared) == 1 {
             return;
         }
     }
+}
+
+/// Waits for the next frame, then takes every frame the same read already
+/// brought, up to [`MAX_BATCH`].
+fn read_batch(channel: &mut BroadcastChannel, batch: &mut Vec<Vec<u8>>) -> Result<(), ClientError> {
+    batch.push(channel.next_frame()?.to_vec());
+    while batch.len() < MAX_BATCH {
+        match channel.buffered_frame()? {
+            Some(frame) => batch.push(frame.to_vec()),
+            None => break,
+        }
+    }
+    Ok(())
 }
 
 /// The front of the queue, or how it ended.
@@ -351,9 +382,7 @@ mod tests {
             ready: Condvar::new(),
         };
         let big = vec![b'x'; INBOX_BYTES / 2];
-        for _ in 0..5 {
-            shared.push(&big);
-        }
+        shared.push_all(&mut vec![big; 5]);
         let q = shared.lock();
         assert_eq!(q.frames, 2);
         assert!(matches!(q.items.back(), Some(Item::Shed(3))));

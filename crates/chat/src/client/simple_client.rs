@@ -56,13 +56,11 @@ where
         .iter()
         .map(|frame| read(codec.decode_broadcast(frame.as_ref())))
         .collect();
-    let burst: Vec<(&str, &MessageBody<'_>)> = read
-        .iter()
-        .filter_map(|r| match r {
-            Read::Message(nick, body) => Some((nick.as_str(), body)),
-            Read::Decided(_) => None,
-        })
-        .collect();
+    let mut burst: Vec<(&str, &MessageBody<'_>)> = Vec::with_capacity(read.len());
+    burst.extend(read.iter().filter_map(|r| match r {
+        Read::Message(nick, body) => Some((nick.as_str(), body)),
+        Read::Decided(_) => None,
+    }));
     let mut opened = opener.open_all(&burst).into_iter();
     drop(burst);
     read.into_iter()

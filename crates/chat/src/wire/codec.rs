@@ -137,10 +137,11 @@ impl Codec {
 
     /// Reads a request frame (server side).
     pub fn decode_request(self, body: &[u8]) -> Result<Request<'_>, FrameError> {
-        if self.reading(body) == Self::Json {
-            json::check_request(body)?;
-        }
-        Request::from_envelope(self.envelope(body)?)
+        let envelope = match self.reading(body) {
+            Self::Json => json::request_envelope(body)?,
+            other => other.envelope(body)?,
+        };
+        Request::from_envelope(envelope)
     }
 
     /// Reads a response frame (client side). On the ZeroMQ wire an empty
@@ -222,9 +223,16 @@ impl Codec {
     /// What a server of this codec relays for a request frame it accepted:
     /// on the JSON wire the frame unchanged; on the ZeroMQ wire the data it
     /// decodes to, every field its sender put in it, encoded afresh in this
-    /// codec, so that a Python subscriber unpickles plain data only.
+    /// codec, so that a Python subscriber unpickles plain data only. A
+    /// pickle that is already our encoder's flat dict of strings goes as
+    /// received: re-encoding it would write the same bytes.
     pub fn relayed<'f>(self, frame: &'f [u8]) -> Result<Cow<'f, [u8]>, FrameError> {
-        if self == Self::Json {
+        let as_received = match self {
+            Self::Json => true,
+            Self::Pickle => self.reading(frame) == self && pickle::relays_as_received(frame),
+            Self::Msgpack => false,
+        };
+        if as_received {
             return Ok(Cow::Borrowed(frame));
         }
         let mut out = Vec::with_capacity(frame.len() + 16);

@@ -99,6 +99,12 @@ impl FrameReader {
         self.frames.read_nonblank_frame()
     }
 
+    /// The next frame that is not blank, if it has already arrived whole:
+    /// never waits for the socket.
+    pub fn read_buffered_nonblank_frame(&mut self) -> Result<Option<&[u8]>, FramingError> {
+        self.frames.read_buffered_nonblank_frame()
+    }
+
     /// Whether a whole frame is already buffered, so that the next read
     /// returns without touching the socket.
     pub fn has_buffered_frame(&mut self) -> bool {

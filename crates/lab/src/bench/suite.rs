@@ -1,12 +1,15 @@
 //! The configurations `make bench` runs: the Python original's measured
 //! anchors (REFERENCE.md) and the project's goals (the speed issue), each
 //! run several times because the machine is noisy; the table reports the
-//! median run of each.
+//! median run of each. Beside 10 subscribers and 4 senders, the machine's
+//! floors ([`floor`](super::floor)) are measured in the same rounds, so the
+//! table also says how close to the machine the chat runs.
 
 use std::fmt::Write as _;
 
 use chat::Layer;
 
+use super::floor::{self, BroadcastFloor, PairsFloor};
 use super::{BenchConfig, BenchReport};
 
 /// What a configuration must reach.
@@ -68,6 +71,9 @@ pub struct Entry {
     /// The Python original's end-to-end rate in this configuration, if measured.
     pub python: Option<f64>,
     pub goal: Goal,
+    /// Whether the machine's floors are measured beside it, in the same
+    /// rounds ([`Floors`]).
+    pub floors: bool,
     /// What bounds the goal, where a run may miss it through no fault of
     /// the code.
     pub bound: Option<Bound>,
@@ -79,6 +85,7 @@ fn entry(name: &'static str, config: BenchConfig, python: Option<f64>, goal: Goa
         config,
         python,
         goal,
+        floors: false,
         bound: None,
     }
 }
@@ -136,12 +143,15 @@ pub fn entries() -> Vec<Entry> {
             Some(770.0),
             Goal::Rate(7_700.0),
         ),
-        entry(
-            "plain 10 subs, 4 senders",
-            BenchConfig::new(Layer::Plain, 10, 4, 100_000),
-            Some(9_500.0),
-            Goal::Rate(95_000.0),
-        )
+        Entry {
+            floors: true,
+            ..entry(
+                "plain 10 subs, 4 senders",
+                BenchConfig::new(Layer::Plain, 10, 4, 100_000),
+                Some(9_500.0),
+                Goal::Rate(95_000.0),
+            )
+        }
         .bounded_by(Bound::Machine),
         entry(
             "ae 10/1, session salt",
@@ -279,6 +289,83 @@ pub fn table(done: &[(Entry, BenchReport)]) -> String {
     out
 }
 
+/// The machine's floors measured beside one entry, a run of each after
+/// each run of the chat, so that all three see the same machine.
+#[derive(Debug, Default)]
+pub struct Floors {
+    pub broadcast: Vec<BroadcastFloor>,
+    pub pairs: Vec<PairsFloor>,
+}
+
+impl Floors {
+    /// One run of each floor in `config`'s configuration: the broadcast
+    /// floor with its subscribers, senders and messages, and as many
+    /// request/response pairs as it has senders.
+    pub fn measure(
+        &mut self,
+        config: &BenchConfig,
+    ) -> std::io::Result<(BroadcastFloor, PairsFloor)> {
+        let broadcast = floor::broadcast(config.subscribers, config.senders, config.messages)?;
+        let pairs = floor::pairs(config.senders, floor::PAIRS_RUN)?;
+        self.broadcast.push(broadcast.clone());
+        self.pairs.push(pairs.clone());
+        Ok((broadcast, pairs))
+    }
+}
+
+/// The median of `rates`.
+fn median_of(mut rates: Vec<f64>) -> f64 {
+    rates.sort_by(f64::total_cmp);
+    rates
+        .get(rates.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(0.0)
+}
+
+/// The chat's median run beside the floors measured in the same rounds,
+/// and its share of each, in Markdown.
+pub fn floors_table(entry: &Entry, chat: &BenchReport, floors: &Floors) -> String {
+    let broadcast = median_of(floors.broadcast.iter().map(|f| f.msgs_per_s).collect());
+    let pairs = median_of(floors.pairs.iter().map(|f| f.round_trips_per_s).collect());
+    let lost: u64 = floors.broadcast.iter().map(|f| f.lost).sum();
+    let share = |of: f64| {
+        if of > 0.0 {
+            format!("{:.0} %", 100.0 * chat.msgs_per_s / of)
+        } else {
+            "-".to_owned()
+        }
+    };
+    let (subscribers, senders) = (chat.subscribers, chat.senders);
+    let mut out = format!(
+        "The machine beside {} ({} rounds each, interleaved, medians):\n\n\
+         | measured in the same run | rate | the chat's share |\n\
+         |---|---|---|\n",
+        entry.name,
+        floors.broadcast.len()
+    );
+    let _ = writeln!(
+        out,
+        "| the chat, {subscribers} subscribers, {senders} senders | {} msg/s, {} lost | |",
+        thousands(chat.msgs_per_s),
+        chat.lost
+    );
+    let _ = writeln!(
+        out,
+        "| broadcast floor: the chat's I/O alone, {subscribers} readers, {senders} senders \
+         (`loopback_floor broadcast {subscribers} {senders}`) | {} msg/s, {lost} lost | {} |",
+        thousands(broadcast),
+        share(broadcast)
+    );
+    let _ = writeln!(
+        out,
+        "| pairs ceiling: {senders} request/response pairs, no broadcast \
+         (`loopback_floor pairs {senders}`) | {} round trips/s | {} |",
+        thousands(pairs),
+        share(pairs)
+    );
+    out
+}
+
 /// 12345.6 as "12,346".
 fn thousands(x: f64) -> String {
     let digits = format!("{:.0}", x.max(0.0));
@@ -336,6 +423,60 @@ mod tests {
         assert!(
             met.contains("| yes |") && !met.contains("PERFORMANCE"),
             "{met}"
+        );
+    }
+
+    #[test]
+    fn the_floors_table_gives_the_chat_s_share_of_each_floor() {
+        let entries = entries();
+        let entry = entries.iter().find(|e| e.floors).unwrap();
+        let chat = BenchReport {
+            mode: Layer::Plain,
+            subscribers: 10,
+            senders: 4,
+            messages: 100,
+            size: 64,
+            msgs_per_s: 40_000.0,
+            deliveries_per_s: 400_000.0,
+            p50_us: 0.0,
+            p99_us: 0.0,
+            max_us: 0.0,
+            server_rss_kib: None,
+            lost: 0,
+            rate: None,
+            iterations: None,
+            session_salt: None,
+            server_peak_rss_kib: None,
+            dashboard_reader: false,
+        };
+        let broadcast = |msgs_per_s| BroadcastFloor {
+            floor: "broadcast",
+            subscribers: 10,
+            senders: 4,
+            messages: 100,
+            size: 64,
+            msgs_per_s,
+            deliveries_per_s: 10.0 * msgs_per_s,
+            lost: 0,
+        };
+        let pairs = |round_trips_per_s| PairsFloor {
+            floor: "pairs",
+            pairs: 4,
+            round_trips_per_s,
+        };
+        let floors = Floors {
+            broadcast: vec![
+                broadcast(45_000.0),
+                broadcast(50_000.0),
+                broadcast(90_000.0),
+            ],
+            pairs: vec![pairs(100_000.0), pairs(80_000.0), pairs(200_000.0)],
+        };
+        let table = floors_table(entry, &chat, &floors);
+        assert!(table.contains("| 50,000 msg/s, 0 lost | 80 % |"), "{table}");
+        assert!(
+            table.contains("| 100,000 round trips/s | 40 % |"),
+            "{table}"
         );
     }
 

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use chat::Layer;
 use chat::layer::crypto::DEFAULT_ITERATIONS;
 use chat::wire::Wire;
-use chat_lab::bench::{self, BenchConfig, BenchReport, suite};
+use chat_lab::bench::suite::{self, Floors};
+use chat_lab::bench::{self, BenchConfig, floor};
 use clap::Parser;
+use serde::Serialize;
 use unsecured_chat::flags::choice;
 
 /// Measures the chat end to end: starts a server of the chosen layer on free
@@ -15,7 +17,8 @@ use unsecured_chat::flags::choice;
 /// connects S broadcast readers and K senders (each waiting for its ok, as
 /// the original's clients), sends M messages of B bytes, and prints one JSON
 /// line. --suite runs the configurations of docs/PERFORMANCE.md instead and
-/// ends with a table.
+/// ends with a table, and the machine's floors measured in the same run
+/// beside 10 subscribers and 4 senders; --floor measures one floor alone.
 #[derive(Parser)]
 #[command(version)]
 struct Flags {
@@ -67,6 +70,19 @@ struct Flags {
     /// Runs per configuration with --suite (the table shows the median)
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     runs: u64,
+    /// Measure the machine instead of the chat: `broadcast`, the chat's I/O
+    /// and nothing else (plain std::net, with --subscribers, --senders,
+    /// --messages), or `pairs`, --senders request/response pairs with no
+    /// broadcast; one JSON line, as examples/loopback_floor prints them
+    #[arg(long, value_enum, conflicts_with_all = ["suite", "port", "broadcast_port"])]
+    floor: Option<FloorKind>,
+}
+
+/// The machine's floors `--floor` measures.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FloorKind {
+    Broadcast,
+    Pairs,
 }
 
 impl Flags {
@@ -94,10 +110,10 @@ impl Flags {
 fn main() -> ExitCode {
     let flags = Flags::parse();
     unsecured_chat::logging::init("warn");
-    let outcome = if flags.suite {
-        run_suite(count(flags.runs))
-    } else {
-        run_one(&flags.config())
+    let outcome = match (flags.suite, flags.floor) {
+        (true, _) => run_suite(count(flags.runs)),
+        (false, Some(kind)) => run_floor(kind, &flags.config()),
+        (false, None) => run_one(&flags.config()),
     };
     unsecured_chat::exit(outcome)
 }
@@ -116,22 +132,53 @@ fn run_one(config: &BenchConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The suite; beside the entries that ask for it, the machine's floors,
+/// a run of each after each run of the chat.
 fn run_suite(runs: usize) -> anyhow::Result<()> {
     let mut done = Vec::new();
+    let mut beside = Vec::new();
     for entry in suite::entries() {
         eprintln!("running: {} ({runs} run(s))", entry.name);
-        let reports = (0..runs)
-            .map(|_| bench::run(&entry.config).inspect(print_json))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut reports = Vec::with_capacity(runs);
+        let mut floors = Floors::default();
+        for _ in 0..runs {
+            reports.push(bench::run(&entry.config).inspect(print_json)?);
+            if entry.floors {
+                let (broadcast, pairs) = floors.measure(&entry.config)?;
+                print_json(&broadcast);
+                print_json(&pairs);
+            }
+        }
         if let Some(median) = suite::median(reports) {
+            if entry.floors {
+                beside.push(suite::floors_table(&entry, &median, &floors));
+            }
             done.push((entry, median));
         }
     }
     println!("\n{}", suite::table(&done));
+    for table in beside {
+        println!("{table}");
+    }
     Ok(())
 }
 
-fn print_json(report: &BenchReport) {
+/// One floor, as the chat's configuration would be benchmarked.
+fn run_floor(kind: FloorKind, config: &BenchConfig) -> anyhow::Result<()> {
+    match kind {
+        FloorKind::Broadcast => {
+            let run = floor::broadcast(config.subscribers, config.senders, config.messages)?;
+            print_json(&run);
+            if run.lost > 0 {
+                anyhow::bail!("{} deliveries lost", run.lost);
+            }
+        }
+        FloorKind::Pairs => print_json(&floor::pairs(config.senders, floor::PAIRS_RUN)?),
+    }
+    Ok(())
+}
+
+fn print_json(report: &impl Serialize) {
     let mut stdout = std::io::stdout().lock();
     if let Ok(line) = serde_json::to_string(report) {
         let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());

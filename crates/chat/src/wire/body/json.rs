@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::MAX_NESTING;
+use super::{MAX_NESTING, flat_json};
 use crate::wire::frame::{Envelope, FrameError, Reason, Response};
 use crate::wire::framing::MAX_LINE;
 
@@ -15,14 +15,19 @@ const FORMAT: &str = "JSON";
 /// going through serde.
 const OK: &[u8] = br#"{"response":"ok"}"#;
 
-/// What a request must be before it is read: UTF-8, and shallow enough
+/// Reads a request: a flat frame at once (`flat_json`), any other after
+/// checking what it must be before it is read: UTF-8, and shallow enough
 /// (the nesting check protects parsers downstream of a server, which a
 /// subscriber has none of: it reads in one pass).
-pub(in crate::wire) fn check_request(body: &[u8]) -> Result<(), FrameError> {
+pub(in crate::wire) fn request_envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
+    if let Some(flat) = flat_json::envelope(body) {
+        return Ok(flat);
+    }
     std::str::from_utf8(body).map_err(|e| FrameError::InvalidUtf8 {
         at: e.valid_up_to(),
     })?;
-    check_nesting(body)
+    check_nesting(body)?;
+    envelope(body)
 }
 
 /// Appends a frame's compact JSON to `out`.
@@ -82,6 +87,9 @@ fn encode_nicks(nicks: &[String], more: usize, out: &mut Vec<u8>) {
 /// reads recurses (a `message` field of another shape is skipped without
 /// recursion), and serde checks UTF-8 as it reads.
 pub(in crate::wire) fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
+    if let Some(flat) = flat_json::envelope(body) {
+        return Ok(flat);
+    }
     if body.trim_ascii_start().first() != Some(&b'{') {
         return Err(FrameError::NotAnObject(FORMAT));
     }

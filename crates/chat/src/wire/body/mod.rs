@@ -8,6 +8,7 @@
 //! anything from them (nesting, announced lengths, copies), so a new body
 //! comes with its own pre-scan, or with a parser that needs none.
 
+mod flat_json;
 pub mod json;
 pub mod msgpack;
 pub mod pickle;

@@ -85,15 +85,27 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// The next line that is not blank, if one has already arrived whole:
+    /// never reads the stream, so a reader can take everything one read
+    /// brought before it waits again.
+    pub fn read_buffered_nonblank_line(&mut self) -> Result<Option<&[u8]>, FramingError> {
+        while let Some(len) = self.buffered_line_len()? {
+            if !self.buf.pending()[..len]
+                .iter()
+                .all(u8::is_ascii_whitespace)
+            {
+                return Ok(Some(&self.buf.take(len + 1)[..len]));
+            }
+            self.buf.take(len + 1);
+        }
+        Ok(None)
+    }
+
     /// The length of the next line, once it has arrived whole (its bytes
     /// and `\n` are then the first pending ones).
     fn next_line_len(&mut self) -> Result<Option<usize>, FramingError> {
         loop {
-            if let Some(len) = self.find_newline() {
-                if len > MAX_LINE {
-                    return Err(FramingError::TooLong);
-                }
-                self.scanned = 0;
+            if let Some(len) = self.buffered_line_len()? {
                 return Ok(Some(len));
             }
             if self.buffered() > MAX_LINE {
@@ -106,6 +118,18 @@ impl<R: Read> LineReader<R> {
                 };
             }
         }
+    }
+
+    /// The length of the first buffered line, if its `\n` has arrived.
+    fn buffered_line_len(&mut self) -> Result<Option<usize>, FramingError> {
+        let Some(len) = self.find_newline() else {
+            return Ok(None);
+        };
+        if len > MAX_LINE {
+            return Err(FramingError::TooLong);
+        }
+        self.scanned = 0;
+        Ok(Some(len))
     }
 
     /// Whether a whole line is already buffered, so that the next
@@ -167,6 +191,16 @@ mod tests {
         let mut reader = LineReader::new(&b"\n  \r\nframe\n\n"[..]);
         assert_eq!(reader.read_nonblank_line().unwrap(), Some(&b"frame"[..]));
         assert_eq!(reader.read_nonblank_line().unwrap(), None);
+    }
+
+    #[test]
+    fn buffered_lines_are_taken_without_reading_again() {
+        let mut reader = LineReader::new(&b"one\n\n two\nthr"[..]);
+        assert_eq!(reader.read_line().unwrap(), Some(&b"one"[..]));
+        let buffered = reader.read_buffered_nonblank_line().unwrap();
+        assert_eq!(buffered, Some(&b" two"[..]));
+        assert_eq!(reader.read_buffered_nonblank_line().unwrap(), None);
+        assert_eq!(reader.buffered(), 3);
     }
 
     #[test]

@@ -96,6 +96,15 @@ impl<R: Read + Write> Frames<R> {
         }
     }
 
+    /// The next frame that is not blank, if it has already arrived whole:
+    /// never waits for the stream.
+    pub fn read_buffered_nonblank_frame(&mut self) -> Result<Option<&[u8]>, FramingError> {
+        match self {
+            Self::Lines(lines) => lines.read_buffered_nonblank_line(),
+            Self::Zmtp(messages) => messages.read_buffered_message(),
+        }
+    }
+
     /// Whether a whole frame is already buffered, so that the next read
     /// returns without touching the stream.
     pub fn has_buffered_frame(&mut self) -> bool {

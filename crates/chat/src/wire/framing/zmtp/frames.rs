@@ -179,6 +179,15 @@ impl<R: Read + Write> MessageReader<R> {
         Ok(())
     }
 
+    /// The next message's body if it has already arrived whole: never
+    /// waits for the stream (a PING on the way is still answered).
+    pub fn read_buffered_message(&mut self) -> Result<Option<&[u8]>, FramingError> {
+        if !self.has_complete_message() {
+            return Ok(None);
+        }
+        self.read_message()
+    }
+
     /// Whether a whole message is already buffered, so that the next read
     /// returns without touching the socket.
     pub fn has_complete_message(&self) -> bool {
