@@ -42,7 +42,6 @@ fn the_view_announces_each_scene_and_shows_what_its_servers_saw() {
         "0",
     ];
     let mut process = Process::spawn(&demo, args, &[]).unwrap();
-    process.close_stdin();
     let line = process
         .stderr
         .wait_for("naming the view", |l| l.starts_with("dashboard: "))
@@ -55,6 +54,8 @@ fn the_view_announces_each_scene_and_shows_what_its_servers_saw() {
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
     write!(stream, "GET /events HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
     let items = items_until(stream, |i| i["action"] == "tampered");
+    // The view stays open until stdin ends.
+    process.close_stdin();
     let scene = items.iter().position(|i| i["type"] == "scene");
     let tampered = items.iter().position(|i| i["action"] == "tampered");
     assert!(scene < tampered, "{items:#?}");

@@ -70,13 +70,17 @@ impl View {
 }
 
 impl View {
-    /// The demo is over: a person at the keyboard closes the view with
-    /// Enter, so the room can look back at it first.
+    /// The demo is over: the view stays open until a line or the end of
+    /// stdin, so the room can look back at it first (a person at the
+    /// keyboard is asked for Enter; a script closes its end of the pipe).
     pub fn close(self) {
-        if self.dashboard.is_some() && io::stdin().is_terminal() {
-            eprintln!("press Enter to close the teacher's view");
-            let _ = io::stdin().lock().read_line(&mut String::new());
+        if self.dashboard.is_none() {
+            return;
         }
+        if io::stdin().is_terminal() {
+            eprintln!("press Enter to close the teacher's view");
+        }
+        let _ = io::stdin().lock().read_line(&mut String::new());
     }
 }
 
