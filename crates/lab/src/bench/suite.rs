@@ -431,23 +431,8 @@ mod tests {
         let entries = entries();
         let entry = entries.iter().find(|e| e.floors).unwrap();
         let chat = BenchReport {
-            mode: Layer::Plain,
-            subscribers: 10,
             senders: 4,
-            messages: 100,
-            size: 64,
-            msgs_per_s: 40_000.0,
-            deliveries_per_s: 400_000.0,
-            p50_us: 0.0,
-            p99_us: 0.0,
-            max_us: 0.0,
-            server_rss_kib: None,
-            lost: 0,
-            rate: None,
-            iterations: None,
-            session_salt: None,
-            server_peak_rss_kib: None,
-            dashboard_reader: false,
+            ..report(40_000.0)
         };
         let broadcast = |msgs_per_s| BroadcastFloor {
             floor: "broadcast",
