@@ -30,7 +30,7 @@ pub use dashboard_reader::DashboardReader;
 
 use chat::Named;
 use chat::client::{BroadcastChannel, Delivery, Endpoint, RequestChannel};
-use chat::client::{Inbox, Received, SimpleClient, Verifier};
+use chat::client::{Inbox, Received, SimpleClient, Verifier, on_recv};
 use chat::layer::crypto::DEFAULT_ITERATIONS;
 use chat::layer::{AeSettings, Layer, Open, Password, SaltMode, Seal};
 use chat::wire::{Nick, Response, Wire};
@@ -73,6 +73,10 @@ pub struct BenchConfig {
     /// Start the server with `--dashboard` and read its view's stream
     /// throughout the run, as a browser at the projector would.
     pub dashboard_reader: bool,
+    /// Readers as the terminal client runs them, two threads each (one
+    /// reads and queues, one opens); by default each reader reads and
+    /// opens on one thread, as the broadcast floor's readers count on one.
+    pub client_pipeline: bool,
     pub binaries: Binaries,
 }
 
@@ -90,6 +94,7 @@ impl BenchConfig {
             wire: Wire::Json,
             server: None,
             dashboard_reader: false,
+            client_pipeline: false,
             binaries: Binaries::beside_current_exe(),
         }
     }
@@ -121,6 +126,9 @@ pub struct BenchReport {
     /// Whether a reader of the teacher's view was attached.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dashboard_reader: bool,
+    /// Whether the readers ran the terminal client's two-thread pipeline.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_pipeline: bool,
 }
 
 /// A layer as the JSON report names it: its flag value.
@@ -301,9 +309,20 @@ fn spawn_reader(
     done: &Arc<AtomicBool>,
 ) -> Result<JoinHandle<Vec<u64>>> {
     let channel = BroadcastChannel::connect(&server.endpoint()).context("reader")?;
-    let inbox = Inbox::spawn(channel).context("reader thread")?;
+    let opener = opener(config)?;
+    let source = if config.client_pipeline {
+        Source::Pipeline(Verifier::new(
+            Inbox::spawn(channel).context("reader thread")?,
+            opener,
+        ))
+    } else {
+        channel
+            .set_read_timeout(Some(READ_TICK))
+            .context("reader")?;
+        Source::Inline { channel, opener }
+    };
     let mut reader = Reader {
-        verifier: Verifier::new(inbox, opener(config)?),
+        source,
         arrivals: vec![u64::MAX; config.messages],
         received: 0,
         synced: false,
@@ -318,22 +337,63 @@ fn spawn_reader(
         .context("reader thread")
 }
 
-/// One broadcast reader doing a real client's work on each line.
+/// One broadcast reader doing a real client's work on each line: parse the
+/// frame, open it with its layer.
 struct Reader {
-    verifier: Verifier<Box<dyn Open>>,
+    source: Source,
     arrivals: Vec<u64>,
     received: usize,
     synced: bool,
+}
+
+/// Where a reader's deliveries come from.
+enum Source {
+    /// Read and opened on the reader's own thread.
+    Inline {
+        channel: BroadcastChannel,
+        opener: Box<dyn Open>,
+    },
+    /// The terminal client's pipeline: a thread reads and queues, the
+    /// reader's thread opens.
+    Pipeline(Verifier<Box<dyn Open>>),
+}
+
+/// What a reader's wait for its next delivery gave.
+enum Next {
+    Delivery(Delivery),
+    Nothing,
+    Ended,
+}
+
+impl Source {
+    /// The next delivery, waiting at most about [`READ_TICK`].
+    fn next(&mut self) -> Next {
+        match self {
+            Self::Inline { channel, opener } => {
+                let codec = channel.codec();
+                match channel.next_frame() {
+                    Ok(frame) => Next::Delivery(on_recv(&mut **opener, codec, frame)),
+                    Err(e) if e.is_timeout() => Next::Nothing,
+                    Err(_) => Next::Ended,
+                }
+            }
+            Self::Pipeline(verifier) => match verifier.next(Some(READ_TICK)) {
+                Some(Received::Delivery(delivery)) => Next::Delivery(delivery),
+                Some(Received::Ended(_)) => Next::Ended,
+                None => Next::Nothing,
+            },
+        }
+    }
 }
 
 impl Reader {
     fn read_all(&mut self, start: Instant, synced: &AtomicUsize, done: &AtomicBool) {
         let mut drain_deadline = None;
         while self.received < self.arrivals.len() {
-            match self.verifier.next(Some(READ_TICK)) {
-                Some(Received::Delivery(delivery)) => self.record(&delivery, start, synced),
-                Some(Received::Ended(_)) => return,
-                None => {}
+            match self.source.next() {
+                Next::Delivery(delivery) => self.record(&delivery, start, synced),
+                Next::Ended => return,
+                Next::Nothing => {}
             }
             if done.load(Ordering::Acquire) {
                 let deadline =
@@ -430,6 +490,7 @@ fn report(config: &BenchConfig, samples: &Samples, rss: (Option<u64>, Option<u64
         session_salt: encrypted.then_some(config.session_salt),
         server_peak_rss_kib: rss.1,
         dashboard_reader: config.dashboard_reader,
+        client_pipeline: config.client_pipeline,
     }
 }
 

@@ -117,6 +117,15 @@ pub enum ClientError {
     TooLong { bytes: usize },
 }
 
+impl ClientError {
+    /// Whether a read only gave up waiting (a read timeout set on the
+    /// channel): the connection is intact and whatever part of a frame
+    /// arrived stays buffered, so reading again goes on where it stopped.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Lost(FramingError::TimedOut { .. }))
+    }
+}
+
 impl From<io::Error> for ClientError {
     fn from(e: io::Error) -> Self {
         Self::Lost(FramingError::Io(e))

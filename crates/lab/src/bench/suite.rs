@@ -408,6 +408,7 @@ mod tests {
             session_salt: None,
             server_peak_rss_kib: None,
             dashboard_reader: false,
+            client_pipeline: false,
         }
     }
 

@@ -64,6 +64,10 @@ struct Flags {
     /// teacher's view costs the chat
     #[arg(long, conflicts_with_all = ["port", "broadcast_port"])]
     dashboard_reader: bool,
+    /// Run each reader as the terminal client does, two threads (one reads
+    /// and queues, one opens), instead of reading and opening on one
+    #[arg(long)]
+    client_pipeline: bool,
     /// Run the standard configurations and print a table
     #[arg(long, conflicts_with_all = ["port", "broadcast_port"])]
     suite: bool,
@@ -99,6 +103,7 @@ impl Flags {
         config.session_salt = self.session_salt;
         config.wire = self.wire;
         config.dashboard_reader = self.dashboard_reader;
+        config.client_pipeline = self.client_pipeline;
         config.server = self
             .port
             .zip(self.broadcast_port)
