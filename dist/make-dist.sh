@@ -69,9 +69,10 @@ sed -e "s/@VERSION@/$VERSION/g" -e "s/@ARCH@/$ARCH/g" -e "s/@GLIBC@/$GLIBC/g" \
 	-e "s/@NAME@/$NAME/g" "$HERE/STUDENT-README.md.in" >"$STAGE/README.md"
 
 ARCHIVE=$OUT/$NAME.tar.gz
-# Sorted, owned by root, no timestamp in the gzip header: the same
-# binaries give the same archive.
-tar -C "$OUT" --sort=name --owner=0 --group=0 --numeric-owner -cf - "$NAME" | gzip -9n >"$ARCHIVE"
+# Sorted, owned by root: the archive carries no name of the account that
+# made it. gzip at its default level: -9 took 11 s here against 3 s, for
+# an archive 0.5% smaller.
+tar -C "$OUT" --sort=name --owner=0 --group=0 --numeric-owner -cf - "$NAME" | gzip -n >"$ARCHIVE"
 rm -rf "$STAGE"
 
 BYTES=$(wc -c <"$ARCHIVE")
