@@ -8,12 +8,15 @@
 #
 # usage: dist/room.sh [BIN_DIR]   (default target/release; the archive's bin/ works too)
 #        CLIENTS=40 MESSAGES=30 PAUSE=2 dist/room.sh
+#        CHAT_PASSWORD=s3cret SERVER=ae_server CLIENT=aead_client dist/room.sh
 set -eu
 
 BIN=${1:-target/release}
 CLIENTS=${CLIENTS:-40}
 MESSAGES=${MESSAGES:-30}
 PAUSE=${PAUSE:-2}
+SERVER_BIN=${SERVER:-simple_server}
+CLIENT_BIN=${CLIENT:-simple_client}
 # How long anything that should happen promptly may take: a failure guard.
 PATIENCE=60
 
@@ -40,12 +43,14 @@ await() {
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 status_kib() { awk -v f="$2" '$1 == f { print $2 }' "/proc/$1/status"; }
 joined() { [ "$(grep -l '^joined as' "$WORK"/c*.err 2>/dev/null | wc -l)" -eq "$CLIENTS" ]; }
-received() { cat "$WORK"/c*.out | wc -l; }
+# Messages shown as accepted (`c7 : message 3 from c7`), not `[rejected]`.
+accepted() { grep -c '^c[0-9]* : message ' "$@" || true; }
+received() { cat "$WORK"/c*.out | accepted; }
 all_received() { [ "$(received)" -eq $((CLIENTS * CLIENTS * MESSAGES)) ]; }
 
-"$BIN/simple_server" --port 0 --broadcast-port 0 --dashboard \
+"$BIN/$SERVER_BIN" --port 0 --broadcast-port 0 --dashboard \
 	>"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER=$!
+SERVER_PID=$!
 await grep -q '^listening on' "$WORK/server.out" || fail "the server did not start"
 PORTS=$(grep -o ':[0-9]*' "$WORK/server.out" | tr -d :)
 PORT=$(echo "$PORTS" | sed -n 1p)
@@ -71,29 +76,29 @@ student() {
 }
 
 for k in $(seq "$CLIENTS"); do
-	student "$k" | "$BIN/simple_client" --port "$PORT" --broadcast-port "$BROADCAST" --nick "c$k" \
+	student "$k" | "$BIN/$CLIENT_BIN" --port "$PORT" --broadcast-port "$BROADCAST" --nick "c$k" \
 		>"$WORK/c$k.out" 2>"$WORK/c$k.err" &
 done
 await joined || fail "not every client joined"
 
-BEFORE=$(cpu_ticks "$SERVER")
+BEFORE=$(cpu_ticks "$SERVER_PID")
 START=$SECONDS
 touch "$WORK/go"
 sleep $((MESSAGES * PAUSE))
 await all_received || true
 ELAPSED=$((SECONDS - START))
-AFTER=$(cpu_ticks "$SERVER")
+AFTER=$(cpu_ticks "$SERVER_PID")
 HZ=$(getconf CLK_TCK)
 
 EXPECTED=$((CLIENTS * CLIENTS * MESSAGES))
 GOT=$(received)
 SENT=$((CLIENTS * MESSAGES))
-echo "clients: $CLIENTS, each sending $MESSAGES messages, one every ${PAUSE} s"
+echo "$SERVER_BIN and $CLIENTS ${CLIENT_BIN}s, each sending $MESSAGES messages, one every ${PAUSE} s"
 echo "messages sent: $SENT; deliveries: $GOT of $EXPECTED (every client receives every message, its own included)"
 for k in $(seq "$CLIENTS"); do
-	[ "$(wc -l <"$WORK/c$k.out")" -eq "$SENT" ] || echo "c$k received $(wc -l <"$WORK/c$k.out") of $SENT"
+	[ "$(accepted "$WORK/c$k.out")" -eq "$SENT" ] || echo "c$k received $(accepted "$WORK/c$k.out") of $SENT"
 done
-echo "server: $(status_kib "$SERVER" VmRSS:) KiB resident, $(status_kib "$SERVER" VmHWM:) KiB at peak, $(status_kib "$SERVER" Threads:) threads"
+echo "server: $(status_kib "$SERVER_PID" VmRSS:) KiB resident, $(status_kib "$SERVER_PID" VmHWM:) KiB at peak, $(status_kib "$SERVER_PID" Threads:) threads"
 awk -v t=$((AFTER - BEFORE)) -v hz="$HZ" -v s="$ELAPSED" \
 	'BEGIN { printf "server CPU: %.2f s over %d s (%.1f%% of one core)\n", t / hz, s, 100 * t / hz / s }'
 [ -s "$WORK/dashboard.events" ] && echo "teacher's view: $(wc -c <"$WORK/dashboard.events") bytes of events read"
