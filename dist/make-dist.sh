@@ -64,6 +64,8 @@ for doc in "$HERE"/../docs/*.md; do
 	cp "$doc" "$STAGE/docs/"
 done
 cp -R "$HERE/../docs/screenshots" "$STAGE/docs/"
+# The room, measured on the teacher's own machine (docs/CLASSROOM.md).
+cp "$HERE/room.sh" "$STAGE/"
 
 sed -e "s/@VERSION@/$VERSION/g" -e "s/@ARCH@/$ARCH/g" -e "s/@GLIBC@/$GLIBC/g" \
 	-e "s/@NAME@/$NAME/g" "$HERE/STUDENT-README.md.in" >"$STAGE/README.md"

@@ -6,12 +6,14 @@
 # checks that every client received every message, and reports the
 # server's memory and CPU. docs/CLASSROOM.md gives the figures.
 #
-# usage: dist/room.sh [BIN_DIR]   (default target/release; the archive's bin/ works too)
+# usage: dist/room.sh [BIN_DIR]   (default: the bin/ beside it in the
+#                                  make dist archive, else target/release)
 #        CLIENTS=40 MESSAGES=30 PAUSE=2 dist/room.sh
 #        CHAT_PASSWORD=s3cret SERVER=ae_server CLIENT=aead_client dist/room.sh
 set -eu
 
-BIN=${1:-target/release}
+BESIDE=$(dirname "$0")/bin
+if [ -x "$BESIDE/simple_server" ]; then BIN=${1:-$BESIDE}; else BIN=${1:-target/release}; fi
 CLIENTS=${CLIENTS:-40}
 MESSAGES=${MESSAGES:-30}
 PAUSE=${PAUSE:-2}

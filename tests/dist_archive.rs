@@ -138,7 +138,12 @@ fn the_archive_holds_the_room_in_at_most_40_mib() -> Result<()> {
     let mut expected = ROOM_BINARIES.map(str::to_owned).to_vec();
     expected.sort();
     assert_eq!(names, expected);
-    for doc in ["README.md", "docs/PROTOCOL.md"] {
+    for doc in [
+        "README.md",
+        "room.sh",
+        "docs/PROTOCOL.md",
+        "docs/CLASSROOM.md",
+    ] {
         assert!(dist.root.join(doc).is_file(), "{doc} missing");
     }
     assert!(
