@@ -10,6 +10,7 @@
 #                                  make dist archive, else target/release)
 #        CLIENTS=40 MESSAGES=30 PAUSE=2 dist/room.sh
 #        CHAT_PASSWORD=s3cret SERVER=ae_server CLIENT=aead_client dist/room.sh
+#        WIRE=zmq dist/room.sh       (the Python class's wire)
 set -eu
 
 BESIDE=$(dirname "$0")/bin
@@ -19,6 +20,7 @@ MESSAGES=${MESSAGES:-30}
 PAUSE=${PAUSE:-2}
 SERVER_BIN=${SERVER:-simple_server}
 CLIENT_BIN=${CLIENT:-simple_client}
+WIRE=${WIRE:-json}
 # How long anything that should happen promptly may take: a failure guard.
 PATIENCE=60
 
@@ -50,7 +52,7 @@ accepted() { grep -c '^c[0-9]* : message ' "$@" || true; }
 received() { cat "$WORK"/c*.out | accepted; }
 all_received() { [ "$(received)" -eq $((CLIENTS * CLIENTS * MESSAGES)) ]; }
 
-"$BIN/$SERVER_BIN" --port 0 --broadcast-port 0 --dashboard \
+"$BIN/$SERVER_BIN" --port 0 --broadcast-port 0 --wire "$WIRE" --dashboard \
 	>"$WORK/server.out" 2>"$WORK/server.err" &
 SERVER_PID=$!
 await grep -q '^listening on' "$WORK/server.out" || fail "the server did not start"
@@ -78,7 +80,7 @@ student() {
 }
 
 for k in $(seq "$CLIENTS"); do
-	student "$k" | "$BIN/$CLIENT_BIN" --port "$PORT" --broadcast-port "$BROADCAST" --nick "c$k" \
+	student "$k" | "$BIN/$CLIENT_BIN" --wire "$WIRE" --port "$PORT" --broadcast-port "$BROADCAST" --nick "c$k" \
 		>"$WORK/c$k.out" 2>"$WORK/c$k.err" &
 done
 await joined || fail "not every client joined"
@@ -95,7 +97,7 @@ HZ=$(getconf CLK_TCK)
 EXPECTED=$((CLIENTS * CLIENTS * MESSAGES))
 GOT=$(received)
 SENT=$((CLIENTS * MESSAGES))
-echo "$SERVER_BIN and $CLIENTS ${CLIENT_BIN}s, each sending $MESSAGES messages, one every ${PAUSE} s"
+echo "$SERVER_BIN and $CLIENTS ${CLIENT_BIN}s on the $WIRE wire, each sending $MESSAGES messages, one every ${PAUSE} s"
 echo "messages sent: $SENT; deliveries: $GOT of $EXPECTED (every client receives every message, its own included)"
 for k in $(seq "$CLIENTS"); do
 	[ "$(accepted "$WORK/c$k.out")" -eq "$SENT" ] || echo "c$k received $(accepted "$WORK/c$k.out") of $SENT"
