@@ -11,7 +11,7 @@ PYTHON ?= python3
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 VENV       ?= $(TARGET_DIR)/interop-venv
 
-.PHONY: all build run-server run-client demo bench compare compare-run test unit docs fuzz-check interop interop-or-skip browser browser-deps browser-or-skip screenshots fmt lint soak fuzz clean
+.PHONY: all build run-server run-client demo bench compare compare-run test unit docs fuzz-check interop interop-or-skip browser browser-deps browser-or-skip screenshots fmt lint soak fuzz clean dist dist-check
 
 all: build
 
@@ -76,11 +76,29 @@ compare-run: $(VENV)/.installed build
 	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(VENV)/bin/python interop/compare.py "$(ORIGINAL)" $(TARGET_DIR)/release
 
 # Everything CI checks: formatting, lints, the docs, the fuzz targets still
-# compiling, every test, the interop check with Python's cryptography, and
+# compiling, every test, the room's archive unpacked and run (dist-check),
+# the interop check with Python's cryptography, and
 # the pages in a real browser. Where Python or its package index is out of
 # reach, or Chromium is not installed, those checks are skipped with one
 # line saying so, and that fails the run only under CI=true.
-test: lint docs fuzz-check unit interop-or-skip browser-or-skip
+test: lint docs fuzz-check unit dist-check interop-or-skip browser-or-skip
+
+# The room's binaries without Rust (PROTOCOL.md section 11): the release
+# build's binaries a room needs, stripped, a README for students naming
+# the platform (the glibc found from the binaries) and the docs, in
+# $(DIST_DIR)/unsecured-chat-VERSION-TARGET.tar.gz, at most 40 MiB
+# (dist/make-dist.sh; strip and objdump come with binutils).
+DIST_DIR ?= $(TARGET_DIR)/dist
+dist: build
+	@sh dist/make-dist.sh $(TARGET_DIR)/release $(DIST_DIR) >/dev/null
+
+# The archive unpacked and run with a PATH that has no cargo
+# (tests/dist_archive.rs, ignored by a plain cargo test): it reuses the
+# release build (which interop and browser need too) and the test build of
+# `unit`, so nothing builds twice; it adds 7 to 10 s to make test here.
+dist-check: build
+	@archive=$$(sh dist/make-dist.sh $(TARGET_DIR)/release $(DIST_DIR)) && \
+	DIST_ARCHIVE=$$archive $(CARGO) test --quiet --test dist_archive -- --ignored
 
 # The API docs of every crate, with no warning: a link to a private or
 # missing item fails.
