@@ -2,7 +2,7 @@
 //! anchors (REFERENCE.md) and the project's goals (the speed issue), each
 //! run several times because the machine is noisy; the table reports the
 //! median run of each. Beside 10 subscribers and 4 senders, the machine's
-//! floors ([`floor`](super::floor)) are measured in the same rounds, so the
+//! floors ([`floor`]) are measured in the same rounds, so the
 //! table also says how close to the machine the chat runs.
 
 use std::fmt::Write as _;
