@@ -36,7 +36,7 @@ use crate::editor::{self, EditorSession};
 use crate::input::{self, Input};
 use crate::layer_client::{ClientArgs, Commands, LayerClient};
 use crate::layers::{app_layer, elsewhere};
-use crate::screen::Screen;
+use crate::screen::{Screen, print_stdout};
 use crate::web::page::Page;
 
 const HELP: &str = "\
@@ -166,7 +166,17 @@ fn start_input(
     let to_main = events.clone();
     let send = move |input| to_main.send(Event::Input(input)).is_ok();
     if args.client.page.web {
-        let (page, screen) = Page::start(nick, args.layer, &args.client.page, Box::new(send))?;
+        let mut page = Page::start(nick, args.layer, &args.client.page, Box::new(send))?;
+        print_stdout(&format!("page: {}", page.url()));
+        if args.client.page.open {
+            if let Err(e) = page.open_in_browser() {
+                // The address printed on stdout still works.
+                Screen::lines().note(&format!(
+                    "cannot open a browser ({e}): open the page's address above"
+                ));
+            }
+        }
+        let screen = Screen::page(page.log(), nick.as_str());
         let kept = Kept {
             page: Some(page),
             ..Kept::default()

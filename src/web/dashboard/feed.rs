@@ -15,7 +15,7 @@ use std::time::Duration;
 use chat::server::{Batch, Counts, Event, Held, Reader, Refusal, RogueAction, Sighting, Tap};
 use serde_json::{Value, json};
 
-use super::routes::MAX_PER_PUSH;
+use super::MAX_PER_PUSH;
 
 /// Items kept for a view that opens or reconnects.
 pub const KEPT_ITEMS: usize = 2048;

@@ -20,17 +20,24 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use chat::server::Tap;
 
 pub use feed::KEPT_ITEMS;
-pub use routes::{MAX_PER_PUSH, PUSH_INTERVAL};
 
 use super::DashboardFlags;
 use super::guard::Hosts;
 use super::http::{self, Limits, Served};
 use feed::Feed;
 use routes::DashboardSite;
+
+/// Shortest time between two pushes to one reader.
+pub const PUSH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Items one push carries at most: the newest; the others are counted.
+/// The feed turns no more than this of a batch into items.
+pub const MAX_PER_PUSH: usize = 200;
 
 /// Connections to the view at once: a classroom's worth of readers and
 /// their requests. Its threads are as many, plus the accept loop and the

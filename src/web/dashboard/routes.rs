@@ -15,16 +15,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::feed::{Feed, Update};
+use super::{MAX_PER_PUSH, PUSH_INTERVAL};
 use crate::web::assets::{self, Asset};
 use crate::web::guard::Hosts;
 use crate::web::http::events::EventStream;
 use crate::web::http::{Handler, Request, Response, Status};
-
-/// Shortest time between two pushes to one reader.
-pub const PUSH_INTERVAL: Duration = Duration::from_millis(100);
-
-/// Items one push carries at most: the newest; the others are counted.
-pub const MAX_PER_PUSH: usize = 200;
 
 /// How long an idle stream waits before looking whether its page is
 /// still there.

@@ -32,7 +32,6 @@ use super::PageFlags;
 use super::guard::{Access, Hosts, TOKEN_PARAM};
 use super::http::{self, Limits, Served};
 use crate::input::Input;
-use crate::screen::{Screen, print_stdout};
 use open::RedirectFile;
 use routes::{PageSite, Shared};
 use watch::Streams;
@@ -61,22 +60,24 @@ pub type SendInput = Box<dyn Fn(Input) -> bool + Send + Sync>;
 pub struct Page {
     log: Arc<PageLog>,
     streams: Arc<Streams>,
+    url: String,
+    port: u16,
     _served: Served,
-    _redirect: Option<RedirectFile>,
+    /// The redirect file `--open` wrote, removed with the page.
+    redirect: Option<RedirectFile>,
 }
 
 impl Page {
-    /// Serves the page of `nick`'s chat in `layer` on 127.0.0.1, prints its
-    /// address on stdout (and opens it if asked), and returns it with the
-    /// screen that writes to it. Lines sent from the page go to `send`;
-    /// when the last page has been closed for [`CLOSE_GRACE`], so does
-    /// `Input::End`.
+    /// Serves the page of `nick`'s chat in `layer` on 127.0.0.1. Lines sent
+    /// from the page go to `send`; when the last page has been closed for
+    /// [`CLOSE_GRACE`], so does `Input::End`. The client's screen writes
+    /// to its [`log`](Self::log).
     pub fn start(
         nick: &Nick,
         layer: Layer,
         flags: &PageFlags,
         send: SendInput,
-    ) -> io::Result<(Self, Screen)> {
+    ) -> io::Result<Self> {
         let port = flags.web_port.unwrap_or(0);
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).map_err(|e| {
             io::Error::new(
@@ -106,18 +107,32 @@ impl Page {
             max_body: MAX_BODY,
         };
         let served = http::serve(listener, limits, Arc::new(site), stopping)?;
-        print_stdout(&format!("page: {url}"));
-        let redirect = flags
-            .open
-            .then(|| open::open_in_browser(&url, port))
-            .flatten();
-        let page = Self {
-            log: Arc::clone(&log),
+        Ok(Self {
+            log,
             streams,
+            url,
+            port,
             _served: served,
-            _redirect: redirect,
-        };
-        Ok((page, Screen::page(log, nick.as_str())))
+            redirect: None,
+        })
+    }
+
+    /// The page's address, with its token: the user's alone.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The numbered lines the page shows.
+    pub fn log(&self) -> Arc<PageLog> {
+        Arc::clone(&self.log)
+    }
+
+    /// Opens the page in the user's browser, through an owner-only
+    /// redirect file (never with the token on a command line); the file
+    /// goes when the page does.
+    pub fn open_in_browser(&mut self) -> io::Result<()> {
+        self.redirect = Some(open::open_in_browser(&self.url, self.port)?);
+        Ok(())
     }
 }
 

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
 
-use crate::screen::Screen;
 use crate::web::guard::Secret;
 
 /// Owner-only: the file holds the token.
@@ -38,20 +37,11 @@ impl Drop for RedirectFile {
     }
 }
 
-/// Writes the redirect file to `url` and has the browser open it; says on
-/// stderr why if it cannot (the address printed on stdout still works).
-pub(super) fn open_in_browser(url: &str, port: u16) -> Option<RedirectFile> {
-    let opened = write_redirect(url, port).and_then(|file| {
-        launch_browser(&file.0)?;
-        Ok(file)
-    });
-    opened
-        .inspect_err(|e| {
-            Screen::lines().note(&format!(
-                "cannot open a browser ({e}): open the page's address above"
-            ));
-        })
-        .ok()
+/// Writes the redirect file to `url` and has the browser open it.
+pub(super) fn open_in_browser(url: &str, port: u16) -> io::Result<RedirectFile> {
+    let file = write_redirect(url, port)?;
+    launch_browser(&file.0)?;
+    Ok(file)
 }
 
 /// A new owner-only file in the user's runtime folder (else the temporary

@@ -6,15 +6,13 @@
 //! when it changes.
 
 use std::collections::HashMap;
-use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::BACKLOG_BYTES;
 use super::ring::Ring;
 use super::subscriber::{Owner, Subscriber};
-use super::subscription::Subscription;
 use crate::wire::Codec;
 
 /// The shared ring of broadcast bytes, and the subscribers it feeds.
@@ -77,24 +75,6 @@ impl Hub {
         Ok(())
     }
 
-    /// Registers a broadcast connection; it receives every line published
-    /// from now on. `peer` is where it connects from, if known.
-    pub fn subscribe(
-        self: &Arc<Self>,
-        stream: Arc<TcpStream>,
-        peer: Option<SocketAddr>,
-    ) -> io::Result<Subscription> {
-        stream.set_nonblocking(true)?;
-        let peer = peer.map(canonical);
-        if self.lock_ring().closed {
-            return Err(io::Error::other("the server is stopping"));
-        }
-        let cursor = self.lock_ring().head;
-        let subscriber = Arc::new(Subscriber::new(stream, cursor, self.codec));
-        self.register(&subscriber, peer);
-        Ok(Subscription::new(Arc::clone(self), subscriber, peer))
-    }
-
     /// Stops the broadcaster and tells every subscriber's thread to end.
     pub fn close(&self) {
         self.lock_ring().closed = true;
@@ -138,7 +118,7 @@ impl Hub {
         true
     }
 
-    fn register(&self, subscriber: &Arc<Subscriber>, peer: Option<SocketAddr>) {
+    pub(super) fn register(&self, subscriber: &Arc<Subscriber>, peer: Option<SocketAddr>) {
         let mut registry = self.lock_registry();
         registry.subscribers.push(Arc::clone(subscriber));
         registry.generation += 1;
@@ -184,7 +164,7 @@ impl Hub {
 
 /// `addr` with an IPv4-mapped IPv6 address turned into IPv4, so that both
 /// ends of a connection name it the same way.
-fn canonical(addr: SocketAddr) -> SocketAddr {
+pub(super) fn canonical(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(addr.ip().to_canonical(), addr.port())
 }
 

@@ -3,7 +3,7 @@
 //! gap in silence as Python's PUB socket would.
 //!
 //! Its socket is full by then (that is how it fell behind), so the notice
-//! waits for room, up to [`LAST_WORDS_WAIT`], on the subscriber's own
+//! waits for room, up to [`LAST_WORDS_WAIT`](super::LAST_WORDS_WAIT), on the subscriber's own
 //! thread, where waiting holds up no one else: a subscriber that reads
 //! again within that time reads every line it was sent, then the notice,
 //! then the end of the connection. One that stays stalled longer finds,
@@ -18,55 +18,10 @@
 //! and a subscriber lapped mid-frame is closed without one.
 
 use std::io::Write;
-use std::time::Duration;
 
 use super::BACKLOG_BYTES;
 use super::subscription::Subscription;
-use crate::wire::zmtp::FrameCursor;
-use crate::wire::{Codec, Response, Wire};
-
-/// Whether what a subscriber was sent stops between two frames, so that
-/// last words can follow.
-pub(super) enum FrameBoundary {
-    /// JSON lines: whether the last byte sent was not a `\n` (last words
-    /// then start on a line of their own).
-    Lines { mid_line: bool },
-    /// ZMTP frames: a frame cut short cannot be ended, so last words are
-    /// written only between two frames.
-    Zmtp(FrameCursor),
-}
-
-impl FrameBoundary {
-    pub(super) fn new(codec: Codec) -> Self {
-        match codec.wire() {
-            Wire::Json => Self::Lines { mid_line: false },
-            Wire::Zmq => Self::Zmtp(FrameCursor::default()),
-        }
-    }
-
-    pub(super) fn advance(&mut self, sent: &[u8]) {
-        match self {
-            Self::Lines { mid_line } => {
-                if let Some(&last) = sent.last() {
-                    *mid_line = last != b'\n';
-                }
-            }
-            Self::Zmtp(cursor) => cursor.advance(sent),
-        }
-    }
-
-    /// What must be written before last words, if they can be written.
-    pub(super) fn before_last_words(&self) -> Option<&'static [u8]> {
-        match self {
-            Self::Lines { mid_line: true } => Some(b"\n"),
-            Self::Lines { mid_line: false } => Some(b""),
-            Self::Zmtp(cursor) => cursor.at_boundary().then_some(&b""[..]),
-        }
-    }
-}
-
-/// How long a lapped subscriber's last words wait for room in its socket.
-pub const LAST_WORDS_WAIT: Duration = Duration::from_secs(2);
+use crate::wire::Response;
 
 impl Subscription {
     /// Tells a lapped subscriber why it is being dropped, waiting up to
@@ -98,9 +53,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::super::hub::Hub;
-    use super::*;
     use crate::server::test_sockets::socket_pair;
-    use crate::wire::zmtp;
+    use crate::wire::{Codec, zmtp};
 
     const NOTICE: &str =
         "{\"response\":\"ko\",\"error\":\"disconnected: more than 4 MiB of broadcasts behind\"}\n";
@@ -138,23 +92,5 @@ mod tests {
         let mut frames = frame.clone();
         frames.extend_from_slice(&frame);
         assert_eq!(last_words_after(&frames, Codec::Pickle), whole);
-    }
-
-    #[test]
-    fn nothing_sent_is_a_boundary_on_both_wires() {
-        for codec in [Codec::Json, Codec::Pickle, Codec::Msgpack] {
-            assert_eq!(
-                FrameBoundary::new(codec).before_last_words(),
-                Some(&b""[..])
-            );
-        }
-    }
-
-    #[test]
-    fn an_empty_write_leaves_the_line_state_as_it_was() {
-        let mut boundary = FrameBoundary::new(Codec::Json);
-        boundary.advance(b"mid");
-        boundary.advance(b"");
-        assert_eq!(boundary.before_last_words(), Some(&b"\n"[..]));
     }
 }

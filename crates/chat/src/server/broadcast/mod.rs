@@ -55,6 +55,7 @@
 //! told, and when it can be).
 
 mod broadcaster;
+mod frame_boundary;
 mod hub;
 mod last_words;
 mod ring;
@@ -62,6 +63,7 @@ mod subscriber;
 mod subscription;
 
 use std::io;
+use std::time::Duration;
 
 pub use hub::Hub;
 pub use subscription::{Ended, Subscription};
@@ -76,6 +78,10 @@ pub const MAX_PASS: usize = 256 * 1024;
 
 /// Most bytes a subscriber's own thread copies out of the ring per write.
 pub const MAX_CATCH_UP: usize = 64 * 1024;
+
+/// How long a lapped subscriber's last words wait for room in its socket
+/// (`last_words`).
+pub const LAST_WORDS_WAIT: Duration = Duration::from_secs(2);
 
 /// Whether a socket operation would have blocked (non-blocking) or timed
 /// out (blocking with a timeout): nothing is wrong, try again later.

@@ -9,8 +9,8 @@ use std::io::{self, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
+use super::frame_boundary::FrameBoundary;
 use super::is_timeout;
-use super::last_words::FrameBoundary;
 use crate::wire::Codec;
 
 /// Who may write to a subscriber's socket now.

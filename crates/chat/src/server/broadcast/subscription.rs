@@ -11,14 +11,13 @@
 //! last words.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use super::hub::Hub;
-use super::last_words::LAST_WORDS_WAIT;
+use super::hub::{Hub, canonical};
 use super::subscriber::{Owner, Subscriber};
-use super::{MAX_CATCH_UP, is_timeout};
+use super::{LAST_WORDS_WAIT, MAX_CATCH_UP, is_timeout};
 
 /// How often a subscriber's thread blocked in `write` checks whether it has
 /// been lapped.
@@ -56,6 +55,26 @@ pub enum Ended {
     TooSlow,
     /// The socket failed.
     Io(io::Error),
+}
+
+impl Hub {
+    /// Registers a broadcast connection; it receives every line published
+    /// from now on. `peer` is where it connects from, if known.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        stream: Arc<TcpStream>,
+        peer: Option<SocketAddr>,
+    ) -> io::Result<Subscription> {
+        stream.set_nonblocking(true)?;
+        let peer = peer.map(canonical);
+        if self.lock_ring().closed {
+            return Err(io::Error::other("the server is stopping"));
+        }
+        let cursor = self.lock_ring().head;
+        let subscriber = Arc::new(Subscriber::new(stream, cursor, self.codec()));
+        self.register(&subscriber, peer);
+        Ok(Subscription::new(Arc::clone(self), subscriber, peer))
+    }
 }
 
 impl Subscription {
