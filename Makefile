@@ -11,7 +11,7 @@ PYTHON ?= python3
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 VENV       ?= $(TARGET_DIR)/interop-venv
 
-.PHONY: all build run-server run-client demo bench compare compare-run test unit docs fuzz-check interop interop-or-skip fmt lint soak fuzz clean
+.PHONY: all build run-server run-client demo bench compare compare-run test unit docs fuzz-check interop interop-or-skip browser browser-deps browser-or-skip screenshots fmt lint soak fuzz clean
 
 all: build
 
@@ -41,10 +41,11 @@ run-client:
 
 # The whole lab in one command: every attack against every layer, played in
 # process on free local ports, narrated, ending with the attack/defence table
-# (ARGS="--only replay --layer aead" plays part of it). Every binary is
-# built, for the commands each scene prints run them from the checkout
-# ($(TARGET_DIR)/release/NAME); the first build takes a few minutes, and
-# cargo shows its progress.
+# (ARGS="--only replay --layer aead" plays part of it; ARGS="--dashboard
+# --pause 3" serves the teacher's view of each scene's servers, its address
+# on stderr, for the projector). Every binary is built, for the commands
+# each scene prints run them from the checkout ($(TARGET_DIR)/release/NAME);
+# the first build takes a few minutes, and cargo shows its progress.
 demo:
 	$(CARGO) build --release --bins
 	$(TARGET_DIR)/release/chat_demo $(ARGS)
@@ -67,14 +68,19 @@ compare:
 	fi
 	@$(MAKE) --no-print-directory compare-run
 
+# Its page row needs what the lab's pywebio client imports: installed if
+# the package index answers, else that row says it was skipped.
 compare-run: $(VENV)/.installed build
-	$(VENV)/bin/python interop/compare.py "$(ORIGINAL)" $(TARGET_DIR)/release
+	@$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r interop/requirements-page.txt \
+		|| echo "compare: cannot install pywebio and names_generator: the page row will be skipped"
+	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(VENV)/bin/python interop/compare.py "$(ORIGINAL)" $(TARGET_DIR)/release
 
 # Everything CI checks: formatting, lints, the docs, the fuzz targets still
-# compiling, every test, and the interop check with Python's cryptography.
-# Where Python or its package index is out of reach, the interop check is
-# skipped with one line saying so, and that fails the run only under CI=true.
-test: lint docs fuzz-check unit interop-or-skip
+# compiling, every test, the interop check with Python's cryptography, and
+# the pages in a real browser. Where Python or its package index is out of
+# reach, or Chromium is not installed, those checks are skipped with one
+# line saying so, and that fails the run only under CI=true.
+test: lint docs fuzz-check unit interop-or-skip browser-or-skip
 
 # The API docs of every crate, with no warning: a link to a private or
 # missing item fails.
@@ -112,6 +118,49 @@ interop: $(VENV)/.installed build
 	$(VENV)/bin/python interop/interop.py $(TARGET_DIR)/release || status=1; \
 	$(VENV)/bin/python interop/zmq_interop.py $(TARGET_DIR)/release || status=1; \
 	exit $$status
+
+# The pages (PROTOCOL.md section 10) in a real browser: Debian's Chromium,
+# headless, driven through its ChromeDriver by Selenium from the interop
+# environment (interop/pages.py). CHROMIUM and CHROMEDRIVER say where they
+# are; `apt-get install chromium chromium-driver` installs them.
+CHROMIUM     ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser: $(VENV)/.installed build
+	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(VENV)/bin/python interop/pages.py $(TARGET_DIR)/release
+
+# Debian's Chromium and its driver, installed when missing (as root, or
+# through sudo), without questions; a machine that cannot install them is
+# told so by browser-or-skip.
+browser-deps:
+	@mkdir -p $(TARGET_DIR); if [ ! -x "$(CHROMIUM)" ] || [ ! -x "$(CHROMEDRIVER)" ]; then \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
+		{ $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; } \
+			>$(TARGET_DIR)/browser-install.log 2>&1 \
+			|| echo "browser: cannot install chromium chromium-driver (see $(TARGET_DIR)/browser-install.log)"; \
+	fi
+
+browser-or-skip: browser-deps
+	@skip() { echo "browser: SKIPPED: $$1; every other check passed; run make browser once it is fixed"; [ "$$CI" != true ]; }; \
+	if [ ! -x "$(CHROMIUM)" ] || [ ! -x "$(CHROMEDRIVER)" ]; then \
+		skip "no $(CHROMIUM) or $(CHROMEDRIVER) (apt-get install chromium chromium-driver)"; \
+	elif ! command -v $(PYTHON) >/dev/null 2>&1; then \
+		skip "$(PYTHON) not found"; \
+	elif ! $(MAKE) --no-print-directory -s $(VENV)/.installed >$(TARGET_DIR)/interop-install.log 2>&1; then \
+		skip "cannot install the Python environment (see $(TARGET_DIR)/interop-install.log)"; \
+	else \
+		$(MAKE) --no-print-directory browser; \
+	fi
+
+# The screenshots README shows (docs/screenshots/), staged and taken in
+# the same browser. Emoji and CJK need Debian's fonts-noto-color-emoji and
+# fonts-noto-cjk: installed here with apt-get when missing, where it can.
+SCREENSHOT_FONTS = fonts-noto-color-emoji fonts-noto-cjk
+screenshots: $(VENV)/.installed build
+	@dpkg -s $(SCREENSHOT_FONTS) >/dev/null 2>&1 || { \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $(SCREENSHOT_FONTS) \
+		|| echo "screenshots: cannot install $(SCREENSHOT_FONTS): emoji and CJK will show as boxes"; }
+	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(VENV)/bin/python interop/screenshots.py $(TARGET_DIR)/release docs/screenshots
 
 $(VENV)/.installed: interop/requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

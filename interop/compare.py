@@ -13,6 +13,11 @@ the original's own BaseClient:
                 and hostile bodies (simple_exploit), a malformed body;
   BaseClient    the original's client, pickled frames, joins, lists,
                 messages, receives and leaves;
+  the page      the original's own pywebio client (its simple_client.py,
+                served with cdn=False), driven in headless Chromium: it
+                chats both ways with our terminal client and leaves when
+                closed (interop/pywebio_page.py; skipped, saying why, where
+                pywebio, names_generator or Chromium is missing);
   the speed     the benchmark's three configurations, the same chat_bench
                 against both servers, in this run.
 
@@ -35,6 +40,7 @@ import time
 
 import zmq
 
+import pywebio_page
 from interop import TIMEOUT_SECS, Process
 
 HOST = "127.0.0.1"
@@ -239,6 +245,8 @@ def behaviour(original_dir: str, bin_dir: str, server: Server) -> dict:
     outcomes["pickle exploit (simple_exploit)"] = ran
     outcomes["a client served after every payload"] = served
     outcomes["the original's BaseClient"] = base_client(original_dir, server)
+    outcomes["the lab's pywebio page (simple_client.py, cdn=False)"] = pywebio_page.run(
+        original_dir, bin_dir, server.ports)
     return outcomes
 
 

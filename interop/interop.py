@@ -88,7 +88,7 @@ RELABEL_NICK = "mallory"
 SYNC_NICK = "sync-probe"
 SYNC_RETRY_SECS = 0.05
 
-# The signed layer (docs/PROTOCOL.md, src/layer/signed_client.rs): what
+# The signed layer (docs/PROTOCOL.md, crates/chat/src/layer/signed_client/mod.rs): what
 # every signed message starts with, and the bytes of a fingerprint.
 SIGNATURE_CONTEXT = b"tp-unsecured-chat/signed-v1"
 FINGERPRINT_BYTES = 16

@@ -68,6 +68,8 @@ pub struct ClientFlags {
     /// Nick to join as (default: a random readable name)
     #[arg(long)]
     pub nick: Option<Nick>,
+    #[command(flatten)]
+    pub page: crate::web::PageFlags,
 }
 
 impl ClientFlags {
@@ -301,6 +303,8 @@ pub struct ServerFlags {
     /// Most connections open at once, both ports together
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
+    #[command(flatten)]
+    pub dashboard: crate::web::DashboardFlags,
 }
 
 impl ServerFlags {

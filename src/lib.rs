@@ -41,6 +41,8 @@
 //!   where its lines go;
 //! - [`server`]: a server binary's life, from bind to Ctrl-C;
 //! - [`tools`]: the attack tools as programs;
+//! - [`web`]: pages: the client's (`--web`) and the teacher's view
+//!   (`--dashboard`);
 //! - [`Error`], [`exit`], [`exit_status`]: what stops a binary, and its
 //!   exit status.
 
@@ -52,17 +54,20 @@ pub mod logging;
 pub mod server;
 pub mod terminal;
 pub mod tools;
+pub mod web;
 
 mod editor;
 mod error;
 mod input;
+mod layer_client;
 mod layers;
 mod password;
 mod screen;
 mod signed;
 
 pub use error::Error;
-pub use layers::{AppLayer, ClientArgs, Commands, LayerClient, app_layer, client_binary};
+pub use layer_client::{ClientArgs, Commands, LayerClient};
+pub use layers::{AppLayer, app_layer, client_binary};
 pub use password::{PASSWORD_ENV, PasswordError};
 
 use std::process::ExitCode;

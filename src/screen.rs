@@ -6,7 +6,9 @@
 //! When a person is at the keyboard, the line editor is on: every line is
 //! queued for it ([`EditorQueue`]), and it prints each above the line being
 //! typed and redraws that line intact below it, in colour unless `NO_COLOR`
-//! is set.
+//! is set. With `--web`, the screen is a page: every line goes to the
+//! page's log, marked with what it is ([`LineKind`]), and nothing to the
+//! terminal.
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
@@ -15,6 +17,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use unicode_width::UnicodeWidthChar;
 
 use crate::display;
+use crate::web::page::{LineKind, PageLog};
 use chat::client::Delivery;
 
 /// The environment variable that turns colour off (no-color.org).
@@ -43,6 +46,16 @@ impl Paint {
             Self::Note => Some("\x1b[33m"),
         }
     }
+
+    /// What a line painted so, for `stream`, is on a page.
+    fn line_kind(self, stream: Stream) -> LineKind {
+        match (self, stream) {
+            (Self::Message | Self::Own, _) => LineKind::Message,
+            (Self::Alarm, Stream::Out) => LineKind::Rejected,
+            (Self::Alarm, Stream::Err) => LineKind::Warning,
+            (Self::Plain | Self::Note, _) => LineKind::Info,
+        }
+    }
 }
 
 const RESET: &str = "\x1b[0m";
@@ -55,6 +68,8 @@ pub fn colour() -> bool {
 /// The client's output.
 pub struct Screen {
     editor: Option<Arc<EditorQueue>>,
+    /// The page's log, when the screen is a page (`--web`).
+    page: Option<Arc<PageLog>>,
     colour: bool,
     /// This client's nick, to tell its own messages.
     me: String,
@@ -65,8 +80,18 @@ impl Screen {
     pub fn lines() -> Self {
         Self {
             editor: None,
+            page: None,
             colour: false,
             me: String::new(),
+        }
+    }
+
+    /// A page's screen: every line to the page's log.
+    pub fn page(log: Arc<PageLog>, me: &str) -> Self {
+        Self {
+            page: Some(log),
+            me: me.to_owned(),
+            ..Self::lines()
         }
     }
 
@@ -74,6 +99,7 @@ impl Screen {
     pub fn editor(queue: Arc<EditorQueue>, me: &str) -> Self {
         Self {
             editor: Some(queue),
+            page: None,
             colour: colour(),
             me: me.to_owned(),
         }
@@ -115,6 +141,10 @@ impl Screen {
     }
 
     fn show(&self, line: &str, paint: Paint, stream: Stream) {
+        if let Some(log) = &self.page {
+            log.push(paint.line_kind(stream), paint == Paint::Own, line);
+            return;
+        }
         match &self.editor {
             Some(queue) => {
                 for row in rows(line, screen_width()) {
@@ -338,5 +368,39 @@ mod tests {
         assert!(Paint::Alarm.code().is_some());
         let plain = Screen::lines();
         assert_eq!(plain.painted("x", Paint::Alarm), "x");
+    }
+
+    #[test]
+    fn a_page_gets_every_line_marked_with_what_it_is() {
+        use chat::layer::{Opened, Rejection};
+        use chat::wire::Nick;
+        let log = PageLog::new();
+        let screen = Screen::page(std::sync::Arc::clone(&log), "me");
+        let mut opened = Opened::text("hi");
+        opened.warnings.push("2 messages missing".into());
+        let me = Nick::new("me").unwrap();
+        screen.delivery(&Delivery::Accepted { nick: me, opened });
+        let eve = Nick::new("eve").unwrap();
+        let reason = Rejection::Encrypted;
+        screen.delivery(&Delivery::Rejected {
+            nick: eve.into(),
+            reason,
+        });
+        screen.out("joined (1): me");
+        let lines = log.since(0, std::time::Duration::ZERO).lines;
+        let shown: Vec<_> = lines.iter().map(|l| (l.kind, l.own, &*l.text)).collect();
+        assert_eq!(
+            shown,
+            [
+                (LineKind::Message, true, "me : hi"),
+                (LineKind::Warning, false, "[warning] 2 messages missing"),
+                (
+                    LineKind::Rejected,
+                    false,
+                    "[rejected] eve: encrypted message (this client has no key)"
+                ),
+                (LineKind::Info, false, "joined (1): me"),
+            ]
+        );
     }
 }

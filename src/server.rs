@@ -1,10 +1,12 @@
-//! Running a server binary: bind, announce, serve until Ctrl-C.
+//! Running a server binary: bind, announce, serve until Ctrl-C; with
+//! `--dashboard`, the teacher's view of it too.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use crate::Error;
 use crate::flags::ServerFlags;
+use crate::web::dashboard::Dashboard;
 use chat::server::{BaseServer, Publisher, ServerConfig, Service};
 
 /// Binds both ports, starts the service `make_service` builds (it may keep
@@ -15,17 +17,26 @@ where
     S: Service,
     F: FnOnce(Publisher) -> S,
 {
-    run_with(&flags.config(), make_service)
+    run_with(flags, &flags.config(), make_service)
 }
 
 /// [`run`], for a configuration the binary adjusted (the AE server's
 /// msgpack on the ZeroMQ wire).
-pub fn run_with<S, F>(config: &ServerConfig, make_service: F) -> Result<(), Error>
+pub fn run_with<S, F>(
+    flags: &ServerFlags,
+    config: &ServerConfig,
+    make_service: F,
+) -> Result<(), Error>
 where
     S: Service,
     F: FnOnce(Publisher) -> S,
 {
     let server = BaseServer::bind(config)?;
+    let _dashboard = if flags.dashboard.dashboard {
+        Some(dashboard(flags, &server)?)
+    } else {
+        None
+    };
     let service = Arc::new(make_service(server.publisher()));
     let handle = server.spawn(service)?;
     announce(&handle.listening_line())?;
@@ -36,6 +47,23 @@ where
     handle.wait();
     log::info!("server stopped");
     Ok(())
+}
+
+/// The teacher's view of `server`, following its tap from before its
+/// first connection; its address on stderr.
+fn dashboard(flags: &ServerFlags, server: &BaseServer) -> Result<Dashboard, Error> {
+    let dashboard = Dashboard::start(&flags.dashboard, &server_name())?;
+    dashboard.follow(&server.tap());
+    eprintln!("dashboard: {}", dashboard.url());
+    Ok(dashboard)
+}
+
+/// The running binary's name (`ae_server`), which the view shows.
+fn server_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "server".to_owned())
 }
 
 /// The "listening on" line: the one thing a server prints on stdout, which

@@ -18,7 +18,7 @@ use chat::layer::{
 use crate::Error;
 use crate::display;
 use crate::flags::IdentitySource;
-use crate::layers::{ClientArgs, Commands, LayerClient};
+use crate::layer_client::{ClientArgs, Commands, LayerClient};
 use crate::screen::Screen;
 
 /// The signed layer's commands, as the client's command line names them.

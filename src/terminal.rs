@@ -16,6 +16,10 @@
 //! A layer may add commands of its own ([`Commands`]: the signed layer's
 //! `/whois NICK`, `/verify NICK FINGERPRINT` and `/fingerprint`); the
 //! client of another layer says where they are.
+//!
+//! With `--web` the same loop serves a page instead (`crate::web::page`):
+//! its screen is the page's line log, and the lines sent from the page
+//! come through the same channel as typed ones.
 
 use std::io;
 use std::sync::Arc;
@@ -30,8 +34,10 @@ use crate::Error;
 use crate::display;
 use crate::editor::{self, EditorSession};
 use crate::input::{self, Input};
-use crate::layers::{ClientArgs, Commands, LayerClient, app_layer, elsewhere};
+use crate::layer_client::{ClientArgs, Commands, LayerClient};
+use crate::layers::{app_layer, elsewhere};
 use crate::screen::Screen;
+use crate::web::page::Page;
 
 const HELP: &str = "\
 Type a line and press Enter to send it. Commands:
@@ -94,12 +100,13 @@ pub fn run(args: &ClientArgs) -> Result<(), Error> {
         .endpoint
         .endpoint()
         .with_zmq_body(layer.zmq_body());
-    chat_session(&endpoint, args.nick.clone(), client)
+    chat_session(&endpoint, args, client)
 }
 
 /// Runs a chat session until `/quit`, end of input, Ctrl-C or a lost
 /// server.
-fn chat_session(endpoint: &Endpoint, nick: Nick, layer: LayerClient) -> Result<(), Error> {
+fn chat_session(endpoint: &Endpoint, args: &ClientArgs, layer: LayerClient) -> Result<(), Error> {
+    let nick = args.nick.clone();
     let LayerClient {
         sealer,
         opener,
@@ -116,36 +123,70 @@ fn chat_session(endpoint: &Endpoint, nick: Nick, layer: LayerClient) -> Result<(
     watch_interrupts(events.clone());
     // Said before the line editor starts: its printer may draw a line over
     // a prompt that is being drawn at the same moment.
-    Screen::lines().note(&format!(
+    let joined = format!(
         "joined as '{}' on {}:{} (type /help for commands)",
         client.nick(),
         endpoint.host,
         endpoint.port
-    ));
+    );
+    Screen::lines().note(&joined);
     // Dropped last: the line editor shows what is queued, takes its
-    // prompt away and hands the terminal back.
-    let (screen, _editor) = start_input(client.nick(), &events)?;
+    // prompt away and hands the terminal back; or the page stops.
+    let (screen, kept) = match start_input(client.nick(), args, &events) {
+        Ok(started) => started,
+        Err(e) => {
+            // Joined, but no screen to chat on (the page's port is taken):
+            // leave, as on any other exit.
+            let _ = client.leave();
+            return Err(e);
+        }
+    };
+    if kept.page.is_some() {
+        screen.note(&joined);
+    }
     spawn_reader(base.broadcasts, opener, &screen, &events)?;
     chat(&mut client, inbox, &screen, commands.as_ref())
 }
 
-/// Starts reading input: the line editor when a person is at the keyboard
-/// (with its session, which stops it when the client exits), stdin line by
-/// line otherwise.
+/// What must live as long as the client: the line editor's session, which
+/// stops it and hands the terminal back, or the page being served.
+#[derive(Default)]
+struct Kept {
+    _editor: Option<EditorSession>,
+    page: Option<Page>,
+}
+
+/// Starts reading input: the page with `--web`; the line editor when a
+/// person is at the keyboard; stdin line by line otherwise.
 fn start_input(
     nick: &Nick,
+    args: &ClientArgs,
     events: &Sender<Event>,
-) -> Result<(Arc<Screen>, Option<EditorSession>), Error> {
+) -> Result<(Arc<Screen>, Kept), Error> {
     let to_main = events.clone();
     let send = move |input| to_main.send(Event::Input(input)).is_ok();
+    if args.client.page.web {
+        let (page, screen) = Page::start(nick, args.layer, &args.client.page, Box::new(send))?;
+        let kept = Kept {
+            page: Some(page),
+            ..Kept::default()
+        };
+        return Ok((Arc::new(screen), kept));
+    }
     if input::interactive() {
         match editor::spawn(nick.as_str(), send.clone()) {
-            Ok(editor) => return Ok((Arc::new(editor.screen), Some(editor.session))),
+            Ok(editor) => {
+                let kept = Kept {
+                    _editor: Some(editor.session),
+                    ..Kept::default()
+                };
+                return Ok((Arc::new(editor.screen), kept));
+            }
             Err(e) => log::warn!("no line editor, reading plain lines: {e}"),
         }
     }
     input::spawn_lines(send)?;
-    Ok((Arc::new(Screen::lines()), None))
+    Ok((Arc::new(Screen::lines()), Kept::default()))
 }
 
 /// The broadcast pipeline: a reader thread that only reads and queues, and

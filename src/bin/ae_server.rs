@@ -22,5 +22,7 @@ fn main() -> ExitCode {
     app::logging::init("info");
     let trust = flags.server.trust();
     let config = flags.server.config().with_zmq_body(ae_zmq_body());
-    app::exit(app::server::run_with(&config, |_| ae_server(trust)))
+    app::exit(app::server::run_with(&flags.server, &config, |_| {
+        ae_server(trust)
+    }))
 }

@@ -22,7 +22,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
+mod dashboard_reader;
 pub mod suite;
+
+pub use dashboard_reader::DashboardReader;
 
 use chat::Named;
 use chat::client::{BroadcastChannel, Delivery, Endpoint, RequestChannel};
@@ -66,6 +69,9 @@ pub struct BenchConfig {
     pub wire: Wire,
     /// An existing server, or `None` to start one of `binaries`.
     pub server: Option<(String, u16, u16)>,
+    /// Start the server with `--dashboard` and read its view's stream
+    /// throughout the run, as a browser at the projector would.
+    pub dashboard_reader: bool,
     pub binaries: Binaries,
 }
 
@@ -82,6 +88,7 @@ impl BenchConfig {
             session_salt: false,
             wire: Wire::Json,
             server: None,
+            dashboard_reader: false,
             binaries: Binaries::beside_current_exe(),
         }
     }
@@ -110,6 +117,9 @@ pub struct BenchReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_salt: Option<bool>,
     pub server_peak_rss_kib: Option<u64>,
+    /// Whether a reader of the teacher's view was attached.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dashboard_reader: bool,
 }
 
 /// A layer as the JSON report names it: its flag value.
@@ -418,6 +428,7 @@ fn report(config: &BenchConfig, samples: &Samples, rss: (Option<u64>, Option<u64
         iterations: encrypted.then_some(config.iterations),
         session_salt: encrypted.then_some(config.session_salt),
         server_peak_rss_kib: rss.1,
+        dashboard_reader: config.dashboard_reader,
     }
 }
 
@@ -433,9 +444,22 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
+/// A reader of the view that `server` announced on stderr.
+fn attach_reader(server: &ServerProcess) -> Result<DashboardReader> {
+    let line = server
+        .process
+        .stderr
+        .wait_for("naming the dashboard", |l| {
+            l.starts_with(dashboard_reader::DASHBOARD_PREFIX)
+        })?;
+    DashboardReader::attach(&line).context("dashboard reader")
+}
+
 /// The server being measured: one this run started, or one given.
 struct ServerUnderTest {
     started: Option<ServerProcess>,
+    /// A reader of the started server's view, if the run wants one.
+    dashboard: Option<DashboardReader>,
     host: String,
     port: u16,
     broadcast_port: u16,
@@ -448,6 +472,7 @@ impl ServerUnderTest {
     fn external(config: &BenchConfig, host: &str, port: u16, broadcast_port: u16) -> Self {
         Self {
             started: None,
+            dashboard: None,
             host: host.to_owned(),
             port,
             broadcast_port,
@@ -463,17 +488,23 @@ impl ServerUnderTest {
         let binary = config.binaries.path(layer_server(config.mode).binary);
         let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
         let wire = config.wire.to_string();
-        let server = ServerProcess::start(
-            &binary,
-            &["--max-connections", MAX_CONNECTIONS, "--wire", &wire],
-            &[("RUST_LOG", &log)],
-        )
-        .context("server")?;
+        let mut args = vec!["--max-connections", MAX_CONNECTIONS, "--wire", &wire];
+        if config.dashboard_reader {
+            args.extend(["--dashboard", "--dashboard-port", "0"]);
+        }
+        let server =
+            ServerProcess::start(&binary, &args, &[("RUST_LOG", &log)]).context("server")?;
+        let dashboard = if config.dashboard_reader {
+            Some(attach_reader(&server)?)
+        } else {
+            None
+        };
         Ok(Self {
             host: "127.0.0.1".into(),
             port: server.port,
             broadcast_port: server.broadcast_port,
             started: Some(server),
+            dashboard,
             wire: config.wire,
             mode: config.mode,
         })
@@ -495,6 +526,7 @@ impl ServerUnderTest {
     }
 
     fn stop(&mut self) {
+        self.dashboard = None;
         self.started = None;
     }
 }

@@ -22,6 +22,7 @@
 mod narration;
 mod scene;
 mod table;
+mod teacher;
 
 use std::any::Any;
 use std::fmt;
@@ -446,6 +447,13 @@ pub struct Flags {
     /// Python original's ZeroMQ (pickle and msgpack bodies)
     #[arg(long, value_parser = choice::<Wire>(), default_value = "json")]
     pub wire: Wire,
+    /// The teacher's view of every scene's servers (its address on stderr;
+    /// the demo starts once it is open, or after a while)
+    #[command(flatten)]
+    pub dashboard: unsecured_chat::web::DashboardFlags,
+    /// Seconds to wait after each scene, for the room to read the view
+    #[arg(long, default_value_t = 0.0, value_name = "SECS", value_parser = teacher::seconds)]
+    pub pause: f64,
 }
 
 impl Flags {
@@ -470,6 +478,7 @@ pub fn run(flags: &Flags, out: &mut dyn Write) -> io::Result<Vec<Cell>> {
     if !flags.quiet {
         print_lines(out, &wrap(INTRO, "", ""))?;
     }
+    let teacher = teacher::View::open(flags)?;
     let columns = flags.columns();
     let mut cells = Vec::new();
     for lesson in flags.rows() {
@@ -477,12 +486,16 @@ pub fn run(flags: &Flags, out: &mut dyn Write) -> io::Result<Vec<Cell>> {
             print_lines(out, &header(lesson))?;
         }
         for (place, expected) in lesson.cells(&columns) {
+            teacher.scene(&format!("{} against {place}", lesson.row));
             cells.push(play_cell(lesson.row, place, expected, flags, out)?);
+            teacher.pause();
         }
     }
     writeln!(out)?;
     out.write_all(table(&cells).as_bytes())?;
     out.write_all(summary(&cells).as_bytes())?;
+    out.flush()?;
+    teacher.close();
     Ok(cells)
 }
 

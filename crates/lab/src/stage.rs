@@ -53,6 +53,42 @@ pub fn layer_server(layer: Layer) -> LayerServer {
     }
 }
 
+/// Who follows the servers staged here: the demo's teacher's view
+/// (`chat_demo --dashboard`) follows every server its scenes start, from
+/// before its first connection.
+pub mod watch {
+    use std::sync::{Mutex, PoisonError};
+
+    use chat::server::Tap;
+
+    /// What is told of each server staged from now on.
+    type Watcher = Box<dyn Fn(&Tap) + Send>;
+
+    static WATCHER: Mutex<Option<Watcher>> = Mutex::new(None);
+
+    /// Tells `watcher` of every server staged from now on (in any thread
+    /// of this process), until [`stop`].
+    pub fn servers(watcher: impl Fn(&Tap) + Send + 'static) {
+        *lock() = Some(Box::new(watcher));
+    }
+
+    /// Tells no one of the servers staged from now on.
+    pub fn stop() {
+        *lock() = None;
+    }
+
+    /// A server was staged: its tap, to whoever watches.
+    pub(super) fn announce(tap: &Tap) {
+        if let Some(watcher) = lock().as_ref() {
+            watcher(tap);
+        }
+    }
+
+    fn lock() -> std::sync::MutexGuard<'static, Option<Watcher>> {
+        WATCHER.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// A server running in this process on loopback ports the system chose;
 /// dropping it stops it.
 pub struct Server {
@@ -87,6 +123,7 @@ impl Server {
         make: impl FnOnce(Publisher) -> S,
     ) -> Result<Self> {
         let server = BaseServer::bind(config)?;
+        watch::announce(&server.tap());
         let publisher = server.publisher();
         let handle = server.spawn(Arc::new(make(publisher.clone())))?;
         Ok(Self {

@@ -7,8 +7,9 @@
 //! small types plugged into the one client, and [`Layer`] names them. What
 //! the library knows of each layer (its sealer and opener, its body on the
 //! ZeroMQ wire, whether it keeps counters) is stated once, in the layer's
-//! own file, and gathered by one `match` (`facts.rs`): adding a layer is
-//! one file here and one arm of [`Layer`].
+//! own file (`facts.rs` says what), and gathered by one `match`
+//! (`catalogue.rs`): adding a layer is one file here and one arm of
+//! [`Layer`].
 //!
 //! - `plain`: the text as is (the original);
 //! - `ae_client`: AE, a Fernet token per message (the lab's AEClient);
@@ -27,8 +28,9 @@
 
 pub(crate) mod ae_client;
 pub(crate) mod aead_client;
+pub(crate) mod catalogue;
 pub(crate) mod clock;
-mod facts;
+pub(crate) mod facts;
 pub(crate) mod keys;
 pub(crate) mod plain;
 pub(crate) mod plaintext;
@@ -44,7 +46,7 @@ pub use aead_client::counters::{
     Stamp, Tracked,
 };
 pub use aead_client::{AeadOpener, AeadSealer};
-pub use facts::Layer;
+pub use catalogue::Layer;
 pub use keys::crypto;
 pub use keys::crypto::{DEFAULT_ITERATIONS, DecryptError};
 pub use keys::kdf::{

@@ -122,6 +122,15 @@ pub fn entries() -> Vec<Entry> {
         )
         .bounded_by(Bound::Machine),
         entry(
+            "plain 10/1, dashboard reader",
+            BenchConfig {
+                dashboard_reader: true,
+                ..BenchConfig::new(Layer::Plain, 10, 1, 50_000)
+            },
+            None,
+            Goal::FractionOf("plain 10 subs, 1 sender", 0.95),
+        ),
+        entry(
             "plain 100 subs, 1 sender",
             BenchConfig::new(Layer::Plain, 100, 1, 20_000),
             Some(770.0),
@@ -311,6 +320,7 @@ mod tests {
             iterations: None,
             session_salt: None,
             server_peak_rss_kib: None,
+            dashboard_reader: false,
         }
     }
 

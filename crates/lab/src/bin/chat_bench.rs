@@ -56,6 +56,11 @@ struct Flags {
     /// Broadcast port of an existing server (with --port)
     #[arg(long, requires = "port")]
     broadcast_port: Option<u16>,
+    /// Start the server with --dashboard and read its view's event stream
+    /// throughout the run (reading, not rendering), to measure what the
+    /// teacher's view costs the chat
+    #[arg(long, conflicts_with_all = ["port", "broadcast_port"])]
+    dashboard_reader: bool,
     /// Run the standard configurations and print a table
     #[arg(long, conflicts_with_all = ["port", "broadcast_port"])]
     suite: bool,
@@ -77,6 +82,7 @@ impl Flags {
         config.iterations = self.iterations;
         config.session_salt = self.session_salt;
         config.wire = self.wire;
+        config.dashboard_reader = self.dashboard_reader;
         config.server = self
             .port
             .zip(self.broadcast_port)

@@ -25,7 +25,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -33,18 +32,13 @@ use ed25519_dalek::PUBLIC_KEY_LENGTH;
 
 use crate::layer::signed_client::member_key::{Fingerprint, MemberKey};
 use crate::layer::signed_client::pin_file::{Found, PinFile, Record};
-use crate::layer::signed_client::private_file::{self, Exposure};
-use crate::wire::Nick;
+
+pub use crate::layer::signed_client::pin_file::{KnownError, Place, skeleton_of};
+use crate::layer::signed_client::private_file;
 
 /// Most nicks pinned: past this, a message from a nick never seen is
 /// refused rather than let the file grow without bound.
 pub const MAX_PINS: usize = 4096;
-
-/// A nick's confusable skeleton, the key of its pin: two nicks that look
-/// alike share one (a string that is no nick is its own).
-pub fn skeleton_of(nick: &str) -> String {
-    Nick::new(nick).map_or_else(|_| nick.to_owned(), |nick| nick.skeleton())
-}
 
 /// The pins, shared by the receiving half of the layer and the terminal's
 /// commands; clones share the same book.
@@ -107,64 +101,6 @@ pub enum Verifying {
     NoPin,
     /// Another key is pinned: its pin.
     Mismatch(Pin),
-}
-
-/// Why a known-members file cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum KnownError {
-    #[error("cannot read the known-members file {}", .path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error(
-        "the known-members file {}, line {line}: {reason}; fix or delete that line (the file was left as it is)",
-        .path.display()
-    )]
-    Corrupt {
-        path: PathBuf,
-        line: usize,
-        reason: String,
-    },
-    #[error("cannot write the known-members file {} (the keys it pins would be lost)", .path.display())]
-    Unwritable {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    /// Others could change the pins: as ssh refuses such an
-    /// `authorized_keys`.
-    #[error("{}", exposed(*.place, .path, .exposure))]
-    Exposed {
-        place: Place,
-        path: PathBuf,
-        exposure: Exposure,
-    },
-}
-
-/// Which of the pins' places others could change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
-    File,
-    Folder,
-}
-
-/// The one line that says who could change a file or folder, and the fix.
-fn exposed(place: Place, path: &Path, exposure: &Exposure) -> String {
-    let shown = path.display();
-    let (what, tighten) = match place {
-        Place::File => ("the known-members file", "chmod 600"),
-        Place::Folder => ("the folder of the known-members file,", "chmod go-w"),
-    };
-    match exposure {
-        Exposure::Writable { mode } => format!(
-            "{what} {shown} can be written by others (mode {mode:03o}), so anyone could change the keys you trust: run `{tighten} {shown}`"
-        ),
-        Exposure::Foreign { owner } => format!(
-            "{what} {shown} belongs to another user (uid {owner}), who could change the keys you trust: use a file of your own (--known FILE)"
-        ),
-    }
 }
 
 impl KnownMembers {

@@ -36,10 +36,73 @@ use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
 
 use crate::layer::room::Room;
-use crate::layer::signed_client::known_members::{KnownError, skeleton_of};
 use crate::layer::signed_client::member_key::MemberKey;
-use crate::layer::signed_client::private_file::{self, OWNER_ONLY};
+use crate::layer::signed_client::private_file::{self, Exposure, OWNER_ONLY};
 use crate::wire::Nick;
+
+/// A nick's confusable skeleton, the key of its pin: two nicks that look
+/// alike share one (a string that is no nick is its own).
+pub fn skeleton_of(nick: &str) -> String {
+    Nick::new(nick).map_or_else(|_| nick.to_owned(), |nick| nick.skeleton())
+}
+
+/// Why a known-members file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KnownError {
+    #[error("cannot read the known-members file {}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "the known-members file {}, line {line}: {reason}; fix or delete that line (the file was left as it is)",
+        .path.display()
+    )]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error("cannot write the known-members file {} (the keys it pins would be lost)", .path.display())]
+    Unwritable {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// Others could change the pins: as ssh refuses such an
+    /// `authorized_keys`.
+    #[error("{}", exposed(*.place, .path, .exposure))]
+    Exposed {
+        place: Place,
+        path: PathBuf,
+        exposure: Exposure,
+    },
+}
+
+/// Which of the pins' places others could change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    File,
+    Folder,
+}
+
+/// The one line that says who could change a file or folder, and the fix.
+fn exposed(place: Place, path: &Path, exposure: &Exposure) -> String {
+    let shown = path.display();
+    let (what, tighten) = match place {
+        Place::File => ("the known-members file", "chmod 600"),
+        Place::Folder => ("the folder of the known-members file,", "chmod go-w"),
+    };
+    match exposure {
+        Exposure::Writable { mode } => format!(
+            "{what} {shown} can be written by others (mode {mode:03o}), so anyone could change the keys you trust: run `{tighten} {shown}`"
+        ),
+        Exposure::Foreign { owner } => format!(
+            "{what} {shown} belongs to another user (uid {owner}), who could change the keys you trust: use a file of your own (--known FILE)"
+        ),
+    }
+}
 
 /// Longest record line, newline included: a 64-character nick and room of
 /// 4-byte characters, every one escaped at worst, a key, the field names.
