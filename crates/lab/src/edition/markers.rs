@@ -17,6 +17,7 @@
 //! mentions the words (this one) is text.
 
 use std::path::Path;
+use std::sync::LazyLock;
 
 use anyhow::{Context, Result, bail};
 use regex::Regex;
@@ -75,6 +76,10 @@ struct Patterns {
     begin: Regex,
     end: Regex,
 }
+
+/// Compiled once: every line of every file of an edition is matched
+/// against them.
+static PATTERNS: LazyLock<Patterns> = LazyLock::new(Patterns::new);
 
 impl Patterns {
     fn new() -> Self {
@@ -143,14 +148,14 @@ pub struct Replaced {
 /// Whether a line is a marker of any syntax: none may be left in an
 /// edition.
 pub fn is_marker(line: &str) -> bool {
-    let patterns = Patterns::new();
+    let patterns = &*PATTERNS;
     patterns.begin.is_match(line) || patterns.end.is_match(line)
 }
 
 /// `text`, a file at `path` written in `syntax`, with each marked part
 /// replaced or removed.
 pub fn replace(text: &str, path: &Path, syntax: Syntax) -> Result<Replaced> {
-    let patterns = Patterns::new();
+    let patterns = &*PATTERNS;
     let mut out = Replaced::default();
     let mut open: Option<(usize, Marker)> = None;
     for (i, line) in text.split_inclusive('\n').enumerate() {
@@ -167,7 +172,11 @@ pub fn replace(text: &str, path: &Path, syntax: Syntax) -> Result<Replaced> {
         match (marker, open.take()) {
             (begin @ Marker::Begin { .. }, None) => open = Some((i, begin)),
             (Marker::Begin { .. }, Some((line, _))) => {
-                bail!("{}: a marker opened inside the one of line {}", at(), line + 1)
+                bail!(
+                    "{}: a marker opened inside the one of line {}",
+                    at(),
+                    line + 1
+                )
             }
             (Marker::End(kind), Some((_, begin))) => close(&mut out, begin, kind, path, syntax)
                 .with_context(|| format!("{}: closing marker", at()))?,
@@ -197,7 +206,8 @@ fn close(out: &mut Replaced, begin: Marker, end: Kind, path: &Path, syntax: Synt
     match kind {
         Kind::Items => out.items.push(step),
         Kind::Solution => {
-            out.text.push_str(&placeholder(&indent, step, &what, path, syntax)?);
+            out.text
+                .push_str(&placeholder(&indent, step, &what, path, syntax)?);
             out.solutions.push(step);
         }
     }
@@ -205,7 +215,13 @@ fn close(out: &mut Replaced, begin: Marker, end: Kind, path: &Path, syntax: Synt
 }
 
 /// The line that stands for a marked part in the edition.
-fn placeholder(indent: &str, step: Step, what: &str, path: &Path, syntax: Syntax) -> Result<String> {
+fn placeholder(
+    indent: &str,
+    step: Step,
+    what: &str,
+    path: &Path,
+    syntax: Syntax,
+) -> Result<String> {
     if what.contains(['"', '\\']) {
         bail!("what to write may hold no quote or backslash: {what}");
     }
@@ -278,7 +294,11 @@ mod tests {
             replaced.text,
             "x\n*Left for you to write: step 7, the plaintext (see [the lab sheet](../docs/LAB.md#step-7-the-aead-client)).*\n"
         );
-        let py = format!("def f():\n{}\n    x\n{}\n", begin("    #", "", "5: f"), end("    #", ""));
+        let py = format!(
+            "def f():\n{}\n    x\n{}\n",
+            begin("    #", "", "5: f"),
+            end("    #", "")
+        );
         let replaced = replace(&py, Path::new("a.py"), Syntax::Hash).unwrap();
         assert_eq!(
             replaced.text,
