@@ -112,7 +112,10 @@ pub fn tracked(project: &Path) -> Result<Vec<String>> {
 
 fn ensure_empty(out: &Path) -> Result<()> {
     if out.exists() && fs::read_dir(out)?.next().is_some() {
-        bail!("{} is not empty: give a new folder, or empty it first", out.display());
+        bail!(
+            "{} is not empty: give a new folder, or empty it first",
+            out.display()
+        );
     }
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))
 }
@@ -238,9 +241,17 @@ fn vendor(out: &Path) -> Result<usize> {
 pub fn check(project: &Path, edition: &Path) -> Result<()> {
     let files = files(edition)?;
     let left = leftovers(edition, &files)?;
-    ensure!(left.is_empty(), "markers left in the edition: {}", left.join(", "));
+    ensure!(
+        left.is_empty(),
+        "markers left in the edition: {}",
+        left.join(", ")
+    );
     let found = fingerprints_in(project, edition, &files)?;
-    ensure!(found.is_empty(), "solutions left in the edition: {}", describe(&found));
+    ensure!(
+        found.is_empty(),
+        "solutions left in the edition: {}",
+        describe(&found)
+    );
     Ok(())
 }
 
@@ -257,7 +268,12 @@ pub fn describe(found: &[Found]) -> String {
         .iter()
         .map(|f| {
             let step = f.step.number();
-            format!("\n  {}:{} step {step}: {}", f.path.display(), f.line, f.what)
+            format!(
+                "\n  {}:{} step {step}: {}",
+                f.path.display(),
+                f.line,
+                f.what
+            )
         })
         .collect();
     lines.concat()

@@ -16,11 +16,11 @@ use chat::client::{
     BaseClient, BroadcastChannel, Delivery, Endpoint, RequestChannel, SimpleClient, on_recv,
 };
 use chat::layer::{AeSettings, Layer, Open, Seal};
-use chat::server::{ae_server, ae_zmq_body};
 use chat::server::{
     BaseServer, Publisher, ServerConfig, ServerHandle, Service, SimpleServer, Stopper, Tap,
     TrustModel,
 };
+use chat::server::{ae_server, ae_zmq_body};
 use chat::wire::{Nick, Request, Response, Wire, ZmqBody};
 
 use crate::process::{PATIENCE, endpoint_args, wait_until};

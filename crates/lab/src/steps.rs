@@ -29,7 +29,10 @@ pub const LAB_SHEET: &str = "docs/LAB.md";
 impl Step {
     /// The step whose number the markers give (from 1), if there is one.
     pub fn numbered(number: usize) -> Option<Self> {
-        number.checked_sub(1).and_then(|i| Self::ALL.get(i)).copied()
+        number
+            .checked_sub(1)
+            .and_then(|i| Self::ALL.get(i))
+            .copied()
     }
 
     /// Its number, from 1: the markers', the lab sheet's, the board's.
@@ -88,7 +91,13 @@ impl Step {
         let kept = heading
             .chars()
             .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
-            .map(|c| if c == ' ' { '-' } else { c.to_ascii_lowercase() });
+            .map(|c| {
+                if c == ' ' {
+                    '-'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            });
         kept.collect()
     }
 

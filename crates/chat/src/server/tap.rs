@@ -238,7 +238,11 @@ impl Tap {
         if !self.shared.keeping.load(Ordering::Relaxed) {
             return;
         }
-        let mut kept = self.shared.refused.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut kept = self
+            .shared
+            .refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if kept.len() == REFUSED_BODIES {
             kept.pop_front();
         }
@@ -247,7 +251,11 @@ impl Tap {
 
     /// The request bodies kept, oldest first.
     pub fn refused_bodies(&self) -> Vec<Vec<u8>> {
-        let kept = self.shared.refused.lock().unwrap_or_else(PoisonError::into_inner);
+        let kept = self
+            .shared
+            .refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         kept.iter().cloned().collect()
     }
 
@@ -429,7 +437,10 @@ mod tests {
         let kept = tap.refused_bodies();
         assert_eq!(kept.len(), REFUSED_BODIES);
         assert_eq!(kept[0], b"body 1");
-        assert_eq!(kept[REFUSED_BODIES - 1], format!("body {REFUSED_BODIES}").as_bytes());
+        assert_eq!(
+            kept[REFUSED_BODIES - 1],
+            format!("body {REFUSED_BODIES}").as_bytes()
+        );
     }
 
     #[test]

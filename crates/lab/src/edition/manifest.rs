@@ -118,14 +118,20 @@ impl Manifest {
             }
         }
         if !unmatched.is_empty() {
-            bail!("no rule of {MANIFEST} says what to do with: {}", unmatched.join(", "));
+            bail!(
+                "no rule of {MANIFEST} says what to do with: {}",
+                unmatched.join(", ")
+            );
         }
         let stale: Vec<String> = (0..self.rules.len())
             .filter(|i| !used.contains(i))
             .map(|i| self.rules[i].paths.join(" "))
             .collect();
         if !stale.is_empty() {
-            bail!("rules of {MANIFEST} that match no file: {}", stale.join("; "));
+            bail!(
+                "rules of {MANIFEST} that match no file: {}",
+                stale.join("; ")
+            );
         }
         Ok(decided)
     }
@@ -183,7 +189,9 @@ pub fn matches(glob: &str, path: &str) -> bool {
                 .any(|i| matches(rest, &path[i..])),
             None => match (glob.chars().next(), path.chars().next()) {
                 (None, None) => true,
-                (Some(g), Some(p)) if g == p => matches(&glob[g.len_utf8()..], &path[p.len_utf8()..]),
+                (Some(g), Some(p)) if g == p => {
+                    matches(&glob[g.len_utf8()..], &path[p.len_utf8()..])
+                }
                 _ => false,
             },
         },
@@ -232,7 +240,10 @@ mod tests {
         assert_eq!(decided[1].1.action, Action::Keep);
         let error = rules.decide(&["b".to_owned()]).unwrap_err().to_string();
         assert!(error.contains("no rule") && error.contains('b'), "{error}");
-        let error = rules.decide(&["a/y.rs".to_owned()]).unwrap_err().to_string();
+        let error = rules
+            .decide(&["a/y.rs".to_owned()])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("match no file: a/x.rs"), "{error}");
     }
 
@@ -240,9 +251,15 @@ mod tests {
     fn a_rule_says_what_its_action_needs() {
         for (text, why) in [
             ("action = \"swap\"\nwith = \"q\"", "a swap says"),
-            ("action = \"drop\"\nignore = \"all\"\nneeds = [1]", "a drop says only"),
+            (
+                "action = \"drop\"\nignore = \"all\"\nneeds = [1]",
+                "a drop says only",
+            ),
             ("action = \"keep\"\nignore = \"all\"", "say which steps"),
-            ("action = \"keep\"\nignore = \"some\"\nneeds = [1]", "\"all\" or a list"),
+            (
+                "action = \"keep\"\nignore = \"some\"\nneeds = [1]",
+                "\"all\" or a list",
+            ),
             ("action = \"keep\"\nneeds = [9]", "no step 9"),
         ] {
             let text = format!("[[rule]]\npaths = [\"p\"]\nwhy = \"w\"\n{text}\n");

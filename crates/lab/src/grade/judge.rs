@@ -11,9 +11,9 @@ use chat::attack::simple_exploit;
 use chat::client::{BroadcastChannel, Delivery, RequestChannel, random_nick};
 use chat::layer::crypto::{self, Password};
 use chat::layer::{AeSettings, Layer};
+use chat::server::SimpleServer;
 use chat::server::TrustModel;
 use chat::server::rogue_server::{Attack, RogueConfig, RogueServer};
-use chat::server::SimpleServer;
 use chat::wire::{Codec, MessageBody, Nick, Request, Response, Sealed, Wire, ZmqBody};
 
 use super::pickle_reader;
@@ -138,7 +138,10 @@ fn bigbrother() -> Result<Judged> {
         "big brother heard {nick:?} say {message:?}, where alice said {said:?}"
     );
     let joined = server.list()?;
-    ensure!(joined == ["alice"], "big brother joined: the list shows {joined:?}");
+    ensure!(
+        joined == ["alice"],
+        "big brother joined: the list shows {joined:?}"
+    );
     let first = Judged::Solved(vec![format!(
         "big brother read alice's {said:?}, and the list shows only alice"
     )]);
@@ -149,7 +152,9 @@ fn bigbrother() -> Result<Judged> {
 /// protocols.
 fn exploit() -> Result<Judged> {
     if !python3_on_path() {
-        return Ok(Judged::CannotJudge("python3 is not on PATH: it plays the pickle-reading server".into()));
+        return Ok(Judged::CannotJudge(
+            "python3 is not on PATH: it plays the pickle-reading server".into(),
+        ));
     }
     let first = table(&[Row::PickleReader], &[Column::PLAIN])?;
     both(first, || {
@@ -160,7 +165,10 @@ fn exploit() -> Result<Judged> {
                 read.ran, read.left
             )));
         }
-        Ok(Judged::Solved(vec![format!("the protocol-0 payload ran {:?}", read.ran)]))
+        Ok(Judged::Solved(vec![format!(
+            "the protocol-0 payload ran {:?}",
+            read.ran
+        )]))
     })
 }
 
@@ -173,8 +181,14 @@ fn msgpack_server() -> Result<Judged> {
     server.wait_for_subscriber(broadcasts.local_addr()?)?;
     let mut requests = RequestChannel::connect(&endpoint)?;
     let nick = Nick::new("alice")?;
-    let joined = requests.request(&Request::Join { nick: nick.clone(), subscriber: None })?;
-    ensure!(joined == Response::Ok, "alice's join was answered {joined:?}");
+    let joined = requests.request(&Request::Join {
+        nick: nick.clone(),
+        subscriber: None,
+    })?;
+    ensure!(
+        joined == Response::Ok,
+        "alice's join was answered {joined:?}"
+    );
     let vectors = AeVectors::load()?;
     let sealed = &vectors.tokens[0];
     let body = MessageBody::Sealed(Sealed {
@@ -182,10 +196,15 @@ fn msgpack_server() -> Result<Judged> {
         token: sealed.token.as_str().into(),
     });
     let sent = requests.request(&Request::Message { nick, body })?;
-    ensure!(sent == Response::Ok, "alice's message was answered {sent:?}");
+    ensure!(
+        sent == Response::Ok,
+        "alice's message was answered {sent:?}"
+    );
     let frame = broadcasts.next_frame()?.to_vec();
     Ok(match serialised(&frame) {
-        Serialised::Msgpack => Judged::Solved(vec!["an AE server on the original's wire relays in msgpack".into()]),
+        Serialised::Msgpack => Judged::Solved(vec![
+            "an AE server on the original's wire relays in msgpack".into(),
+        ]),
         other => Judged::NotYet(format!("the AE server relays {other}")),
     })
 }
@@ -235,7 +254,10 @@ fn ae() -> Result<Judged> {
     }
     let other = &vectors.other_password;
     let opened = crypto::decrypt_message(&password, &other.token, &other.salt, iterations);
-    ensure!(opened.is_err(), "decrypt_message opened a token made under another password: {opened:?}");
+    ensure!(
+        opened.is_err(),
+        "decrypt_message opened a token made under another password: {opened:?}"
+    );
     fresh_tokens(&password, iterations)?;
     let first = Judged::Solved(vec![format!(
         "decrypt_message opens the {} tokens Python's cryptography made, and refuses one under another password; derive_key_from_password gives Python's keys; encrypt_message's tokens open, each under a salt of its own",
@@ -310,7 +332,10 @@ fn ae_chat() -> Result<Judged> {
     let said = secret();
     alice.send(&said)?;
     let got = next(&bob)?;
-    ensure!(accepted(&got, "alice", &said), "bob's client made {got:?} of alice's {said:?}");
+    ensure!(
+        accepted(&got, "alice", &said),
+        "bob's client made {got:?} of alice's {said:?}"
+    );
     let heard = spy.overhear_next()?;
     ensure!(
         !format!("{heard:?}").contains(&said),
@@ -322,7 +347,8 @@ fn ae_chat() -> Result<Judged> {
         "a client with another password made {guessed:?} of it"
     );
     Ok(Judged::Solved(vec![
-        "through an AE server bob reads alice, an eavesdropper and a wrong password read nothing".into(),
+        "through an AE server bob reads alice, an eavesdropper and a wrong password read nothing"
+            .into(),
     ]))
 }
 
@@ -359,7 +385,9 @@ fn tampered_token() -> Result<Judged> {
         matches!(got, Delivery::Rejected { .. }),
         "the tampered message reached bob's AE client as {got:?}: was its token altered?"
     );
-    Ok(Judged::Solved(vec!["a tampered token is rejected by an AE client".into()]))
+    Ok(Judged::Solved(vec![
+        "a tampered token is rejected by an AE client".into(),
+    ]))
 }
 
 /// AEAD: alice reaches bob; her token relabelled with another nick does not.
@@ -371,7 +399,10 @@ fn aead() -> Result<Judged> {
     let said = secret();
     alice.send(&said)?;
     let got = next(&bob)?;
-    ensure!(accepted(&got, "alice", &said), "bob's AEAD client made {got:?} of alice's {said:?}");
+    ensure!(
+        accepted(&got, "alice", &said),
+        "bob's AEAD client made {got:?} of alice's {said:?}"
+    );
     let captured = spy.capture_next()?;
     relabel(&server, &captured, "mallory")?;
     let relabelled = next(&bob)?;
@@ -389,16 +420,30 @@ fn aead() -> Result<Judged> {
 /// attacker's connection joins first (the original's trust model lets it).
 fn relabel(server: &Server, frame: &[u8], nick: &str) -> Result<()> {
     let codec = server.endpoint().codec();
-    let Ok(chat::wire::Broadcast::Message { body: Some(body), .. }) = codec.decode_broadcast(frame)
+    let Ok(chat::wire::Broadcast::Message {
+        body: Some(body), ..
+    }) = codec.decode_broadcast(frame)
     else {
         bail!("the frame captured is no message");
     };
     let mut requests = RequestChannel::connect(&server.endpoint())?;
     let nick = Nick::new(nick)?;
-    let joined = requests.request(&Request::Join { nick: nick.clone(), subscriber: None })?;
-    ensure!(joined == Response::Ok, "the attacker's join was answered {joined:?}");
-    let sent = requests.request(&Request::Message { nick, body: body.into_owned() })?;
-    ensure!(sent == Response::Ok, "the relabelled message was answered {sent:?}");
+    let joined = requests.request(&Request::Join {
+        nick: nick.clone(),
+        subscriber: None,
+    })?;
+    ensure!(
+        joined == Response::Ok,
+        "the attacker's join was answered {joined:?}"
+    );
+    let sent = requests.request(&Request::Message {
+        nick,
+        body: body.into_owned(),
+    })?;
+    ensure!(
+        sent == Response::Ok,
+        "the relabelled message was answered {sent:?}"
+    );
     Ok(())
 }
 

@@ -80,6 +80,12 @@ mod tests {
             return;
         }
         let read = read(b"\x80\x04}\x94.").unwrap();
-        assert_eq!(read, Read { ran: vec![], left: vec![] });
+        assert_eq!(
+            read,
+            Read {
+                ran: vec![],
+                left: vec![]
+            }
+        );
     }
 }

@@ -20,7 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail, ensure};
-use chat::client::{Delivery, Endpoint, RequestChannel, BroadcastChannel, random_nick};
+use chat::client::{BroadcastChannel, Delivery, Endpoint, RequestChannel, random_nick};
 use chat::layer::{AeSettings, Layer, Password};
 use chat::server::{ServerConfig, SimpleServer, TrustModel};
 use chat::wire::{Codec, MessageBody, Nick, Request, Response, Sealed, Wire, ZmqBody};
@@ -146,7 +146,9 @@ fn whereabouts(requests: SocketAddr, broadcasts: SocketAddr) -> Vec<(&'static st
 
 /// Our plain server on the original's wire, where the script expects it.
 fn our_server(script: &Script) -> Result<Server> {
-    let mut config = ServerConfig::local().on_wire(Wire::Zmq).with_zmq_body(ZmqBody::Pickle);
+    let mut config = ServerConfig::local()
+        .on_wire(Wire::Zmq)
+        .with_zmq_body(ZmqBody::Pickle);
     config.host = script.host.clone();
     (config.port, config.broadcast_port) = (script.port, script.broadcast_port);
     Server::start_with(&config, |_| SimpleServer::new(TrustModel::Open))
@@ -176,7 +178,10 @@ fn watch<T>(
 /// Big brother: it prints what alice says, and never joins.
 fn bigbrother(script: &Script) -> Result<Judged> {
     let server = our_server(script)?;
-    let mut running = Running::start(script, &whereabouts(server.request_addr(), server.broadcast_addr()))?;
+    let mut running = Running::start(
+        script,
+        &whereabouts(server.request_addr(), server.broadcast_addr()),
+    )?;
     let subscribed = watch(script, &mut running, true, |_| {
         Ok((server.subscribers() > 0).then_some(()))
     })?;
@@ -191,16 +196,27 @@ fn bigbrother(script: &Script) -> Result<Judged> {
     let said = format!("the vault code is {}", random_nick());
     let heard = watch(script, &mut running, true, |running| {
         alice.send(&said)?;
-        Ok(running.said().iter().any(|l| l.contains(&said)).then_some(()))
+        Ok(running
+            .said()
+            .iter()
+            .any(|l| l.contains(&said))
+            .then_some(()))
     })?;
     if heard.is_none() {
-        return Ok(Judged::NotYet(format!("it never printed alice's {said:?}; {}", running.tail())));
+        return Ok(Judged::NotYet(format!(
+            "it never printed alice's {said:?}; {}",
+            running.tail()
+        )));
     }
     let joined = server.list()?;
     if joined != [VICTIM] {
-        return Ok(Judged::NotYet(format!("it printed alice's words, but joined: the list shows {joined:?}")));
+        return Ok(Judged::NotYet(format!(
+            "it printed alice's words, but joined: the list shows {joined:?}"
+        )));
     }
-    Ok(Judged::Solved(vec![format!("it printed alice's {said:?}, and never joined")]))
+    Ok(Judged::Solved(vec![format!(
+        "it printed alice's {said:?}, and never joined"
+    )]))
 }
 
 /// The denial of service: alice evicted, or the chat full of ghosts.
@@ -233,7 +249,10 @@ fn dos(script: &Script) -> Result<Judged> {
 fn exploit(script: &Script) -> Result<Judged> {
     let server = our_server(script)?;
     server.tap().keep_refused_bodies();
-    let mut running = Running::start(script, &whereabouts(server.request_addr(), server.broadcast_addr()))?;
+    let mut running = Running::start(
+        script,
+        &whereabouts(server.request_addr(), server.broadcast_addr()),
+    )?;
     let sent = watch(script, &mut running, true, |_| {
         Ok((!server.tap().refused_bodies().is_empty()).then_some(()))
     })?;
@@ -266,7 +285,9 @@ fn free_ports(script: &Script) -> Result<(u16, u16)> {
         if wanted != 0 {
             return Ok(wanted);
         }
-        Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+        Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+            .local_addr()?
+            .port())
     };
     Ok((free(script.port)?, free(script.broadcast_port)?))
 }
@@ -279,7 +300,11 @@ fn script_server(script: &Script) -> Result<(Running, Endpoint)> {
     let listening = watch(script, &mut running, true, |_| {
         Ok(TcpStream::connect(at(port)).is_ok().then_some(()))
     })?;
-    ensure!(listening.is_some(), "it never listened on port {port}; {}", running.tail());
+    ensure!(
+        listening.is_some(),
+        "it never listened on port {port}; {}",
+        running.tail()
+    );
     let endpoint = Endpoint::of(at(port), at(broadcast_port)).on_wire(Wire::Zmq);
     Ok((running, endpoint))
 }
@@ -292,14 +317,25 @@ fn msgpack_server(script: &Script) -> Result<Judged> {
     broadcasts.set_read_timeout(Some(LOOK))?;
     let mut requests = RequestChannel::connect(&endpoint)?;
     let nick = Nick::new(VICTIM)?;
-    let join = Request::Join { nick: nick.clone(), subscriber: None };
-    let answer = requests.send(&Codec::Msgpack.request_bytes(&join))?.to_vec();
+    let join = Request::Join {
+        nick: nick.clone(),
+        subscriber: None,
+    };
+    let answer = requests
+        .send(&Codec::Msgpack.request_bytes(&join))?
+        .to_vec();
     match (serialised(&answer), Codec::Msgpack.decode_response(&answer)) {
         (Serialised::Msgpack, Ok(Response::Ok)) => {}
         (Serialised::Msgpack, other) => {
-            return Ok(Judged::NotYet(format!("it answered a msgpack join {other:?}")));
+            return Ok(Judged::NotYet(format!(
+                "it answered a msgpack join {other:?}"
+            )));
         }
-        (other, _) => return Ok(Judged::NotYet(format!("its answer to a msgpack join is {other}"))),
+        (other, _) => {
+            return Ok(Judged::NotYet(format!(
+                "its answer to a msgpack join is {other}"
+            )));
+        }
     }
     let vectors = AeVectors::load()?;
     let sealed = &vectors.tokens[0];
@@ -314,7 +350,8 @@ fn msgpack_server(script: &Script) -> Result<Judged> {
         requests.request(&message)?;
         Ok(broadcasts.next_frame().ok().map(|frame| relayed_in(frame)))
     })?;
-    Ok(relayed.unwrap_or_else(|| Judged::NotYet("it relayed no message to its broadcast port".into())))
+    Ok(relayed
+        .unwrap_or_else(|| Judged::NotYet("it relayed no message to its broadcast port".into())))
 }
 
 /// The verdict on a frame a msgpack server relayed.
@@ -375,7 +412,10 @@ impl Seen {
     fn judged(self) -> Judged {
         let mut attacks = Vec::new();
         if self.tampered > 0 {
-            attacks.push(format!("{} message(s) tampered with (rejected by bob's AE client)", self.tampered));
+            attacks.push(format!(
+                "{} message(s) tampered with (rejected by bob's AE client)",
+                self.tampered
+            ));
         }
         if let Some(nick) = self.relabelled.first() {
             attacks.push(format!("alice's messages relayed as '{nick}'"));
