@@ -116,12 +116,42 @@ pub fn board(exe: &Path, steps: &[Step], deadline: Duration) -> Result<Vec<Row>>
     Ok(steps.iter().filter_map(|s| rows.remove(s)).collect())
 }
 
+/// The longest the board of `steps` can take: one `deadline` per level of
+/// needs, the steps of a level being judged side by side. A room's board
+/// must come back within [`BOARD_LIMIT`], however many steps hang.
+pub fn worst_case(steps: &[Step], deadline: Duration) -> Duration {
+    let levels = with_needs(steps)
+        .into_iter()
+        .map(level)
+        .max()
+        .map_or(0, |l| l + 1);
+    deadline * u32::try_from(levels).unwrap_or(u32::MAX)
+}
+
+/// What a student waits for the whole board at most.
+pub const BOARD_LIMIT: Duration = Duration::from_secs(120);
+
+/// How many steps stand below `step` in its longest chain of needs.
+fn level(step: Step) -> usize {
+    step.needs()
+        .iter()
+        .map(|&n| level(n) + 1)
+        .max()
+        .unwrap_or(0)
+}
+
 /// `steps` and the steps they need, in order.
 fn with_needs(steps: &[Step]) -> Vec<Step> {
     let mut all: Vec<Step> = steps.to_vec();
     let mut i = 0;
     while let Some(&step) = all.get(i) {
-        all.extend(step.needs().iter().filter(|n| !all.contains(n)).copied().collect::<Vec<_>>());
+        all.extend(
+            step.needs()
+                .iter()
+                .filter(|n| !all.contains(n))
+                .copied()
+                .collect::<Vec<_>>(),
+        );
         i += 1;
     }
     all.sort();
@@ -130,7 +160,10 @@ fn with_needs(steps: &[Step]) -> Vec<Step> {
 
 /// The first step `step` needs that is not solved.
 fn blocker(step: Step, rows: &BTreeMap<Step, Row>) -> Option<Step> {
-    let unsolved = |need: &&Step| rows.get(need).is_none_or(|row| row.verdict != Verdict::Solved);
+    let unsolved = |need: &&Step| {
+        rows.get(need)
+            .is_none_or(|row| row.verdict != Verdict::Solved)
+    };
     step.needs().iter().find(unsolved).copied()
 }
 
@@ -235,7 +268,9 @@ pub fn render(rows: &[Row], verbose: bool) -> String {
         let (word, why) = describe(&row.verdict);
         let number = row.step.number();
         let _ = writeln!(out, "{number:<4}  {:TITLE$}  {word}", row.step.title());
-        let details = why.into_iter().chain(verbose.then(|| row.evidence.clone()).into_iter().flatten());
+        let details = why
+            .into_iter()
+            .chain(verbose.then(|| row.evidence.clone()).into_iter().flatten());
         for line in details {
             wrap(&line, "        ", "        ").iter().for_each(|l| {
                 let _ = writeln!(out, "{}", &l[..l.len().min(WIDTH + 8)]);
@@ -284,7 +319,10 @@ mod tests {
 
     #[test]
     fn a_step_waits_for_what_it_needs() {
-        assert_eq!(with_needs(&[Step::Ttl]), [Step::MsgpackServer, Step::Ae, Step::Aead, Step::Ttl]);
+        assert_eq!(
+            with_needs(&[Step::Ttl]),
+            [Step::MsgpackServer, Step::Ae, Step::Aead, Step::Ttl]
+        );
         let mut rows = BTreeMap::new();
         rows.insert(Step::Ae, row(Step::Ae, Verdict::NotYet("x".into())));
         assert_eq!(blocker(Step::Rogue, &rows), Some(Step::Ae));
@@ -293,22 +331,49 @@ mod tests {
     }
 
     #[test]
+    fn the_whole_board_comes_back_within_its_limit_even_if_every_step_hangs() {
+        assert_eq!(level(Step::Bigbrother), 0);
+        assert_eq!(level(Step::Ttl), 3);
+        assert_eq!(worst_case(&[Step::Dos], DEADLINE), DEADLINE);
+        let worst = worst_case(Step::ALL, DEADLINE);
+        assert!(
+            worst < BOARD_LIMIT,
+            "{worst:?}: four levels of {DEADLINE:?}"
+        );
+    }
+
+    #[test]
     fn a_childs_lines_say_its_verdict() {
-        assert_eq!(read_verdict("not yet: bob saw nothing"), Verdict::NotYet("bob saw nothing".into()));
+        assert_eq!(
+            read_verdict("not yet: bob saw nothing"),
+            Verdict::NotYet("bob saw nothing".into())
+        );
         assert_eq!(
             read_verdict("cannot judge: no python3"),
             Verdict::CannotJudge("no python3".into())
         );
-        let stderr = ["thread 'main' panicked at x.rs:1:1:".to_owned(), "boom".to_owned()];
-        assert_eq!(silent(true, &stderr, DEADLINE), Verdict::NotYet("it panicked: boom".into()));
-        assert_eq!(silent(false, &[], DEADLINE), Verdict::NotYet("no verdict within 25 s".into()));
+        let stderr = [
+            "thread 'main' panicked at x.rs:1:1:".to_owned(),
+            "boom".to_owned(),
+        ];
+        assert_eq!(
+            silent(true, &stderr, DEADLINE),
+            Verdict::NotYet("it panicked: boom".into())
+        );
+        assert_eq!(
+            silent(false, &[], DEADLINE),
+            Verdict::NotYet("no verdict within 25 s".into())
+        );
     }
 
     #[test]
     fn the_board_counts_and_points_at_the_next_step() {
         let rows = [
             row(Step::Bigbrother, Verdict::Solved),
-            row(Step::Dos, Verdict::NotYet("todo! reached: step 2: evict".into())),
+            row(
+                Step::Dos,
+                Verdict::NotYet("todo! reached: step 2: evict".into()),
+            ),
             row(Step::Rogue, Verdict::Blocked(Step::Ae)),
         ];
         let board = render(&rows, false);
@@ -316,7 +381,10 @@ mod tests {
         assert!(board.contains("blocked by step 5"), "{board}");
         assert!(board.contains("todo! reached: step 2: evict"), "{board}");
         assert!(board.contains("next: step 2, denial of service"), "{board}");
-        assert!(board.contains("docs/LAB.md#step-2-denial-of-service"), "{board}");
+        assert!(
+            board.contains("docs/LAB.md#step-2-denial-of-service"),
+            "{board}"
+        );
         assert!(!board.contains("seen"), "{board}");
         assert!(render(&rows, true).contains("seen"));
     }

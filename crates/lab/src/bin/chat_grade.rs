@@ -1,7 +1,7 @@
 //! `make grade`: the score board of the lab's steps.
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use chat::named::Named;
@@ -84,18 +84,25 @@ fn print_board(flags: &Flags) -> Result<ExitCode> {
     };
     let deadline = Duration::from_secs(flags.deadline);
     println!(
-        "The score board: each step judged from what it does, in a process of its own (at most {} s each).\n",
-        deadline.as_secs()
+        "The score board: each step judged from what it does, in a process of its own (at most {} s each, {} s in all).\n",
+        deadline.as_secs(),
+        grade::worst_case(&steps, deadline).as_secs()
     );
+    let started = Instant::now();
     let rows = grade::board(&exe, &steps, deadline)?;
     print!("{}", grade::render(&rows, flags.verbose));
+    println!("(judged in {} s)", started.elapsed().as_secs());
     let solved = grade::solved(&rows);
     let met = match flags.expect {
         Some(Expect::All) => solved == rows.len(),
         Some(Expect::None) => rows.iter().all(|r| r.verdict != Verdict::Solved),
         None => true,
     };
-    Ok(if met { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if met {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn judge_script(flags: &Flags, command: &str) -> Result<ExitCode> {
@@ -130,5 +137,9 @@ fn judge_script(flags: &Flags, command: &str) -> Result<ExitCode> {
         Judged::NotYet(why) => println!("not yet: {why}\n  see {}", step.doc()),
         Judged::CannotJudge(why) => println!("cannot judge here: {why}"),
     }
-    Ok(if solved { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if solved {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
