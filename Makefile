@@ -80,7 +80,7 @@ compare-run: $(VENV)/.installed build
 # the pages in a real browser. Where Python or its package index is out of
 # reach, or Chromium is not installed, those checks are skipped with one
 # line saying so, and that fails the run only under CI=true.
-test: lint docs fuzz-check unit interop-or-skip browser-or-skip
+test: lint docs fuzz-check unit edition-check grade-check interop-or-skip browser-or-skip
 
 # The API docs of every crate, with no warning: a link to a private or
 # missing item fails.
@@ -106,6 +106,63 @@ interop-or-skip:
 
 unit:
 	$(CARGO) test
+
+# The classroom kit (PROTOCOL.md section 11). The student edition of the
+# project, for a Rust class: each part a student writes a todo!, the
+# answers left out, the crates carried along (vendor/) so that it builds
+# offline. OUT is a new or empty folder.
+OUT ?=
+student-edition:
+	@if [ -z "$(OUT)" ]; then \
+		echo "student-edition: say where to write it: make student-edition OUT=DIR" >&2; exit 2; \
+	fi
+	$(CARGO) run --quiet -p chat-lab --bin chat_edition -- --out "$(OUT)"
+
+# The score board: each step of the lab judged from what it does, in a
+# process of its own. STEP=NAME judges one step; with CMD="python3
+# simple_bigbrother.py", the student's own program for STEP, against our
+# server on the original's wire (on 6666 and 6667, or ARGS="--port P
+# --broadcast-port B"), and fails unless it is solved. EXPECT=all (or
+# none) makes the board fail unless every step (or none) is solved.
+STEP   ?=
+CMD    ?=
+EXPECT ?=
+grade: export GRADE_CMD = $(CMD)
+grade:
+	@$(CARGO) run --quiet -p chat-lab --bin chat_grade -- \
+		$(if $(STEP),--step $(STEP)) $(if $(CMD),--cmd "$$GRADE_CMD") $(if $(EXPECT),--expect $(EXPECT)) $(ARGS)
+
+# make test's checks of the kit, after the unit tests: a fresh edition,
+# made as a teacher makes it (vendored), builds offline in the same cargo
+# target folder (its crates are the same: none builds twice), passes its
+# own tests (those that need a step solved are ignored there), and its
+# board shows no step solved, in the time it says; then the project's
+# board shows every step solved, and the Python lab's scripts (written in
+# the lab's style for the test) are judged, where pyzmq can be installed.
+#
+# The edition resolves every crate from its vendor/ folder offline (cargo
+# metadata, in the edition); it is built from here (--manifest-path, so
+# that its vendor/ configuration is not read), from the same registry
+# sources as the project: cargo would build vendored copies anew.
+EDITION_CHECK = $(TARGET_DIR)/student-edition
+EDITION_CARGO = CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) $(CARGO)
+edition-check:
+	rm -rf $(EDITION_CHECK)
+	$(CARGO) run --quiet -p chat-lab --bin chat_edition -- --out $(EDITION_CHECK)
+	cd $(EDITION_CHECK) && $(CARGO) metadata --offline --locked --format-version 1 >/dev/null
+	$(EDITION_CARGO) test --offline --locked --quiet --workspace --manifest-path $(EDITION_CHECK)/Cargo.toml
+	$(EDITION_CARGO) run --offline --locked --quiet -p chat-lab --bin chat_grade --manifest-path $(EDITION_CHECK)/Cargo.toml -- --expect none
+
+grade-check:
+	$(CARGO) run --quiet -p chat-lab --bin chat_grade -- --expect all
+	@skip() { echo "grade-check: SKIPPED the Python scripts: $$1 (make grade-check runs them once it is fixed)"; [ "$$CI" != true ]; }; \
+	if ! command -v $(PYTHON) >/dev/null 2>&1; then \
+		skip "$(PYTHON) not found"; \
+	elif ! $(MAKE) --no-print-directory -s $(VENV)/.installed >$(TARGET_DIR)/interop-install.log 2>&1; then \
+		skip "cannot install the Python environment (see $(TARGET_DIR)/interop-install.log)"; \
+	else \
+		$(CARGO) test --quiet -p chat-lab --test grade -- --ignored; \
+	fi
 
 # Frames made by the Rust clients decrypt with Python's cryptography, and
 # the reverse, against a running ae_server (interop/interop.py); and the

@@ -121,6 +121,31 @@ fn a_python_pickle_exploit_is_judged_solved_by_what_its_bytes_run() {
 
 #[test]
 #[ignore = "needs pyzmq (target/interop-venv): make grade-check runs it"]
+fn a_python_msgpack_server_is_judged_solved() {
+    assert_solved("msgpack-server", "AEServer.py");
+}
+
+#[test]
+#[ignore = "needs pyzmq (target/interop-venv): make grade-check runs it"]
+fn a_python_rogue_server_is_judged_solved() {
+    assert_solved("rogue", "rogue_server.py");
+}
+
+#[test]
+#[ignore = "needs pyzmq (target/interop-venv): make grade-check runs it"]
+fn an_honest_server_is_no_rogue_server() {
+    let Some(python) = python_with_pyzmq() else {
+        return;
+    };
+    let output = judge_script("rogue", &python, "AEServer.py", SHORT_DEADLINE);
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("not yet: bob received"), "{said}");
+    assert!(said.contains("no attack reached him"), "{said}");
+}
+
+#[test]
+#[ignore = "needs pyzmq (target/interop-venv): make grade-check runs it"]
 fn a_plain_client_is_no_big_brother() {
     assert_not_yet("bigbrother");
 }
