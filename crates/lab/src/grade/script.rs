@@ -348,7 +348,7 @@ fn msgpack_server(script: &Script) -> Result<Judged> {
     };
     let relayed = watch(script, &mut running, true, |_| {
         requests.request(&message)?;
-        Ok(broadcasts.next_frame().ok().map(|frame| relayed_in(frame)))
+        Ok(broadcasts.next_frame().ok().map(relayed_in))
     })?;
     Ok(relayed
         .unwrap_or_else(|| Judged::NotYet("it relayed no message to its broadcast port".into())))
