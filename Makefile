@@ -144,14 +144,27 @@ grade:
 # metadata, in the edition); it is built from here (--manifest-path, so
 # that its vendor/ configuration is not read), from the same registry
 # sources as the project: cargo would build vendored copies anew.
+#
+# The edition's binaries bear the project's names, and cargo puts them in
+# the same place (target/debug/NAME), where it does not put the project's
+# back while they are up to date: the project's are kept aside (hard
+# links, no copy) and put back however the check ends.
 EDITION_CHECK = $(TARGET_DIR)/student-edition
 EDITION_CARGO = CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) $(CARGO)
+PROJECT_BINS  = $(TARGET_DIR)/project-binaries
 edition-check:
 	rm -rf $(EDITION_CHECK)
 	$(CARGO) run --quiet -p chat-lab --bin chat_edition -- --out $(EDITION_CHECK)
 	cd $(EDITION_CHECK) && $(CARGO) metadata --offline --locked --format-version 1 >/dev/null
-	$(EDITION_CARGO) test --offline --locked --quiet --workspace --manifest-path $(EDITION_CHECK)/Cargo.toml
-	$(EDITION_CARGO) run --offline --locked --quiet -p chat-lab --bin chat_grade --manifest-path $(EDITION_CHECK)/Cargo.toml -- --expect none
+	@rm -rf $(PROJECT_BINS); mkdir -p $(PROJECT_BINS) $(TARGET_DIR)/debug; \
+	find $(TARGET_DIR)/debug -maxdepth 1 -type f -perm -u+x -exec ln -f {} $(PROJECT_BINS)/ \; ; \
+	status=0; \
+	echo "$(EDITION_CARGO) test --workspace --manifest-path $(EDITION_CHECK)/Cargo.toml"; \
+	$(EDITION_CARGO) test --offline --locked --quiet --workspace --manifest-path $(EDITION_CHECK)/Cargo.toml || status=1; \
+	[ $$status -ne 0 ] || $(EDITION_CARGO) run --offline --locked --quiet -p chat-lab --bin chat_grade \
+		--manifest-path $(EDITION_CHECK)/Cargo.toml -- --expect none || status=1; \
+	for saved in $(PROJECT_BINS)/*; do [ ! -e "$$saved" ] || ln -f "$$saved" $(TARGET_DIR)/debug/; done; \
+	rm -rf $(PROJECT_BINS); exit $$status
 
 grade-check:
 	$(CARGO) run --quiet -p chat-lab --bin chat_grade -- --expect all
