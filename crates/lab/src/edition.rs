@@ -144,14 +144,22 @@ fn copy(project: &Path, out: &Path, path: &str, rule: &Rule, report: &mut Report
 
 /// A kept file's bytes in the edition.
 fn keep(path: &Path, bytes: Vec<u8>, rule: &Rule, report: &mut Report) -> Result<Vec<u8>> {
-    let (Some(syntax), Ok(text)) = (Syntax::of(path), String::from_utf8(bytes.clone())) else {
+    let Ok(text) = String::from_utf8(bytes.clone()) else {
         ensure!(
             rule.ignore.is_none() && rule.edit.is_empty(),
-            "a file of no known syntax can be kept only as it is"
+            "a file that is not text can be kept only as it is"
         );
         return Ok(bytes);
     };
-    let replaced = markers::replace(&text, path, syntax)?;
+    let replaced = match Syntax::of(path) {
+        Some(syntax) => markers::replace(&text, path, syntax)?,
+        // No comments, so no markers (Cargo.lock): only edits.
+        None if rule.ignore.is_none() => markers::Replaced {
+            text,
+            ..Default::default()
+        },
+        None => bail!("tests are ignored in Rust files only"),
+    };
     for &step in &replaced.solutions {
         *report.todos.entry(step).or_default() += 1;
     }
