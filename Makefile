@@ -135,7 +135,8 @@ grade:
 # make test's checks of the kit, after the unit tests: a fresh edition,
 # made as a teacher makes it (vendored), builds offline in the same cargo
 # target folder (its crates are the same: none builds twice), passes its
-# own tests (those that need a step solved are ignored there), and its
+# lints and its own tests (those that need a step solved are ignored
+# there), and its
 # board shows no step solved, in the time it says; then the project's
 # board shows every step solved, and the Python lab's scripts (written in
 # the lab's style for the test) are judged, where pyzmq can be installed.
@@ -159,8 +160,11 @@ edition-check:
 	@rm -rf $(PROJECT_BINS); mkdir -p $(PROJECT_BINS) $(TARGET_DIR)/debug; \
 	find $(TARGET_DIR)/debug -maxdepth 1 -type f -perm -u+x -exec ln -f {} $(PROJECT_BINS)/ \; ; \
 	status=0; \
-	echo "$(EDITION_CARGO) test --workspace --manifest-path $(EDITION_CHECK)/Cargo.toml"; \
-	$(EDITION_CARGO) test --offline --locked --quiet --workspace --manifest-path $(EDITION_CHECK)/Cargo.toml || status=1; \
+	echo "$(EDITION_CARGO) clippy, then test --workspace --manifest-path $(EDITION_CHECK)/Cargo.toml"; \
+	$(EDITION_CARGO) clippy --offline --locked --quiet --workspace --all-targets \
+		--manifest-path $(EDITION_CHECK)/Cargo.toml -- -D warnings || status=1; \
+	[ $$status -ne 0 ] || $(EDITION_CARGO) test --offline --locked --quiet --workspace \
+		--manifest-path $(EDITION_CHECK)/Cargo.toml || status=1; \
 	[ $$status -ne 0 ] || $(EDITION_CARGO) run --offline --locked --quiet -p chat-lab --bin chat_grade \
 		--manifest-path $(EDITION_CHECK)/Cargo.toml -- --expect none || status=1; \
 	for saved in $(PROJECT_BINS)/*; do [ ! -e "$$saved" ] || ln -f "$$saved" $(TARGET_DIR)/debug/; done; \
