@@ -40,6 +40,11 @@ fn the_view_announces_each_scene_and_shows_what_its_servers_saw() {
         "--dashboard",
         "--dashboard-port",
         "0",
+        // As a teacher runs it: the view pushes what the scene's servers
+        // saw in its next pass, which a demo that ends at once may close
+        // before (one run in three, on a loaded machine).
+        "--pause",
+        "1",
     ];
     let mut process = Process::spawn(&demo, args, &[]).unwrap();
     process.close_stdin();
