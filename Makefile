@@ -11,7 +11,7 @@ PYTHON ?= python3
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 VENV       ?= $(TARGET_DIR)/interop-venv
 
-.PHONY: all build run-server run-client demo bench compare compare-run test unit docs fuzz-check interop interop-or-skip browser browser-deps browser-or-skip screenshots fmt lint soak fuzz clean dist dist-check
+.PHONY: all build run-server run-client demo bench compare compare-run test unit docs fuzz-check interop interop-or-skip browser browser-deps browser-or-skip screenshots fmt lint soak fuzz clean dist dist-check student-edition grade edition-check grade-check
 
 all: build
 
@@ -77,11 +77,12 @@ compare-run: $(VENV)/.installed build
 
 # Everything CI checks: formatting, lints, the docs, the fuzz targets still
 # compiling, every test, the room's archive unpacked and run (dist-check),
-# the interop check with Python's cryptography, and
-# the pages in a real browser. Where Python or its package index is out of
+# a fresh student edition and the score board on it and on the project
+# (edition-check, grade-check), the interop check with Python's
+# cryptography, and the pages in a real browser. Where Python or its package index is out of
 # reach, or Chromium is not installed, those checks are skipped with one
 # line saying so, and that fails the run only under CI=true.
-test: lint docs fuzz-check unit dist-check interop-or-skip browser-or-skip
+test: lint docs fuzz-check unit dist-check edition-check grade-check interop-or-skip browser-or-skip
 
 # The room's binaries without Rust (PROTOCOL.md section 11): the release
 # build's binaries a room needs, stripped, a README for students naming
@@ -124,6 +125,80 @@ interop-or-skip:
 
 unit:
 	$(CARGO) test
+
+# The classroom kit (PROTOCOL.md section 11). The student edition of the
+# project, for a Rust class: each part a student writes a todo!, the
+# answers left out, the crates carried along (vendor/) so that it builds
+# offline. OUT is a new or empty folder.
+OUT ?=
+student-edition:
+	@if [ -z "$(OUT)" ]; then \
+		echo "student-edition: say where to write it: make student-edition OUT=DIR" >&2; exit 2; \
+	fi
+	$(CARGO) run --quiet -p chat-lab --bin chat_edition -- --out "$(OUT)"
+
+# The score board: each step of the lab judged from what it does, in a
+# process of its own. STEP=NAME judges one step; with CMD="python3
+# simple_bigbrother.py", the student's own program for STEP, against our
+# server on the original's wire (on 6666 and 6667, or ARGS="--port P
+# --broadcast-port B"), and fails unless it is solved. EXPECT=all (or
+# none) makes the board fail unless every step (or none) is solved.
+STEP   ?=
+CMD    ?=
+EXPECT ?=
+grade: export GRADE_CMD = $(CMD)
+grade:
+	@$(CARGO) run --quiet -p chat-lab --bin chat_grade -- \
+		$(if $(STEP),--step $(STEP)) $(if $(CMD),--cmd "$$GRADE_CMD") $(if $(EXPECT),--expect $(EXPECT)) $(ARGS)
+
+# make test's checks of the kit, after the unit tests: a fresh edition,
+# made as a teacher makes it (vendored), builds offline in the same cargo
+# target folder (its crates are the same: none builds twice), passes its
+# lints and its own tests (those that need a step solved are ignored
+# there), and its
+# board shows no step solved, in the time it says; then the project's
+# board shows every step solved, and the Python lab's scripts (written in
+# the lab's style for the test) are judged, where pyzmq can be installed.
+#
+# The edition resolves every crate from its vendor/ folder offline (cargo
+# metadata, in the edition); it is built from here (--manifest-path, so
+# that its vendor/ configuration is not read), from the same registry
+# sources as the project: cargo would build vendored copies anew.
+#
+# The edition's binaries bear the project's names, and cargo puts them in
+# the same place (target/debug/NAME), where it does not put the project's
+# back while they are up to date: the project's are kept aside (hard
+# links, no copy) and put back however the check ends.
+EDITION_CHECK = $(TARGET_DIR)/student-edition
+EDITION_CARGO = CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) $(CARGO)
+PROJECT_BINS  = $(TARGET_DIR)/project-binaries
+edition-check:
+	rm -rf $(EDITION_CHECK)
+	$(CARGO) run --quiet -p chat-lab --bin chat_edition -- --out $(EDITION_CHECK)
+	cd $(EDITION_CHECK) && $(CARGO) metadata --offline --locked --format-version 1 >/dev/null
+	@rm -rf $(PROJECT_BINS); mkdir -p $(PROJECT_BINS) $(TARGET_DIR)/debug; \
+	find $(TARGET_DIR)/debug -maxdepth 1 -type f -perm -u+x -exec ln -f {} $(PROJECT_BINS)/ \; ; \
+	status=0; \
+	echo "$(EDITION_CARGO) clippy, then test --workspace --manifest-path $(EDITION_CHECK)/Cargo.toml"; \
+	$(EDITION_CARGO) clippy --offline --locked --quiet --workspace --all-targets \
+		--manifest-path $(EDITION_CHECK)/Cargo.toml -- -D warnings || status=1; \
+	[ $$status -ne 0 ] || $(EDITION_CARGO) test --offline --locked --quiet --workspace \
+		--manifest-path $(EDITION_CHECK)/Cargo.toml || status=1; \
+	[ $$status -ne 0 ] || $(EDITION_CARGO) run --offline --locked --quiet -p chat-lab --bin chat_grade \
+		--manifest-path $(EDITION_CHECK)/Cargo.toml -- --expect none || status=1; \
+	for saved in $(PROJECT_BINS)/*; do [ ! -e "$$saved" ] || ln -f "$$saved" $(TARGET_DIR)/debug/; done; \
+	rm -rf $(PROJECT_BINS); exit $$status
+
+grade-check:
+	$(CARGO) run --quiet -p chat-lab --bin chat_grade -- --expect all
+	@skip() { echo "grade-check: SKIPPED the Python scripts: $$1 (make grade-check runs them once it is fixed)"; [ "$$CI" != true ]; }; \
+	if ! command -v $(PYTHON) >/dev/null 2>&1; then \
+		skip "$(PYTHON) not found"; \
+	elif ! $(MAKE) --no-print-directory -s $(VENV)/.installed >$(TARGET_DIR)/interop-install.log 2>&1; then \
+		skip "cannot install the Python environment (see $(TARGET_DIR)/interop-install.log)"; \
+	else \
+		$(CARGO) test --quiet -p chat-lab --test grade -- --ignored; \
+	fi
 
 # Frames made by the Rust clients decrypt with Python's cryptography, and
 # the reverse, against a running ae_server (interop/interop.py); and the

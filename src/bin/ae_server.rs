@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-use chat::server::ae_server;
-use chat::wire::ZmqBody;
+use chat::server::{ae_server, ae_zmq_body};
 use clap::Parser;
 use unsecured_chat::{self as app, flags::ServerFlags};
 
@@ -22,7 +21,7 @@ fn main() -> ExitCode {
     let flags = Flags::parse();
     app::logging::init("info");
     let trust = flags.server.trust();
-    let config = flags.server.config().with_zmq_body(ZmqBody::Msgpack);
+    let config = flags.server.config().with_zmq_body(ae_zmq_body());
     app::exit(app::server::run_with(&flags.server, &config, |_| {
         ae_server(trust)
     }))

@@ -24,8 +24,10 @@ mod scene;
 mod table;
 mod teacher;
 
+use std::any::Any;
 use std::fmt;
 use std::io::{self, Write};
+use std::panic::{self, AssertUnwindSafe};
 
 use chat::server::TrustModel;
 use chat::wire::Wire;
@@ -398,9 +400,25 @@ impl From<Outcome> for Observed {
 }
 
 /// Plays one cell, telling its story line by line (each within [`WIDTH`]
-/// columns) to `narrate`.
+/// columns) to `narrate`. A step of the lab not written yet (a `todo!` of
+/// the student edition) that panics in this thread makes the cell one that
+/// could not be played, and the demo goes on with the others.
 pub fn play(row: Row, place: Place, wire: Wire, narrate: &mut dyn FnMut(&str)) -> Observed {
-    scene::play(row, place.column(), wire, narrate)
+    let played = panic::catch_unwind(AssertUnwindSafe(|| {
+        scene::play(row, place.column(), wire, narrate)
+    }));
+    played.unwrap_or_else(|panic| Observed::Failed(format!("it panicked: {}", panic_text(&*panic))))
+}
+
+/// What a panic said, when it said it in words.
+pub fn panic_text(panic: &(dyn Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        return (*text).to_owned();
+    }
+    match panic.downcast_ref::<String>() {
+        Some(text) => text.clone(),
+        None => "(no message)".to_owned(),
+    }
 }
 
 /// The whole lab in one command: every attack against every layer, judged.

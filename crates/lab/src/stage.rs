@@ -11,16 +11,16 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use chat::attack::simple_bigbrother::{Overheard, overhear};
+use chat::attack::simple_bigbrother::{BigBrother, Overheard, overhear};
 use chat::client::{
     BaseClient, BroadcastChannel, Delivery, Endpoint, RequestChannel, SimpleClient, on_recv,
 };
 use chat::layer::{AeSettings, Layer, Open, Seal};
-use chat::server::ae_server;
 use chat::server::{
     BaseServer, Publisher, ServerConfig, ServerHandle, Service, SimpleServer, Stopper, Tap,
     TrustModel,
 };
+use chat::server::{ae_server, ae_zmq_body};
 use chat::wire::{Nick, Request, Response, Wire, ZmqBody};
 
 use crate::process::{PATIENCE, endpoint_args, wait_until};
@@ -48,7 +48,7 @@ pub fn layer_server(layer: Layer) -> LayerServer {
         Layer::Ae | Layer::Aead | Layer::Signed => LayerServer {
             binary: "ae_server",
             service: ae_server,
-            zmq_body: ZmqBody::Msgpack,
+            zmq_body: ae_zmq_body(),
         },
     }
 }
@@ -174,6 +174,11 @@ impl Server {
             bail!("no broadcast connection from {peer} within {PATIENCE:?}");
         }
         Ok(())
+    }
+
+    /// How many broadcast connections the server has registered now.
+    pub fn subscribers(&self) -> usize {
+        self.publisher.subscriber_count()
     }
 
     /// Returns once `count` broadcast connections are registered, for
@@ -321,8 +326,20 @@ fn read_deliveries(
     Ok(rx)
 }
 
-/// Big brother in this process: a broadcast connection that never joins,
-/// each frame read as `simple_bigbrother` reads it.
+/// Big brother in this process, as the lab's step 1 writes it (the
+/// library's [`BigBrother`]): connected to `server`'s broadcast port,
+/// waiting at most [`PATIENCE`] for a frame, and registered by the server
+/// before this returns, so it hears every message sent from now on.
+pub fn big_brother(server: &Server) -> Result<BigBrother> {
+    let big_brother = BigBrother::connect(&server.endpoint())?;
+    big_brother.set_read_timeout(Some(PATIENCE))?;
+    server.wait_for_subscriber(big_brother.local_addr()?)?;
+    Ok(big_brother)
+}
+
+/// An eavesdropper of the lab's own, whatever step 1 says: a broadcast
+/// connection that never joins, each frame read as `simple_bigbrother`
+/// reads it, or kept as it travelled.
 pub struct Spy {
     broadcasts: BroadcastChannel,
 }

@@ -339,6 +339,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
+// BEGIN SOLUTION ITEMS (step 7: an AEAD plaintext spelled out)
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,3 +361,4 @@ mod tests {
         assert_eq!((fields.session, fields.seq), ("mine", 0));
     }
 }
+// END SOLUTION ITEMS

@@ -8,6 +8,10 @@
 //! changes nothing to this: it protects nicks, not what they say. Only the
 //! encrypted layers do, and then big brother sees salts and tokens.
 
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use crate::client::{BroadcastChannel, ClientError, Endpoint};
 use crate::wire::{Broadcast, ClaimedNick, Codec, FrameError, MessageBody, Reason};
 
@@ -58,18 +62,37 @@ pub struct BigBrother {
 }
 
 impl BigBrother {
+    /// Connects to the broadcast port, and to nothing else: no join, so
+    /// `list` never shows it.
     pub fn connect(endpoint: &Endpoint) -> Result<Self, ClientError> {
+        // BEGIN SOLUTION (step 1: big brother connects to the broadcast port, and only to it)
         Ok(Self {
             broadcasts: BroadcastChannel::connect(endpoint)?,
         })
+        // END SOLUTION
     }
 
     /// The next thing overheard; an error once the server is gone.
     pub fn overhear_next(&mut self) -> Result<Overheard, ClientError> {
+        // BEGIN SOLUTION (step 1: big brother reads the next broadcast frame and tells what it says)
         let codec = self.broadcasts.codec();
         self.broadcasts
             .next_frame()
             .map(|frame| overhear(codec, frame))
+        // END SOLUTION
+    }
+
+    /// Its broadcast connection's address, as the server sees it: whoever
+    /// stages a chat waits for the server to register it before anyone
+    /// speaks.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.broadcasts.local_addr()
+    }
+
+    /// How long [`overhear_next`](Self::overhear_next) waits for a frame
+    /// (`None`: for ever, as the tool does).
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.broadcasts.set_read_timeout(timeout)
     }
 }
 

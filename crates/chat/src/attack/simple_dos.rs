@@ -68,6 +68,7 @@ impl Eviction {
 /// Python's `leave`, for a nick that is not ours: the original's server
 /// never asks who is sending it.
 pub fn evict(requests: &mut RequestChannel, victim: &Nick) -> Result<Eviction, ClientError> {
+    // BEGIN SOLUTION (step 2: the eviction, a request the original's server never questions)
     let answer = requests.request(&Request::Leave {
         nick: victim.clone(),
     })?;
@@ -75,6 +76,7 @@ pub fn evict(requests: &mut RequestChannel, victim: &Nick) -> Result<Eviction, C
         victim: victim.clone(),
         answer,
     })
+    // END SOLUTION
 }
 
 /// How far a flood got.
@@ -97,6 +99,7 @@ impl Flood {
 /// Joins `count` random nicks on one connection, stopping at the first nick
 /// the server keeps refusing.
 pub fn flood(requests: &mut RequestChannel, count: usize) -> Result<Flood, ClientError> {
+    // BEGIN SOLUTION (step 2: the flood, nicks joined until the server stops it)
     let mut flood = Flood {
         wanted: count,
         joined: Vec::new(),
@@ -112,4 +115,5 @@ pub fn flood(requests: &mut RequestChannel, count: usize) -> Result<Flood, Clien
         }
     }
     Ok(flood)
+    // END SOLUTION
 }

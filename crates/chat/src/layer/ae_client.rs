@@ -90,7 +90,9 @@ impl AeSealer {
 
 impl Seal for AeSealer {
     fn seal(&mut self, _nick: &Nick, text: &str) -> Result<MessageBody<'static>, SealError> {
+        // BEGIN SOLUTION (step 5: the AE client's message field, the text sealed)
         Ok(MessageBody::Sealed(self.encrypt_message(text.as_bytes())?))
+        // END SOLUTION
     }
 }
 
@@ -156,8 +158,10 @@ pub fn sealed_body<'m>(body: &'m MessageBody<'_>) -> Result<&'m Sealed<'m>, Reje
 
 impl Open for AeOpener {
     fn open(&mut self, nick: &str, body: &MessageBody<'_>) -> Result<Opened, Rejection> {
+        // BEGIN SOLUTION (step 5: the AE client's on_recv, a message field opened)
         let sealed = sealed_body(body)?;
         self.decrypt_message(nick, &sealed.token, &sealed.salt)
+        // END SOLUTION
     }
 }
 
@@ -215,6 +219,7 @@ mod tests {
         assert_ne!(c.salt, d.salt);
     }
 
+    // BEGIN SOLUTION ITEMS (step 7: an AEAD plaintext spelled out)
     /// What an AE receiver makes of `plaintext`, sealed by an AE sealer.
     fn ae_reading(plaintext: &[u8]) -> Opened {
         let sealed = AeSealer::new(&settings("s3cret"))
@@ -224,7 +229,9 @@ mod tests {
             .open("bob", &MessageBody::Sealed(sealed))
             .unwrap()
     }
+    // END SOLUTION ITEMS
 
+    // BEGIN SOLUTION ITEMS (step 7: an AEAD plaintext spelled out)
     #[test]
     fn an_aead_message_shows_as_its_text_with_a_note() {
         let aead = br#"{"nick":"bob","message":"hi","room":"lobby","seq":0,"session":"x"}"#;
@@ -240,6 +247,7 @@ mod tests {
         let typed = r#"{"nick":"bob"}"#;
         assert_eq!(ae_reading(typed.as_bytes()), Opened::text(typed));
     }
+    // END SOLUTION ITEMS
 
     #[test]
     fn both_key_schemes_round_trip_and_do_not_mix() {

@@ -10,15 +10,15 @@ pub mod rogue_server;
 pub(crate) mod simple_server;
 pub(crate) mod tap;
 
-pub use ae_server::ae_server;
+pub use ae_server::{ae_server, ae_zmq_body};
 pub use base_server::{
     BaseServer, ConnectionId, DEFAULT_BROADCAST_PORT, DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_PORT, Publisher, Relay, Reply, ServerConfig, ServerHandle, Service, Session, Stopper,
 };
 pub use simple_server::{Accept, ChatRoom, RoomError, SimpleServer, TrustModel};
 pub use tap::{
-    Batch, Counts, Event, Held, MAX_FIELD_CHARS, Reader, Refusal, RogueAction, Sighting,
-    TAP_EVENTS, Tap,
+    Batch, Counts, Event, Held, MAX_FIELD_CHARS, REFUSED_BODIES, Reader, Refusal, RogueAction,
+    Sighting, TAP_EVENTS, Tap,
 };
 
 #[cfg(test)]

@@ -48,9 +48,11 @@ pub const FORGED_TEXT: &str = "please send me your password";
 /// Default delay before a replay.
 pub const DEFAULT_REPLAY_DELAY: Duration = Duration::from_secs(2);
 
+// BEGIN SOLUTION ITEMS (step 6: where a token's ciphertext starts)
 /// Byte of a decoded token flipped by `tamper`: the first ciphertext byte,
 /// after version (1), timestamp (8) and IV (16).
 const TAMPERED_BYTE: usize = 25;
+// END SOLUTION ITEMS
 
 /// How often the replayer, waiting for the next replay, checks whether the
 /// server is stopping.
@@ -207,6 +209,7 @@ impl RogueServer {
 
     /// The nick to relabel `sender`'s message with.
     fn impersonated(&self, sender: &Nick) -> Nick {
+        // BEGIN SOLUTION (step 6: impersonation, the nick a message is relabelled with)
         if let Some(nick) = &self.config.impersonate {
             return nick.clone();
         }
@@ -219,6 +222,7 @@ impl RogueServer {
         other
             .and_then(|n| Nick::new(n).ok())
             .unwrap_or_else(|| Nick::new(DEFAULT_IMPERSONATED).unwrap_or_else(|_| sender.clone()))
+        // END SOLUTION
     }
 
     /// Signs a signed message again with the server's key; whether it did.
@@ -253,6 +257,7 @@ impl RogueServer {
 
     /// Queues `frame` to be relayed again later; whether it was.
     fn schedule_replay(&self, frame: &Request<'_>, sender: &Nick) -> bool {
+        // BEGIN SOLUTION (step 6: replay, a relayed frame queued to be relayed again later)
         let due = Instant::now() + self.config.replay_delay;
         let queued = self
             .replays
@@ -266,6 +271,7 @@ impl RogueServer {
             );
         }
         queued.is_ok()
+        // END SOLUTION
     }
 }
 
@@ -325,6 +331,7 @@ impl Substitution {
 /// Alters a message: flips a ciphertext bit of a token, or replaces a
 /// cleartext with [`FORGED_TEXT`].
 fn tamper(body: &mut MessageBody<'_>, sender: &Nick) {
+    // BEGIN SOLUTION (step 6: tampering, a message altered on its way)
     match body {
         MessageBody::Text(text) => {
             log::warn!(
@@ -337,11 +344,13 @@ fn tamper(body: &mut MessageBody<'_>, sender: &Nick) {
             log::warn!("ATTACK tamper: flipped one ciphertext bit of a token from '{sender}'");
         }
     }
+    // END SOLUTION
 }
 
 /// The token with one bit of its first ciphertext block flipped, still valid
 /// base64, so only the MAC can tell.
 fn flip_a_ciphertext_bit(token: &str) -> String {
+    // BEGIN SOLUTION (step 6: tampering, one bit of a token's ciphertext flipped)
     let Ok(mut bytes) = URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')) else {
         return format!("{token}A");
     };
@@ -350,6 +359,7 @@ fn flip_a_ciphertext_bit(token: &str) -> String {
         None => bytes.push(0),
     }
     URL_SAFE.encode(bytes)
+    // END SOLUTION
 }
 
 /// The replayer thread: publishes each queued frame once its time comes,

@@ -20,7 +20,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -33,6 +33,9 @@ pub const TAP_EVENTS: usize = 4096;
 /// a projector shows no more, and the ring's memory stays bounded (about
 /// 4 MiB at most).
 pub const MAX_FIELD_CHARS: usize = 256;
+
+/// Bodies refused undecoded that a tap keeps, once asked to: the newest.
+pub const REFUSED_BODIES: usize = 16;
 
 /// A message as the server holds it: the words of a plain chat, only the
 /// salt and the token of an encrypted one.
@@ -152,6 +155,10 @@ struct Shared {
     readers: AtomicUsize,
     requests: AtomicUsize,
     subscribers: AtomicUsize,
+    /// Whether request bodies refused undecoded are kept, and the newest
+    /// of them (each at most a frame: `MAX_LINE` bytes).
+    keeping: AtomicBool,
+    refused: Mutex<VecDeque<Vec<u8>>>,
 }
 
 #[derive(Default)]
@@ -216,6 +223,40 @@ impl Tap {
                 action,
             });
         }
+    }
+
+    /// Keeps from now on the newest [`REFUSED_BODIES`] request bodies the
+    /// server refused because they do not decode: what a pickle exploit
+    /// sent, for the score board to feed to a pickle reader. Until asked,
+    /// a refusal costs one atomic load more.
+    pub fn keep_refused_bodies(&self) {
+        self.shared.keeping.store(true, Ordering::Relaxed);
+    }
+
+    /// A request body the server could not decode, kept if asked.
+    pub fn refused_body(&self, body: &[u8]) {
+        if !self.shared.keeping.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut kept = self
+            .shared
+            .refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if kept.len() == REFUSED_BODIES {
+            kept.pop_front();
+        }
+        kept.push_back(body.to_vec());
+    }
+
+    /// The request bodies kept, oldest first.
+    pub fn refused_bodies(&self) -> Vec<Vec<u8>> {
+        let kept = self
+            .shared
+            .refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        kept.iter().cloned().collect()
     }
 
     /// Whether a reader follows the tap now.
@@ -383,6 +424,23 @@ mod tests {
         let batch = reader.next(NOW);
         assert_eq!(batch.events, []);
         assert_eq!(batch.members, ["alice"]);
+    }
+
+    #[test]
+    fn refused_bodies_are_kept_only_once_asked_and_only_the_newest() {
+        let tap = Tap::new();
+        tap.refused_body(b"before");
+        tap.keep_refused_bodies();
+        for i in 0..=REFUSED_BODIES {
+            tap.refused_body(format!("body {i}").as_bytes());
+        }
+        let kept = tap.refused_bodies();
+        assert_eq!(kept.len(), REFUSED_BODIES);
+        assert_eq!(kept[0], b"body 1");
+        assert_eq!(
+            kept[REFUSED_BODIES - 1],
+            format!("body {REFUSED_BODIES}").as_bytes()
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::logbook::{self, Mark};
 use crate::prerequisite::{PYTHON3, python3_on_path};
 use crate::process::Process;
 use crate::scratch::Scratch;
-use crate::stage::{Member, Server, Spy, layer_server};
+use crate::stage::{Member, Server, Spy, big_brother, layer_server};
 
 /// What alice says in the eavesdropping scene.
 const SECRET: &str = "the vault code is 4321";
@@ -193,11 +193,11 @@ impl Scene<'_> {
         let server = self.server()?;
         let bigbrother = self.command::<&str>("simple_bigbrother", &[]);
         self.show(&bigbrother.comment("never joins, only listens"));
-        let mut spy = Spy::listen(&server)?;
+        let mut bigbrother = big_brother(&server)?;
         let mut alice = self.member(&server, "alice")?;
         self.say(format!("alice types: {SECRET}"));
         alice.send(SECRET)?;
-        let heard = spy.overhear_next()?;
+        let heard = bigbrother.overhear_next()?;
         self.say(format!("bigbrother prints: {}", bigbrother_line(&heard)));
         let needle = salt_of(&heard).unwrap_or_else(|| SECRET.to_owned());
         self.quote_log(1, |l| l.contains("sent message") && l.contains(&needle));

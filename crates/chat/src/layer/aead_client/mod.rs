@@ -3,8 +3,13 @@
 //! Fernet has no associated data: the clear `nick` of a frame is not
 //! authenticated, so with AE a rogue server can relabel a message. The lab's
 //! simple answer is to seal the nick inside the token and compare it on
-//! receipt. Here the sealed plaintext is the JSON object
-//! `{"nick": N, "message": TEXT, "room": R, "seq": S, "session": ID}`:
+//! receipt. Here the sealed plaintext binds more than the nick:
+// BEGIN SOLUTION ITEMS (step 7: the sealed plaintext, spelled out)
+//!
+//! ```text
+//! {"nick": N, "message": TEXT, "room": R, "seq": S, "session": ID}
+//! ```
+// END SOLUTION ITEMS
 //!
 //! - `nick` and `room` bind the message to its sender and its chat, so it
 //!   can be neither relabelled nor replayed into another chat that shares
@@ -128,6 +133,7 @@ pub struct Draft<'s> {
 impl Draft<'_> {
     /// AEAD's plaintext of `text` sent by `nick`.
     pub fn plaintext<'a>(&self, nick: &'a str, text: &'a str) -> SealedPlaintext<'a> {
+        // BEGIN SOLUTION (step 7: what the AEAD client seals with the text)
         SealedPlaintext {
             nick: nick.into(),
             message: text.into(),
@@ -135,6 +141,7 @@ impl Draft<'_> {
             seq: Some(self.seq),
             session: Some(Cow::Owned(self.session.to_owned())),
         }
+        // END SOLUTION
     }
 }
 
@@ -325,12 +332,14 @@ impl<C: SenderCheck> AeadOpener<C> {
                 room: self.room.clone(),
             });
         }
+        // BEGIN SOLUTION (step 7: the AEAD client's nick check, the sealed nick against the frame's)
         if sealed.nick != nick {
             return Err(Rejection::SenderMismatch {
                 sealed_by: sealed.nick.clone().into_owned(),
             });
         }
         Ok(())
+        // END SOLUTION
     }
 }
 
@@ -369,12 +378,14 @@ mod tests {
         sealed
     }
 
+    // BEGIN SOLUTION ITEMS (step 7: plaintexts sealed by hand)
     /// A token made with the AE layer's sealer, so of any plaintext.
     fn raw(plaintext: &[u8]) -> Sealed<'static> {
         AeSealer::new(&settings())
             .encrypt_message(plaintext)
             .unwrap()
     }
+    // END SOLUTION ITEMS
 
     fn rejection(result: Result<Opened, Rejection>) -> String {
         result.map(|o| o.text).unwrap_err().to_string()
@@ -410,6 +421,7 @@ mod tests {
         assert!(open(&mut AeadOpener::new(&ops), &sealed, "alice").is_ok());
     }
 
+    // BEGIN SOLUTION ITEMS (step 7: plaintexts spelled out)
     #[test]
     fn the_plaintext_must_be_an_object_with_a_room() {
         let mut opener = AeadOpener::new(&settings());
@@ -435,6 +447,7 @@ mod tests {
             Ok("hi".into())
         );
     }
+    // END SOLUTION ITEMS
 
     #[test]
     fn the_labs_clock_experiments() {
@@ -495,6 +508,7 @@ mod tests {
         );
     }
 
+    // BEGIN SOLUTION ITEMS (step 7: a plaintext spelled out)
     /// A token sealed as if the sender's clock read `unix_time`.
     fn dated(unix_time: u64, text: &str) -> Sealed<'static> {
         let salt = crypto::Salt::generate().unwrap();
@@ -505,7 +519,9 @@ mod tests {
             token: crypto::encrypt_at(&key, json.as_bytes(), unix_time).into(),
         }
     }
+    // END SOLUTION ITEMS
 
+    // BEGIN SOLUTION ITEMS (step 7: a plaintext spelled out)
     /// The replay guard keeps a token until the TTL check alone refuses
     /// it, to the second: before, it forgot a token TTL + 60 s after its
     /// receipt, up to a second before a token dated 60 s ahead stopped
@@ -530,6 +546,7 @@ mod tests {
             "{err}"
         );
     }
+    // END SOLUTION ITEMS
 
     #[test]
     fn counters_reveal_drops_and_reordering() {
@@ -593,6 +610,7 @@ mod tests {
         assert!(warnings(open(&mut opener, &new1, "alice")).is_empty());
     }
 
+    // BEGIN SOLUTION ITEMS (step 7: a plaintext spelled out)
     /// A session is what a sealer draws, 12 ASCII letters or digits: a
     /// longer one (4 KiB was tried) would cost every receiver its size.
     #[test]
@@ -618,7 +636,9 @@ mod tests {
             "sealed session is not 12 ASCII letters or digits"
         );
     }
+    // END SOLUTION ITEMS
 
+    // BEGIN SOLUTION ITEMS (step 7: a plaintext spelled out)
     #[test]
     fn plaintext_without_counters_is_accepted() {
         let json = br#"{"nick":"alice","message":"from python","room":"lobby"}"#;
@@ -629,4 +649,5 @@ mod tests {
             ("from python", 0)
         );
     }
+    // END SOLUTION ITEMS
 }

@@ -112,21 +112,26 @@ pub enum DecryptError {
 /// the derivation can be checked against published known answers (RFC 7914
 /// section 11 gives a 64-byte one), which a 32-byte Fernet key cannot show.
 pub fn pbkdf2_hmac_sha256(password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) {
+    // BEGIN SOLUTION (step 5: PBKDF2-HMAC-SHA256, through the pbkdf2 and sha2 crates)
     pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, out);
+    // END SOLUTION
 }
 
 /// PBKDF2-HMAC-SHA256 of the password and salt: the 32-byte key, ready as
 /// a Fernet key. Python: `derive_key_from_password(password, salt)`.
 pub fn derive_key_from_password(password: &Password, salt: &Salt, iterations: u32) -> Fernet {
+    // BEGIN SOLUTION (step 5: derive_key_from_password, the password and the salt made a key)
     let derived = RawKey::derive_with(|key| {
         pbkdf2_hmac_sha256(password.expose(), &salt.0, iterations, key);
     });
     fernet_key(&derived)
+    // END SOLUTION
 }
 
 /// A Fernet instance for 32 raw key bytes (the crate wipes its copy on
 /// drop; the encoded form is wiped here).
 pub(crate) fn fernet_key(raw: &RawKey) -> Fernet {
+    // BEGIN SOLUTION (step 5: 32 raw bytes made a Fernet key, in the spec's format)
     // The crate takes keys in their spec format, URL-safe base64; 32 bytes
     // always make a valid key.
     let encoded = Zeroizing::new(URL_SAFE.encode(raw.expose()));
@@ -134,6 +139,7 @@ pub(crate) fn fernet_key(raw: &RawKey) -> Fernet {
         Some(key) => key,
         None => unreachable!("32 bytes always form a Fernet key"),
     }
+    // END SOLUTION
 }
 
 /// A Fernet key given in the spec's format (URL-safe base64 of 32 bytes).
@@ -148,9 +154,11 @@ pub fn encrypt_message(
     message: &[u8],
     iterations: u32,
 ) -> Result<(Salt, String), CryptoError> {
+    // BEGIN SOLUTION (step 5: encrypt_message, a fresh salt and a Fernet token)
     let salt = Salt::generate()?;
     let key = derive_key_from_password(password, &salt, iterations);
     Ok((salt, key.encrypt(message)))
+    // END SOLUTION
 }
 
 /// Encrypts with `key` as if the clock read `unix_time` (a sender whose
@@ -168,10 +176,12 @@ pub fn decrypt_message(
     salt: &str,
     iterations: u32,
 ) -> Result<String, DecryptError> {
+    // BEGIN SOLUTION (step 5: decrypt_message, the token opened with the key of its salt)
     let salt = Salt::from_base64(salt)?;
     let key = derive_key_from_password(password, &salt, iterations);
     let (_, plaintext) = open_token(&key, token)?;
     String::from_utf8(plaintext).map_err(|_| DecryptError::NotUtf8)
+    // END SOLUTION
 }
 
 /// What a token's clear header says, read before anything is verified.
@@ -235,6 +245,7 @@ pub(crate) fn verify_and_decrypt(
 /// Judges a verified token's age at `now`: refused if older than `ttl`
 /// seconds or more than [`MAX_CLOCK_SKEW_SECS`] ahead.
 pub fn check_freshness(timestamp: u64, now: u64, ttl: u64) -> Result<(), DecryptError> {
+    // BEGIN SOLUTION (step 8: the TTL, a token judged by its age and by how far ahead it is dated)
     let ahead = timestamp.saturating_sub(now);
     if ahead > MAX_CLOCK_SKEW_SECS {
         return Err(DecryptError::FromTheFuture { ahead });
@@ -244,6 +255,7 @@ pub fn check_freshness(timestamp: u64, now: u64, ttl: u64) -> Result<(), Decrypt
         return Err(DecryptError::Expired { age, ttl });
     }
     Ok(())
+    // END SOLUTION
 }
 
 /// Decrypts a token as the Fernet spec's test vectors define it: at time

@@ -5,12 +5,14 @@
 //! member can seal any nick, and poison another's counters. Here each
 //! member also has an Ed25519 key pair of its own ([`Identity`]), and signs
 //! what it says: the plaintext is AEAD's, plus the public key and the
-//! signature, both in standard base64:
+//! signature, both in standard base64.
+// BEGIN SOLUTION ITEMS (step 7: the sealed plaintext, spelled out)
 //!
 //! ```text
 //! {"nick": N, "message": TEXT, "room": R, "seq": S, "session": ID,
 //!  "key": PUBLIC_KEY, "signature": SIGNATURE}
 //! ```
+// END SOLUTION ITEMS
 //!
 //! The signature covers the nick, room, session, counter, date (the
 //! token's own timestamp) and text, encoded by [`SignedFields::encode`] so

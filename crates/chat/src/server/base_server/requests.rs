@@ -123,7 +123,10 @@ fn handle<S: Service>(frame: &[u8], service: &S, session: &Session) -> (Response
     let codec = session.broadcast.codec().reading(frame);
     let reply = match codec.decode_request(frame) {
         Ok(request) => service.on_recv(session, request),
-        Err(e) => refusal(session, Refusal::Request, "request", e),
+        Err(e) => {
+            session.tap.refused_body(frame);
+            refusal(session, Refusal::Request, "request", e)
+        }
     };
     if let Some(relay) = &reply.broadcast {
         if let Err(e) = session.broadcast.relay(frame, relay) {

@@ -444,10 +444,12 @@ mod tests {
         assert!(why.contains("STACK_GLOBAL"), "{why}");
         assert!(why.contains("posix.system"), "{why}");
         assert!(why.contains("nothing is run"), "{why}");
+        // BEGIN SOLUTION ITEMS (step 3: the payload in protocol 0)
         assert!(
             reason(b"cposix\nsystem\n(S'ls'\ntR.")
                 .contains("GLOBAL at byte 0 imports a callable (posix.system)")
         );
+        // END SOLUTION ITEMS
     }
 
     #[test]
