@@ -56,7 +56,7 @@ bench:
 	$(TARGET_DIR)/release/chat_bench --suite $(ARGS)
 
 # The Python original and ours, side by side on the original's wire
-# (PROTOCOL.md section 9): ORIGINAL is a folder with the lab's
+# (README, "With the Python original"): ORIGINAL is a folder with the lab's
 # base_server.py, base_client.py and simple_server.py (the project ships
 # none of them).
 ORIGINAL ?=
@@ -84,7 +84,7 @@ compare-run: $(VENV)/.installed build
 # line saying so, and that fails the run only under CI=true.
 test: lint docs fuzz-check unit dist-check edition-check grade-check interop-or-skip browser-or-skip
 
-# The room's binaries without Rust (PROTOCOL.md section 11): the release
+# The room's binaries without Rust (docs/CLASSROOM.md): the release
 # build's binaries a room needs, stripped, a README for students naming
 # the platform (the glibc found from the binaries) and the docs, in
 # $(DIST_DIR)/unsecured-chat-VERSION-TARGET.tar.gz, at most 40 MiB
@@ -126,7 +126,7 @@ interop-or-skip:
 unit:
 	$(CARGO) test
 
-# The classroom kit (PROTOCOL.md section 11). The student edition of the
+# The classroom kit (docs/LAB.md, docs/CLASSROOM.md). The student edition of the
 # project, for a Rust class: each part a student writes a todo!, the
 # answers left out, the crates carried along (vendor/) so that it builds
 # offline. OUT is a new or empty folder.
@@ -212,7 +212,7 @@ interop: $(VENV)/.installed build
 	$(VENV)/bin/python interop/zmq_interop.py $(TARGET_DIR)/release || status=1; \
 	exit $$status
 
-# The pages (PROTOCOL.md section 10) in a real browser: Debian's Chromium,
+# The pages (docs/PROTOCOL.md section 11) in a real browser: Debian's Chromium,
 # headless, driven through its ChromeDriver by Selenium from the interop
 # environment (interop/pages.py). CHROMIUM and CHROMEDRIVER say where they
 # are; `apt-get install chromium chromium-driver` installs them.
