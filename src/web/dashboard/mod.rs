@@ -17,7 +17,7 @@ mod feed;
 mod routes;
 
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -59,16 +59,7 @@ impl Dashboard {
     /// Serves the view where `flags` say, titled `title` (the server's
     /// name), following no tap yet.
     pub fn start(flags: &DashboardFlags, title: &str) -> io::Result<Self> {
-        let listener = TcpListener::bind((flags.dashboard_host.as_str(), flags.dashboard_port))
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!(
-                        "cannot serve the dashboard on {}:{}: {e}",
-                        flags.dashboard_host, flags.dashboard_port
-                    ),
-                )
-            })?;
+        let listener = http::bind("dashboard", &flags.dashboard_host, flags.dashboard_port)?;
         let addr = listener.local_addr()?;
         let stopping = Arc::new(AtomicBool::new(false));
         let feed = Feed::start(Arc::clone(&stopping))?;

@@ -97,6 +97,17 @@ impl Drop for Served {
     }
 }
 
+/// Listens on `host:port` for `what` (the page, the dashboard); a port
+/// taken or refused says which site could not be served, and where.
+pub fn bind(what: &str, host: &str, port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind((host, port)).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot serve the {what} on {host}:{port}: {e}"),
+        )
+    })
+}
+
 /// Serves `handler` on `listener`, on threads of its own, under `limits`,
 /// until dropped (`stopping` is raised then, for long-lived streams).
 pub fn serve<H: Handler>(

@@ -18,7 +18,7 @@ mod routes;
 mod watch;
 
 use std::io;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -79,12 +79,7 @@ impl Page {
         send: SendInput,
     ) -> io::Result<Self> {
         let port = flags.web_port.unwrap_or(0);
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot serve the page on 127.0.0.1:{port}: {e}"),
-            )
-        })?;
+        let listener = http::bind("page", &Ipv4Addr::LOCALHOST.to_string(), port)?;
         let port = listener.local_addr()?.port();
         let access = Access::new(port)?;
         let url = format!(

@@ -329,13 +329,7 @@ fn ae_chat() -> Result<Judged> {
     let mut wrong = settings();
     wrong.password = Password::new("not the password");
     let carol = Member::join(&server.endpoint(), "carol", Layer::Ae, Some(&wrong))?;
-    let said = secret();
-    alice.send(&said)?;
-    let got = next(&bob)?;
-    ensure!(
-        accepted(&got, "alice", &said),
-        "bob's client made {got:?} of alice's {said:?}"
-    );
+    let said = alice_tells_bob(&mut alice, &bob, "client")?;
     let heard = spy.overhear_next()?;
     ensure!(
         !format!("{heard:?}").contains(&said),
@@ -350,6 +344,18 @@ fn ae_chat() -> Result<Judged> {
         "through an AE server bob reads alice, an eavesdropper and a wrong password read nothing"
             .into(),
     ]))
+}
+
+/// alice says a fresh secret; bob's `client` must show it as hers.
+fn alice_tells_bob(alice: &mut Member, bob: &Member, client: &str) -> Result<String> {
+    let said = secret();
+    alice.send(&said)?;
+    let got = next(bob)?;
+    ensure!(
+        accepted(&got, "alice", &said),
+        "bob's {client} made {got:?} of alice's {said:?}"
+    );
+    Ok(said)
 }
 
 /// Whether `delivery` is `text`, accepted as `nick`'s.
@@ -396,13 +402,7 @@ fn aead() -> Result<Judged> {
     let mut spy = Spy::listen(&server)?;
     let mut alice = member(&server, "alice", Layer::Aead, 0)?;
     let bob = member(&server, "bob", Layer::Aead, 0)?;
-    let said = secret();
-    alice.send(&said)?;
-    let got = next(&bob)?;
-    ensure!(
-        accepted(&got, "alice", &said),
-        "bob's AEAD client made {got:?} of alice's {said:?}"
-    );
+    alice_tells_bob(&mut alice, &bob, "AEAD client")?;
     let captured = spy.capture_next()?;
     relabel(&server, &captured, "mallory")?;
     let relabelled = next(&bob)?;
