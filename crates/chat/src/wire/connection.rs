@@ -15,9 +15,11 @@ use std::time::Duration;
 use super::framing::zmtp::{self, SocketType};
 use super::framing::{Frames, Framing, FramingError};
 
-/// Capacity the output buffer keeps between writes; a buffer that grew for
-/// a large answer shrinks back to it.
-const OUT_CAPACITY: usize = 8 * 1024;
+/// Capacity the output buffer keeps between writes: an answer of the chat
+/// (`ok`, a short `ko`) fits several times over, and a thousand idle
+/// connections hold little. A buffer that grew for a large answer (a list,
+/// pipelined answers) shrinks back to it.
+const OUT_CAPACITY: usize = 512;
 
 /// A connection's two halves, which can be borrowed apart: a frame just read
 /// is a slice of the reader's buffer, and stays usable while answers are

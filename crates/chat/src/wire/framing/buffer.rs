@@ -3,17 +3,30 @@
 //! allocates nothing; and the buffer never grows past the bound its reader
 //! sets, so a peer that never ends its frame cannot make us allocate until
 //! the process dies.
+//!
+//! Its size follows the traffic: a connection that sends a request now and
+//! then keeps a small buffer (a thousand of them are a server's whole
+//! memory), one that streams gets reads twice as large each time it fills
+//! one, up to [`STREAMING_CAPACITY`], and gives the memory back once it
+//! drains at a quiet moment.
 
 use std::io::{self, Read};
 
 use super::FramingError;
 
-/// Buffer size of an idle connection; a buffer that grew for a long frame
-/// shrinks back to this once drained, so a thousand idle connections stay small.
-pub(super) const INITIAL_CAPACITY: usize = 8 * 1024;
+/// Buffer size of a new or quiet connection: a request or an answer of the
+/// chat (a 64-byte message is about 120 bytes on the wire) fits four
+/// times over. Safe Rust zeroes a buffer before reading into it, so every
+/// byte of it is memory the process really holds: 8 KiB here put the 1,000
+/// connection run 4 MiB higher.
+pub(super) const INITIAL_CAPACITY: usize = 512;
 
 /// Least free space offered to each `read` call.
-pub(super) const MIN_READ: usize = 4 * 1024;
+pub(super) const MIN_READ: usize = 256;
+
+/// Most a buffer grows to because its peer streams (each read filled all it
+/// was offered); only a frame longer than this makes it larger.
+pub(super) const STREAMING_CAPACITY: usize = 32 * 1024;
 
 /// The receive buffer under a reader of frames: bytes read from a stream in
 /// large reads, handed out by the frame, and never more than `max` bytes
@@ -27,6 +40,9 @@ pub struct RecvBuffer<R> {
     end: usize,
     /// Most bytes the buffer grows to.
     max: usize,
+    /// Whether the last read filled all the space it was offered: the peer
+    /// has more to send than we read at once.
+    streaming: bool,
 }
 
 impl<R: Read> RecvBuffer<R> {
@@ -37,6 +53,7 @@ impl<R: Read> RecvBuffer<R> {
             start: 0,
             end: 0,
             max,
+            streaming: false,
         }
     }
 
@@ -76,9 +93,11 @@ impl<R: Read> RecvBuffer<R> {
     fn fill(&mut self) -> io::Result<usize> {
         self.make_room();
         loop {
+            let offered = self.buf.len() - self.end;
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(n) => {
                     self.end += n;
+                    self.streaming = n == offered;
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -87,13 +106,15 @@ impl<R: Read> RecvBuffer<R> {
         }
     }
 
-    /// Guarantees at least [`MIN_READ`] free bytes after `end`, moving the
-    /// pending bytes to the front or growing the buffer as needed.
+    /// Makes room for the next read: at least [`MIN_READ`] free bytes after
+    /// `end`, and a buffer twice as large (up to [`STREAMING_CAPACITY`]) when
+    /// the last read filled it, moving the pending bytes to the front or
+    /// growing the buffer as needed.
     fn make_room(&mut self) {
         if self.start == self.end {
             self.reset();
         }
-        if self.buf.len() - self.end >= MIN_READ {
+        if self.buf.len() - self.end >= MIN_READ && !self.wants_larger_reads() {
             return;
         }
         if self.start > 0 {
@@ -101,17 +122,29 @@ impl<R: Read> RecvBuffer<R> {
             self.end -= self.start;
             self.start = 0;
         }
-        if self.buf.len() - self.end < MIN_READ {
-            let wanted = (self.buf.len() * 2).max(self.end + MIN_READ);
-            self.buf.resize(wanted.min(self.max), 0);
+        let mut len = self.buf.len();
+        if self.wants_larger_reads() {
+            len = (len * 2).min(STREAMING_CAPACITY);
+        }
+        if len - self.end < MIN_READ {
+            len = (len * 2).max(self.end + MIN_READ);
+        }
+        let len = len.min(self.max);
+        if len > self.buf.len() {
+            self.buf.resize(len, 0);
         }
     }
 
-    /// Empties the buffer, giving back memory a long frame made it take.
+    fn wants_larger_reads(&self) -> bool {
+        self.streaming && self.buf.len() < STREAMING_CAPACITY.min(self.max)
+    }
+
+    /// Empties the buffer; once the peer is quiet, gives back the memory
+    /// that a stream or a long frame made it take.
     fn reset(&mut self) {
         self.start = 0;
         self.end = 0;
-        if self.buf.len() > INITIAL_CAPACITY {
+        if !self.streaming && self.buf.len() > INITIAL_CAPACITY {
             self.buf.truncate(INITIAL_CAPACITY);
             self.buf.shrink_to_fit();
         }
@@ -130,5 +163,73 @@ impl<R> RecvBuffer<R> {
     /// take them all.
     pub fn grow_to(&mut self, len: usize) {
         self.buf.resize(len, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    /// A peer whose sends arrive one per read, as on a socket where each
+    /// send landed before the next read.
+    struct Sends(VecDeque<Vec<u8>>);
+
+    impl Read for Sends {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let Some(send) = self.0.front_mut() else {
+                return Ok(0);
+            };
+            let n = send.len().min(out.len());
+            out[..n].copy_from_slice(&send[..n]);
+            send.drain(..n);
+            if send.is_empty() {
+                self.0.pop_front();
+            }
+            Ok(n)
+        }
+    }
+
+    fn peer(sends: impl IntoIterator<Item = Vec<u8>>) -> RecvBuffer<Sends> {
+        RecvBuffer::new(Sends(sends.into_iter().collect()), 1024 * 1024)
+    }
+
+    /// Reads once and takes everything read; the bytes read.
+    fn read_all(buf: &mut RecvBuffer<Sends>) -> usize {
+        let n = buf.fill_or_time_out().unwrap();
+        buf.take(buf.pending().len());
+        n
+    }
+
+    #[test]
+    fn a_peer_that_sends_a_request_at_a_time_keeps_a_small_buffer() {
+        let mut buf = peer((0..100).map(|_| vec![b'r'; 150]));
+        while read_all(&mut buf) > 0 {
+            assert_eq!(buf.allocated(), INITIAL_CAPACITY);
+        }
+    }
+
+    #[test]
+    fn a_streaming_peer_gets_larger_reads_up_to_the_streaming_capacity() {
+        let mut buf = peer([vec![b's'; 1024 * 1024]]);
+        let reads: Vec<usize> = (0..12).map(|_| read_all(&mut buf)).collect();
+        let doublings = (STREAMING_CAPACITY / INITIAL_CAPACITY).ilog2() as usize;
+        let growing: Vec<usize> = (0..=doublings).map(|i| INITIAL_CAPACITY << i).collect();
+        assert_eq!(reads[..=doublings], growing);
+        assert!(reads[doublings..].iter().all(|&n| n == STREAMING_CAPACITY));
+        assert_eq!(buf.allocated(), STREAMING_CAPACITY);
+    }
+
+    #[test]
+    fn a_stream_that_quietens_gives_its_memory_back() {
+        let mut buf = peer([vec![b's'; 64 * 1024], vec![b'q'; 100], vec![b'q'; 100]]);
+        while buf.allocated() < STREAMING_CAPACITY {
+            read_all(&mut buf);
+        }
+        // The stream's last bytes, then a quiet request.
+        while read_all(&mut buf) != 100 {}
+        read_all(&mut buf);
+        assert_eq!(buf.allocated(), INITIAL_CAPACITY);
     }
 }
