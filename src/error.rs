@@ -15,9 +15,10 @@ pub enum Error {
     #[error(transparent)]
     Client(#[from] ClientError),
     /// No server answers where the client looked: one line that names both
-    /// ports and says how to start one.
+    /// ports and says how to start one, from the project (make) or from the
+    /// students' archive (its binaries, no make).
     #[error(
-        "cannot reach server at {host} (request port {port}, broadcast port {broadcast_port}): {cause}; is one running? `make run-server` starts one"
+        "cannot reach server at {host} (request port {port}, broadcast port {broadcast_port}): {cause}; is one running? `make run-server` (or `simple_server` from an archive) starts one"
     )]
     NoServer {
         host: String,

@@ -459,6 +459,7 @@ fn no_server_is_one_line_naming_both_ports_and_how_to_start_one() {
         format!("request port {port}"),
         format!("broadcast port {broadcast_port}"),
         "make run-server".to_owned(),
+        "`simple_server` from an archive".to_owned(),
     ] {
         assert!(stderr.contains(&needle), "{needle:?} not in {stderr:?}");
     }

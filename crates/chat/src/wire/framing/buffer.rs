@@ -7,8 +7,9 @@
 //! Its size follows the traffic: a connection that sends a request now and
 //! then keeps a small buffer (a thousand of them are a server's whole
 //! memory), one that streams gets reads twice as large each time it fills
-//! one, up to [`STREAMING_CAPACITY`], and gives the memory back once it
-//! drains at a quiet moment.
+//! one, up to [`STREAMING_CAPACITY`], and keeps them while it streams; the
+//! memory goes back once the peer has been quiet for [`QUIET_READS`]
+//! reads, or as soon as a frame longer than that is handled.
 
 use std::io::{self, Read};
 
@@ -28,6 +29,13 @@ pub(super) const MIN_READ: usize = 256;
 /// was offered); only a frame longer than this makes it larger.
 pub(super) const STREAMING_CAPACITY: usize = 32 * 1024;
 
+/// Reads in a row that did not fill the buffer before a drained buffer
+/// that grew for a stream shrinks back. Shrinking at the first such read
+/// made a reader of a busy broadcast grow and shrink all the time (reads
+/// alternately fill and not), at the cost of a reallocation and a small
+/// read each time.
+pub(super) const QUIET_READS: u32 = 64;
+
 /// The receive buffer under a reader of frames: bytes read from a stream in
 /// large reads, handed out by the frame, and never more than `max` bytes
 /// held, so a peer that never ends its frame cannot make us allocate more.
@@ -43,6 +51,8 @@ pub struct RecvBuffer<R> {
     /// Whether the last read filled all the space it was offered: the peer
     /// has more to send than we read at once.
     streaming: bool,
+    /// Reads in a row that did not fill the buffer.
+    quiet_reads: u32,
 }
 
 impl<R: Read> RecvBuffer<R> {
@@ -54,6 +64,7 @@ impl<R: Read> RecvBuffer<R> {
             end: 0,
             max,
             streaming: false,
+            quiet_reads: 0,
         }
     }
 
@@ -98,6 +109,11 @@ impl<R: Read> RecvBuffer<R> {
                 Ok(n) => {
                     self.end += n;
                     self.streaming = n == offered;
+                    self.quiet_reads = if self.streaming {
+                        0
+                    } else {
+                        self.quiet_reads.saturating_add(1)
+                    };
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -139,12 +155,14 @@ impl<R: Read> RecvBuffer<R> {
         self.streaming && self.buf.len() < STREAMING_CAPACITY.min(self.max)
     }
 
-    /// Empties the buffer; once the peer is quiet, gives back the memory
-    /// that a stream or a long frame made it take.
+    /// Empties the buffer; gives back the memory that a long frame made it
+    /// take, or that a stream did once the peer is quiet.
     fn reset(&mut self) {
         self.start = 0;
         self.end = 0;
-        if !self.streaming && self.buf.len() > INITIAL_CAPACITY {
+        let long_frame = self.buf.len() > STREAMING_CAPACITY;
+        let quiet = self.quiet_reads >= QUIET_READS;
+        if self.buf.len() > INITIAL_CAPACITY && (long_frame || quiet) {
             self.buf.truncate(INITIAL_CAPACITY);
             self.buf.shrink_to_fit();
         }
@@ -223,13 +241,35 @@ mod tests {
 
     #[test]
     fn a_stream_that_quietens_gives_its_memory_back() {
-        let mut buf = peer([vec![b's'; 64 * 1024], vec![b'q'; 100], vec![b'q'; 100]]);
+        let quiet = (0..=QUIET_READS).map(|_| vec![b'q'; 100]);
+        let mut buf = peer(std::iter::once(vec![b's'; 64 * 1024]).chain(quiet));
         while buf.allocated() < STREAMING_CAPACITY {
             read_all(&mut buf);
         }
-        // The stream's last bytes, then a quiet request.
         while read_all(&mut buf) != 100 {}
-        read_all(&mut buf);
+        // The buffer keeps its size for a while, in case the stream resumes.
+        for _ in 0..QUIET_READS / 2 {
+            read_all(&mut buf);
+        }
+        assert_eq!(buf.allocated(), STREAMING_CAPACITY);
+        while read_all(&mut buf) > 0 {}
         assert_eq!(buf.allocated(), INITIAL_CAPACITY);
+    }
+
+    #[test]
+    fn a_reader_whose_reads_alternate_resizes_at_most_once_per_quiet_spell() {
+        let reads = 1000;
+        let sends = (0..reads).map(|i| vec![b'b'; if i % 2 == 0 { 4096 } else { 100 }]);
+        let mut buf = peer(sends);
+        let mut resizes = 0;
+        let mut size = buf.allocated();
+        while read_all(&mut buf) > 0 {
+            resizes += usize::from(buf.allocated() != size);
+            size = buf.allocated();
+        }
+        // Growing back takes a few doublings, each a resize.
+        let doublings = (8192 / INITIAL_CAPACITY).ilog2() as usize;
+        let spells = reads / QUIET_READS as usize + 1;
+        assert!(resizes <= spells * (doublings + 1), "{resizes} resizes");
     }
 }
