@@ -15,6 +15,8 @@ pub use base_server::{
     BaseServer, ConnectionId, DEFAULT_BROADCAST_PORT, DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_PORT, Publisher, Relay, Reply, ServerConfig, ServerHandle, Service, Session, Stopper,
 };
+/// The broadcaster's coalescing, which the lab's broadcast floor mirrors.
+pub use broadcast::{COALESCE_PAUSE, STREAM_WINDOW};
 pub use simple_server::{Accept, ChatRoom, RoomError, SimpleServer, TrustModel};
 pub use tap::{
     Batch, Counts, Event, Held, MAX_FIELD_CHARS, REFUSED_BODIES, Reader, Refusal, RogueAction,

@@ -12,18 +12,11 @@
 use std::io;
 use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::MAX_PASS;
 use super::hub::Hub;
 use super::subscriber::Subscriber;
-
-/// A pass that follows the previous one within this window belongs to a
-/// stream of messages...
-const STREAM_WINDOW: Duration = Duration::from_micros(500);
-
-/// ...and waits this long first, so that more of the stream goes out in it.
-pub(super) const COALESCE_PAUSE: Duration = Duration::from_micros(60);
+use super::{COALESCE_PAUSE, MAX_PASS, STREAM_WINDOW};
 
 impl Hub {
     /// Starts the broadcaster thread, which runs until [`close`](Self::close).

@@ -67,10 +67,13 @@ impl Hub {
     ) -> io::Result<Subscription> {
         stream.set_nonblocking(true)?;
         let peer = peer.map(canonical);
-        if self.lock_ring().closed {
-            return Err(io::Error::other("the server is stopping"));
-        }
-        let cursor = self.lock_ring().head;
+        let cursor = {
+            let ring = self.lock_ring();
+            if ring.closed {
+                return Err(io::Error::other("the server is stopping"));
+            }
+            ring.head
+        };
         let subscriber = Arc::new(Subscriber::new(stream, cursor, self.codec()));
         self.register(&subscriber, peer);
         Ok(Subscription::new(Arc::clone(self), subscriber, peer))

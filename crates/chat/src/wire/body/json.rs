@@ -27,7 +27,7 @@ pub(in crate::wire) fn request_envelope(body: &[u8]) -> Result<Envelope<'_>, Fra
         at: e.valid_up_to(),
     })?;
     check_nesting(body)?;
-    envelope(body)
+    full_envelope(body)
 }
 
 /// Appends a frame's compact JSON to `out`.
@@ -87,9 +87,14 @@ fn encode_nicks(nicks: &[String], more: usize, out: &mut Vec<u8>) {
 /// reads recurses (a `message` field of another shape is skipped without
 /// recursion), and serde checks UTF-8 as it reads.
 pub(in crate::wire) fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
-    if let Some(flat) = flat_json::envelope(body) {
-        return Ok(flat);
+    match flat_json::envelope(body) {
+        Some(envelope) => Ok(envelope),
+        None => full_envelope(body),
     }
+}
+
+/// Reads any frame of the protocol the full way, through serde.
+fn full_envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
     if body.trim_ascii_start().first() != Some(&b'{') {
         return Err(FrameError::NotAnObject(FORMAT));
     }

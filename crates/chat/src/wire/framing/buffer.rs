@@ -48,10 +48,9 @@ pub struct RecvBuffer<R> {
     end: usize,
     /// Most bytes the buffer grows to.
     max: usize,
-    /// Whether the last read filled all the space it was offered: the peer
-    /// has more to send than we read at once.
-    streaming: bool,
-    /// Reads in a row that did not fill the buffer.
+    /// Reads in a row that did not fill all the space they were offered;
+    /// 0 right after one that did: the peer streams, it has more to send
+    /// than we read at once. A new buffer counts as quiet.
     quiet_reads: u32,
 }
 
@@ -63,8 +62,7 @@ impl<R: Read> RecvBuffer<R> {
             start: 0,
             end: 0,
             max,
-            streaming: false,
-            quiet_reads: 0,
+            quiet_reads: 1,
         }
     }
 
@@ -108,8 +106,7 @@ impl<R: Read> RecvBuffer<R> {
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(n) => {
                     self.end += n;
-                    self.streaming = n == offered;
-                    self.quiet_reads = if self.streaming {
+                    self.quiet_reads = if n == offered {
                         0
                     } else {
                         self.quiet_reads.saturating_add(1)
@@ -152,7 +149,7 @@ impl<R: Read> RecvBuffer<R> {
     }
 
     fn wants_larger_reads(&self) -> bool {
-        self.streaming && self.buf.len() < STREAMING_CAPACITY.min(self.max)
+        self.quiet_reads == 0 && self.buf.len() < STREAMING_CAPACITY.min(self.max)
     }
 
     /// Empties the buffer; gives back the memory that a long frame made it

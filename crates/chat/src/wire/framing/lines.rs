@@ -71,11 +71,7 @@ impl<R: Read> LineReader<R> {
     pub fn read_nonblank_line(&mut self) -> Result<Option<&[u8]>, FramingError> {
         loop {
             match self.next_line_len()? {
-                Some(len)
-                    if self.buf.pending()[..len]
-                        .iter()
-                        .all(u8::is_ascii_whitespace) =>
-                {
+                Some(len) if self.is_blank(len) => {
                     self.buf.take(len + 1);
                 }
                 other => {
@@ -90,15 +86,20 @@ impl<R: Read> LineReader<R> {
     /// brought before it waits again.
     pub fn read_buffered_nonblank_line(&mut self) -> Result<Option<&[u8]>, FramingError> {
         while let Some(len) = self.buffered_line_len()? {
-            if !self.buf.pending()[..len]
-                .iter()
-                .all(u8::is_ascii_whitespace)
-            {
+            if !self.is_blank(len) {
                 return Ok(Some(&self.buf.take(len + 1)[..len]));
             }
             self.buf.take(len + 1);
         }
         Ok(None)
+    }
+
+    /// Whether the first `len` pending bytes, a whole line, are blank
+    /// (empty or only whitespace).
+    fn is_blank(&self, len: usize) -> bool {
+        self.buf.pending()[..len]
+            .iter()
+            .all(u8::is_ascii_whitespace)
     }
 
     /// The length of the next line, once it has arrived whole (its bytes

@@ -20,6 +20,7 @@ use std::sync::{Arc, Barrier, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use chat::server::{COALESCE_PAUSE, STREAM_WINDOW};
 use serde::Serialize;
 
 use super::{connect, joined};
@@ -34,11 +35,6 @@ const ID_DIGITS: usize = 9;
 const READ_BUFFER: usize = 64 * 1024;
 /// How long a reader waits for a line before it counts the rest as lost.
 const SILENCE: Duration = Duration::from_secs(10);
-/// A pass that follows the last one within this window is part of a
-/// stream, and waits [`COALESCE_PAUSE`] first: the chat's broadcaster's
-/// values.
-const STREAM_WINDOW: Duration = Duration::from_micros(500);
-const COALESCE_PAUSE: Duration = Duration::from_micros(60);
 
 /// A thread of the floor, and what it returns.
 type Worker<T> = JoinHandle<io::Result<T>>;
