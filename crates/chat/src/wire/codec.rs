@@ -137,11 +137,28 @@ impl Codec {
 
     /// Reads a request frame (server side).
     pub fn decode_request(self, body: &[u8]) -> Result<Request<'_>, FrameError> {
-        let envelope = match self.reading(body) {
-            Self::Json => json::request_envelope(body)?,
-            other => other.envelope(body)?,
+        self.decode_request_to_relay(body)
+            .map(|(request, _)| request)
+    }
+
+    /// Reads a request frame as a server of this codec does: the request,
+    /// and how the frame would be relayed, learnt on the way (whether a
+    /// pickle was our encoder's flat dict), so that the relay
+    /// ([`relayed_as`](Self::relayed_as)) need not read it again.
+    pub(crate) fn decode_request_to_relay(
+        self,
+        body: &[u8],
+    ) -> Result<(Request<'_>, Relaying), FrameError> {
+        let (envelope, relaying) = match self.reading(body) {
+            Self::Json => (json::request_envelope(body)?, Relaying::AsReceived),
+            Self::Pickle => match pickle::flat_envelope(body) {
+                Some(flat) if self == Self::Pickle => (flat, Relaying::AsReceived),
+                Some(flat) => (flat, Relaying::Reencoded),
+                None => (pickle::full_envelope(body)?, Relaying::Reencoded),
+            },
+            Self::Msgpack => (msgpack::envelope(body)?, Relaying::Reencoded),
         };
-        Request::from_envelope(envelope)
+        Ok((Request::from_envelope(envelope)?, relaying))
     }
 
     /// Reads a response frame (client side). On the ZeroMQ wire an empty
@@ -232,7 +249,22 @@ impl Codec {
             Self::Pickle => self.reading(frame) == self && pickle::relays_as_received(frame),
             Self::Msgpack => false,
         };
-        if as_received {
+        let relaying = if as_received {
+            Relaying::AsReceived
+        } else {
+            Relaying::Reencoded
+        };
+        self.relayed_as(frame, relaying)
+    }
+
+    /// [`relayed`](Self::relayed), the frame's relaying already known from
+    /// reading it ([`decode_request_to_relay`](Self::decode_request_to_relay)).
+    pub(crate) fn relayed_as<'f>(
+        self,
+        frame: &'f [u8],
+        relaying: Relaying,
+    ) -> Result<Cow<'f, [u8]>, FrameError> {
+        if relaying == Relaying::AsReceived {
             return Ok(Cow::Borrowed(frame));
         }
         let mut out = Vec::with_capacity(frame.len() + 16);
@@ -274,6 +306,16 @@ impl Codec {
         self.encode_response(response, &mut out);
         out
     }
+}
+
+/// How a server relays the frame of a request it accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Relaying {
+    /// As received: on the JSON wire, or our own encoder's flat pickle on
+    /// a pickle server (re-encoding it would write the same bytes).
+    AsReceived,
+    /// Re-encoded from the data it decodes to, in the server's codec.
+    Reencoded,
 }
 
 /// A transcoding error's reason, without the wrapping each level of

@@ -18,6 +18,7 @@ pub(crate) mod frame;
 pub(crate) mod framing;
 pub(crate) mod nick;
 
+pub(crate) use codec::Relaying;
 pub use codec::{Codec, Wire, ZmqBody};
 pub use connection::Connection;
 pub use frame::{

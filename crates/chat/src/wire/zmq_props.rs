@@ -73,6 +73,9 @@ proptest! {
             if let Ok(relayed) = codec.relayed(&body) {
                 prop_assert!(codec.decode_request(&relayed).is_ok() || codec.decode_request(&body).is_err());
             }
+            if let Ok((_, relaying)) = codec.decode_request_to_relay(&body) {
+                prop_assert_eq!(codec.relayed_as(&body, relaying).ok(), codec.relayed(&body).ok());
+            }
         }
     }
 
@@ -84,6 +87,9 @@ proptest! {
             for house in [Codec::Pickle, Codec::Msgpack] {
                 let relayed = house.relayed(&bytes).unwrap();
                 prop_assert_eq!(&house.decode_request(&relayed).unwrap(), &request);
+                // A server relays what it learnt reading the frame: the same.
+                let (_, relaying) = house.decode_request_to_relay(&bytes).unwrap();
+                prop_assert_eq!(house.relayed_as(&bytes, relaying).unwrap(), relayed);
             }
         }
         let pickled = Codec::Pickle.request_bytes(&request);

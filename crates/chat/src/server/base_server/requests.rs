@@ -22,7 +22,7 @@ use super::{OUT_BUDGET, Publisher, Service, Session, refusal, refused};
 use crate::server::tap::Refusal;
 use crate::wire::framing::FramingError;
 use crate::wire::zmtp::{self, SocketType, ZmtpError};
-use crate::wire::{Codec, Connection, MAX_LINE, Response, Wire};
+use crate::wire::{Codec, Connection, MAX_LINE, Relaying, Response, Wire};
 
 /// Most bytes read and discarded from a connection refused for a framing
 /// error, and how long to wait for each read, before closing it.
@@ -120,16 +120,18 @@ fn serve_requests<S: Service>(
 /// it in: the request's (on the ZeroMQ wire, pickle or msgpack, whichever
 /// the client sent).
 fn handle<S: Service>(frame: &[u8], service: &S, session: &Session) -> (Response, Codec) {
-    let codec = session.broadcast.codec().reading(frame);
-    let reply = match codec.decode_request(frame) {
-        Ok(request) => service.on_recv(session, request),
+    let server_codec = session.broadcast.codec();
+    let (reply, relaying) = match server_codec.decode_request_to_relay(frame) {
+        Ok((request, relaying)) => (service.on_recv(session, request), relaying),
         Err(e) => {
             session.tap.refused_body(frame);
-            refusal(session, Refusal::Request, "request", e)
+            let refused = refusal(session, Refusal::Request, "request", e);
+            (refused, Relaying::Reencoded)
         }
     };
+    let codec = server_codec.reading(frame);
     if let Some(relay) = &reply.broadcast {
-        if let Err(e) = session.broadcast.relay(frame, relay) {
+        if let Err(e) = session.broadcast.relay(frame, relaying, relay) {
             return (refused(session, "message", e).response, codec);
         }
     }

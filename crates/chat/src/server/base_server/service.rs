@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::super::broadcast::Hub;
 use crate::server::tap::{Refusal, Tap};
-use crate::wire::{Codec, FrameError, Reason, Request, Response};
+use crate::wire::{Codec, FrameError, Reason, Relaying, Request, Response};
 
 /// Identifies a connection for the lifetime of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -143,10 +143,16 @@ impl Publisher {
     }
 
     /// Broadcasts what a reply says, `received` being the request's frame;
-    /// an error if the frame cannot be relayed as received.
-    pub(super) fn relay(&self, received: &[u8], relay: &Relay<'_>) -> Result<(), FrameError> {
+    /// an error if the frame cannot be relayed as received. `relaying`:
+    /// how the frame is relayed, as reading it found.
+    pub(super) fn relay(
+        &self,
+        received: &[u8],
+        relaying: Relaying,
+        relay: &Relay<'_>,
+    ) -> Result<(), FrameError> {
         match relay {
-            Relay::Received => self.publish_bytes(&self.codec.relayed(received)?),
+            Relay::Received => self.publish_bytes(&self.codec.relayed_as(received, relaying)?),
             Relay::Frame(frame) => self.publish(frame),
         }
         Ok(())
@@ -256,8 +262,13 @@ mod tests {
     fn a_relay_of_the_received_frame_broadcasts_it_unchanged_on_json() {
         let (publisher, mut reader) = publisher_and_reader(Hub::new(Codec::Json));
         let received = br#"{"type":"message","nick":"a","message":"hi","extra":1}"#;
-        publisher.relay(received, &Relay::Received).unwrap();
-        publisher.relay(b"", &Relay::Frame(Request::List)).unwrap();
+        let relaying = Codec::Json.decode_request_to_relay(received).unwrap().1;
+        publisher
+            .relay(received, relaying, &Relay::Received)
+            .unwrap();
+        publisher
+            .relay(b"", Relaying::Reencoded, &Relay::Frame(Request::List))
+            .unwrap();
         let expected = format!("{}\n", String::from_utf8_lossy(received));
         assert_eq!(
             read_lines(&mut reader, 2),
@@ -268,7 +279,12 @@ mod tests {
     #[test]
     fn a_frame_that_cannot_be_relayed_as_received_is_an_error() {
         let publisher = Publisher::new(Hub::new(Codec::Pickle), Codec::Pickle);
-        assert!(publisher.relay(b"not a pickle", &Relay::Received).is_err());
+        let received = b"not a pickle";
+        assert!(
+            publisher
+                .relay(received, Relaying::Reencoded, &Relay::Received)
+                .is_err()
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub(super) fn envelope(body: &[u8]) -> Option<Envelope<'_>> {
     loop {
         let (key, after) = string(rest)?;
         let (value, after) = string(after.strip_prefix(':')?)?;
-        if !envelope.set_string(key, Cow::Borrowed(value)) {
+        if !envelope.set_string(key.as_bytes(), Cow::Borrowed(value)) {
             return None;
         }
         match after.strip_prefix(',') {

@@ -40,17 +40,19 @@ impl<'a> Envelope<'a> {
     /// gives it would: how the bodies' fast paths fill the envelope. False
     /// if the envelope does not read that field as a plain string, or has
     /// it already: such a frame is left to the full reader and its checks.
-    pub(in crate::wire) fn set_string(&mut self, key: &str, value: Cow<'a, str>) -> bool {
+    /// The key comes as bytes: a fast path compares it with the names it
+    /// knows, all ASCII, without checking that it is text first.
+    pub(in crate::wire) fn set_string(&mut self, key: &[u8], value: Cow<'a, str>) -> bool {
         match key {
-            "type" => fill(&mut self.kind, value),
-            "nick" => fill(&mut self.nick, value),
-            "subscriber" => fill(&mut self.subscriber, value),
-            "error" => fill(&mut self.error, value),
-            "message" => fill(
+            b"type" => fill(&mut self.kind, value),
+            b"nick" => fill(&mut self.nick, value),
+            b"subscriber" => fill(&mut self.subscriber, value),
+            b"error" => fill(&mut self.error, value),
+            b"message" => fill(
                 &mut self.message,
                 MessageField(Some(MessageBody::Text(value))),
             ),
-            "response" => fill(&mut self.response, Status::Word(value)),
+            b"response" => fill(&mut self.response, Status::Word(value)),
             _ => false,
         }
     }

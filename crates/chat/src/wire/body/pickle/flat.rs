@@ -7,9 +7,10 @@
 //!
 //! Such a pickle holds nothing but plain data (five opcodes, none of them
 //! a memo reference, a global or a call), and it is already exactly what a
-//! server re-encodes it to: so a server relays it as received
-//! ([`is_flat`], used by `Codec::relayed`). The tests check both against
-//! the full way: the same envelope, the same bytes relayed.
+//! server re-encodes it to: so a server relays it as received. A server
+//! knows it from reading the request here (`Codec::decode_request_to_relay`);
+//! `Codec::relayed`, given a frame alone, asks [`is_flat`]. The tests check
+//! both against the full way: the same envelope, the same bytes relayed.
 
 use std::borrow::Cow;
 
@@ -33,6 +34,7 @@ pub(super) fn envelope(body: &[u8]) -> Option<Envelope<'_>> {
     while rest != END {
         let (key, after) = string(rest)?;
         let (value, after) = string(after)?;
+        let value = std::str::from_utf8(value).ok()?;
         if !envelope.set_string(key, Cow::Borrowed(value)) {
             return None;
         }
@@ -46,13 +48,13 @@ pub(super) fn is_flat(body: &[u8]) -> bool {
     envelope(body).is_some()
 }
 
-/// A `BINUNICODE` string at the start of `bytes`: its text, and what
-/// follows it.
-fn string(bytes: &[u8]) -> Option<(&str, &[u8])> {
+/// A `BINUNICODE` string at the start of `bytes`: its UTF-8 bytes, not yet
+/// checked (a key is only compared with the names the envelope knows, a
+/// value checked as it is kept), and what follows it.
+fn string(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     let (len, rest) = bytes.strip_prefix(&[BINUNICODE])?.split_first_chunk()?;
     let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
-    let (text, rest) = rest.split_at_checked(len)?;
-    Some((std::str::from_utf8(text).ok()?, rest))
+    rest.split_at_checked(len)
 }
 
 #[cfg(test)]

@@ -68,14 +68,21 @@ fn checked_dict(body: &[u8]) -> Result<&[u8], FrameError> {
 /// Reads any frame of the protocol: our own encoder's flat dicts on the
 /// fast path (`flat`), any other pickle checked first (see [`check`]).
 pub(in crate::wire) fn envelope(body: &[u8]) -> Result<Envelope<'_>, FrameError> {
-    match flat::envelope(body) {
+    match flat_envelope(body) {
         Some(envelope) => Ok(envelope),
         None => full_envelope(body),
     }
 }
 
+/// The envelope of our own encoder's flat dict, read on the fast path;
+/// `None` for any other pickle ([`full_envelope`] reads those). A frame
+/// read here is one a server relays as received ([`relays_as_received`]).
+pub(in crate::wire) fn flat_envelope(body: &[u8]) -> Option<Envelope<'_>> {
+    flat::envelope(body)
+}
+
 /// Reads any frame of the protocol the full way: checked, then decoded.
-fn full_envelope(body: &[u8]) -> Result<Envelope<'static>, FrameError> {
+pub(in crate::wire) fn full_envelope(body: &[u8]) -> Result<Envelope<'static>, FrameError> {
     decode(checked_dict(body)?)
 }
 
