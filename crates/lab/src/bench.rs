@@ -14,6 +14,7 @@
 //! seen one: every reader is then known to be subscribed, so a reader that
 //! connected late cannot pass for a lost delivery.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
@@ -261,7 +262,9 @@ impl Sender {
         for id in (k..config.messages).step_by(config.senders) {
             pace(config.rate, id, start, send_start);
             text.clear();
-            text.push_str(&format!("{id:0ID_DIGITS$} {filler}"));
+            // Into the one buffer, no allocation a message (writing to a
+            // String cannot fail).
+            let _ = write!(text, "{id:0ID_DIGITS$} {filler}");
             times.push((id, nanos_since(start)));
             self.say(&text)?;
         }
@@ -324,6 +327,7 @@ fn spawn_reader(
     let mut reader = Reader {
         source,
         arrivals: vec![u64::MAX; config.messages],
+        last_arrival: 0,
         received: 0,
         synced: false,
     };
@@ -342,6 +346,9 @@ fn spawn_reader(
 struct Reader {
     source: Source,
     arrivals: Vec<u64>,
+    /// When the last read made for a delivery returned, in nanoseconds
+    /// since the start.
+    last_arrival: u64,
     received: usize,
     synced: bool,
 }
@@ -360,9 +367,20 @@ enum Source {
 
 /// What a reader's wait for its next delivery gave.
 enum Next {
-    Delivery(Delivery),
+    Delivery(Delivery, Arrival),
     Nothing,
     Ended,
+}
+
+/// When a delivery arrived, as the reader can tell.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Arrival {
+    /// With a read made for it: now.
+    Now,
+    /// With the read that brought the delivery before it, whole and
+    /// waiting in the buffer since: at that read's time, as a line counter
+    /// such as the broadcast floor's reader times every line of one read.
+    WithThePrevious,
 }
 
 impl Source {
@@ -371,14 +389,18 @@ impl Source {
         match self {
             Self::Inline { channel, opener } => {
                 let codec = channel.codec();
+                if let Ok(Some(frame)) = channel.buffered_frame() {
+                    let delivery = on_recv(&mut **opener, codec, frame);
+                    return Next::Delivery(delivery, Arrival::WithThePrevious);
+                }
                 match channel.next_frame() {
-                    Ok(frame) => Next::Delivery(on_recv(&mut **opener, codec, frame)),
+                    Ok(frame) => Next::Delivery(on_recv(&mut **opener, codec, frame), Arrival::Now),
                     Err(e) if e.is_timeout() => Next::Nothing,
                     Err(_) => Next::Ended,
                 }
             }
             Self::Pipeline(verifier) => match verifier.next(Some(READ_TICK)) {
-                Some(Received::Delivery(delivery)) => Next::Delivery(delivery),
+                Some(Received::Delivery(delivery)) => Next::Delivery(delivery, Arrival::Now),
                 Some(Received::Ended(_)) => Next::Ended,
                 None => Next::Nothing,
             },
@@ -391,7 +413,12 @@ impl Reader {
         let mut drain_deadline = None;
         while self.received < self.arrivals.len() {
             match self.source.next() {
-                Next::Delivery(delivery) => self.record(&delivery, start, synced),
+                Next::Delivery(delivery, arrival) => {
+                    if arrival == Arrival::Now {
+                        self.last_arrival = nanos_since(start);
+                    }
+                    self.record(&delivery, synced);
+                }
                 Next::Ended => return,
                 Next::Nothing => {}
             }
@@ -405,7 +432,7 @@ impl Reader {
         }
     }
 
-    fn record(&mut self, delivery: &Delivery, start: Instant, synced: &AtomicUsize) {
+    fn record(&mut self, delivery: &Delivery, synced: &AtomicUsize) {
         let Delivery::Accepted { opened, .. } = delivery else {
             return;
         };
@@ -422,7 +449,7 @@ impl Reader {
             .and_then(|d| d.parse::<usize>().ok());
         if let Some(slot) = id.and_then(|id| self.arrivals.get_mut(id)) {
             if *slot == u64::MAX {
-                *slot = nanos_since(start);
+                *slot = self.last_arrival;
                 self.received += 1;
             }
         }
