@@ -188,7 +188,10 @@ impl Codec {
     /// Appends a request frame to `out` (client side, and a server that
     /// broadcasts a frame of its own making).
     pub fn encode_request(self, request: &Request<'_>, out: &mut Vec<u8>) {
-        self.encode(request, out);
+        match self {
+            Self::Json => json::encode_request(request, out),
+            Self::Pickle | Self::Msgpack => self.encode(request, out),
+        }
     }
 
     /// Appends a response frame to `out`: never more than [`MAX_LINE`]
