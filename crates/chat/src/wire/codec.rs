@@ -247,15 +247,12 @@ impl Codec {
     /// pickle that is already our encoder's flat dict of strings goes as
     /// received: re-encoding it would write the same bytes.
     pub fn relayed<'f>(self, frame: &'f [u8]) -> Result<Cow<'f, [u8]>, FrameError> {
-        let as_received = match self {
-            Self::Json => true,
-            Self::Pickle => self.reading(frame) == self && pickle::relays_as_received(frame),
-            Self::Msgpack => false,
-        };
-        let relaying = if as_received {
-            Relaying::AsReceived
-        } else {
-            Relaying::Reencoded
+        let relaying = match self {
+            Self::Json => Relaying::AsReceived,
+            Self::Pickle if self.reading(frame) == self && pickle::relays_as_received(frame) => {
+                Relaying::AsReceived
+            }
+            Self::Pickle | Self::Msgpack => Relaying::Reencoded,
         };
         self.relayed_as(frame, relaying)
     }
